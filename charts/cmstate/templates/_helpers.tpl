@@ -1,0 +1,355 @@
+{{/*
+Chart name, overridable with nameOverride. Truncated to 63 chars: label values and DNS names are limited to that.
+*/}}
+{{- define "cmstate.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Prefix of every resource name: "<release>-<chart>", or the release name alone when it already contains
+the chart name (so `helm install cmstate` gives "cmstate-sweep", not "cmstate-cmstate-sweep").
+*/}}
+{{- define "cmstate.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Chart name and version, for the helm.sh/chart label ("+" is not allowed in label values).
+*/}}
+{{- define "cmstate.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Standard labels on every resource.
+*/}}
+{{- define "cmstate.labels" -}}
+helm.sh/chart: {{ include "cmstate.chart" . }}
+{{ include "cmstate.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: cmstate
+{{- end }}
+
+{{/*
+Labels that identify this release's objects; stable across upgrades, so they are safe in selectors.
+*/}}
+{{- define "cmstate.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "cmstate.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+The ServiceAccount every job pod runs as.
+*/}}
+{{- define "cmstate.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "cmstate.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/*
+Image reference; the tag defaults to the chart's appVersion, which equals the package version.
+*/}}
+{{- define "cmstate.image" -}}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+
+{{/*
+The namespace scopes the chart deploys per-namespace objects for, as {namespaces: [...]} (fromYaml
+returns a map). "" stands for every namespace (allNamespaces); no list means the release namespace.
+*/}}
+{{- define "cmstate.scopes" -}}
+{{- if .Values.allNamespaces }}
+namespaces: [""]
+{{- else if .Values.namespaces }}
+namespaces: {{ .Values.namespaces | toJson }}
+{{- else }}
+namespaces: [{{ .Release.Namespace | quote }}]
+{{- end }}
+{{- end }}
+
+{{/*
+Name of a per-job object: "<fullname>-<name>", plus "-<namespace>" when several namespaces are
+watched (one object per namespace). At most 52 chars, the CronJob limit (the controller appends
+a timestamp to Job names): a longer name shortens the fullname part and inserts a hash of the whole
+name, keeping the job and namespace readable and the name unique.
+Takes a dict: root, name, namespace.
+*/}}
+{{- define "cmstate.resourceName" -}}
+{{- $fullname := include "cmstate.fullname" .root }}
+{{- $suffix := printf "-%s" .name }}
+{{- if gt (len .root.Values.namespaces) 1 }}
+{{- $suffix = printf "%s-%s" $suffix .namespace }}
+{{- end }}
+{{- $name := printf "%s%s" $fullname $suffix }}
+{{- if gt (len $name) 52 }}
+{{- $hash := $name | sha256sum | trunc 8 }}
+{{- $keep := int (sub 43 (len $suffix)) }}
+{{- if gt $keep 0 }}
+{{- $name = printf "%s-%s%s" ($fullname | trunc $keep | trimSuffix "-") $hash $suffix }}
+{{- else }}
+{{- $name = printf "%s-%s" ($name | trunc 43 | trimSuffix "-") $hash }}
+{{- end }}
+{{- end }}
+{{- $name }}
+{{- end }}
+
+{{/*
+"true" when a pod mounts the snapshot volume (snapshot, repair or restore is enabled), else "".
+*/}}
+{{- define "cmstate.usesSnapshots" -}}
+{{- if or .Values.jobs.snapshot.enabled .Values.jobs.repair.enabled .Values.restore.enabled }}true{{ end }}
+{{- end }}
+
+{{/*
+The snapshot volume's claim: the existing one, or the one templates/pvc.yaml creates.
+*/}}
+{{- define "cmstate.snapshotsClaimName" -}}
+{{- default (printf "%s-snapshots" (include "cmstate.fullname" .)) .Values.snapshots.existingClaim }}
+{{- end }}
+
+{{/*
+Verbs each job needs, per resource ("resource" or "resource.group"). The single source of the RBAC
+rules: templates/rbac.yaml grants the union over the enabled jobs, and test/unit/chart.test.ts
+compares this table with its own, so a change here is deliberate. metricsFeedback applies when
+jobs.metrics.readFeedback is on; everyJob as soon as any job is enabled (the run lock and Events).
+Doctor's SelfSubjectAccessReviews are granted to all authenticated users by system:basic-user.
+*/}}
+{{- define "cmstate.rbacVerbs" -}}
+sweep:
+  configmaps: [get, list, patch, delete]
+repair:
+  configmaps: [get, list, update, delete]
+snapshot:
+  configmaps: [list]
+restore:
+  configmaps: [get, list, create, update]
+metrics:
+  configmaps: [list]
+metricsFeedback:
+  configmaps: [get]
+everyJob:
+  leases.coordination.k8s.io: [get, create, update, delete]
+  events: [create]
+{{- end }}
+
+{{/*
+RBAC rules for the enabled jobs: one rule per resource with the union of their verbs, sorted so a
+render is stable. Empty when no job is enabled.
+*/}}
+{{- define "cmstate.rbacRules" -}}
+{{- $table := include "cmstate.rbacVerbs" . | fromYaml }}
+{{- $grants := list }}
+{{- range $name, $job := .Values.jobs }}
+{{- if $job.enabled }}
+{{- $grants = append $grants $name }}
+{{- end }}
+{{- end }}
+{{- if .Values.restore.enabled }}
+{{- $grants = append $grants "restore" }}
+{{- end }}
+{{- if and .Values.jobs.metrics.enabled .Values.jobs.metrics.readFeedback }}
+{{- $grants = append $grants "metricsFeedback" }}
+{{- end }}
+{{- if $grants }}
+{{- $grants = append $grants "everyJob" }}
+{{- end }}
+{{- $verbs := dict }}
+{{- range $grant := $grants }}
+{{- range $resource, $grantVerbs := index $table $grant }}
+{{- $_ := set $verbs $resource (concat (get $verbs $resource | default (list)) $grantVerbs) }}
+{{- end }}
+{{- end }}
+{{- range $resource := keys $verbs | sortAlpha }}
+{{- $parts := splitn "." 2 $resource }}
+- apiGroups: [{{ $parts._1 | default "" | quote }}]
+  resources: [{{ $parts._0 | quote }}]
+  verbs: {{ get $verbs $resource | uniq | sortAlpha | toJson }}
+{{- end }}
+{{- end }}
+
+{{/*
+Pod-level security context: admitted under the "restricted" Pod Security Standard. The UID matches
+the image's USER. fsGroup makes the snapshot volume writable; OnRootMismatch avoids a recursive
+chown of every snapshot file on each mount.
+*/}}
+{{- define "cmstate.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+fsGroupChangePolicy: OnRootMismatch
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/*
+Container security context: every field the "restricted" Pod Security Standard checks, plus a
+read-only root filesystem (the only writable paths are the /tmp emptyDir and the snapshot volume).
+*/}}
+{{- define "cmstate.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+privileged: false
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end }}
+
+{{/*
+Container environment. Options travel as CMSTATE_<NAME> variables, which the CLI reads for every
+flag: the namespace when one is watched ("" = all: the caller passes --all-namespaces), the
+Pushgateway, then the global and the job's own extra env (later entries win).
+Takes the same dict as cmstate.podSpec.
+*/}}
+{{- define "cmstate.env" -}}
+{{- if .namespace }}
+- name: CMSTATE_NAMESPACE
+  value: {{ .namespace | quote }}
+{{- end }}
+{{- with .root.Values.pushgateway.url }}
+- name: CMSTATE_PUSHGATEWAY
+  value: {{ . | quote }}
+{{- end }}
+{{- with .root.Values.env }}
+{{ toYaml . }}
+{{- end }}
+{{- with .job.env }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Pod spec shared by every pod of the chart. Takes a dict:
+  root       the top-level context ($)
+  job        the values entry: env, resources, nodeSelector, tolerations, affinity
+  name       the component (job name, "doctor", ...)
+  namespace  the watched namespace, "" for all
+  command    the CLI words before the options, e.g. (list "sweep")
+  args       the command's own flags
+  allNamespaces      append --all-namespaces (job commands only)
+  snapshots          mount the snapshot volume at /var/lib/cmstate/snapshots
+  withoutServiceAccount  run as the namespace's default ServiceAccount without a token (the
+                     post-delete hook: the release's ServiceAccount is already deleted then)
+*/}}
+{{- define "cmstate.podSpec" -}}
+{{- $root := .root }}
+{{- $args := concat .command (list "--output" $root.Values.output "--log-level" $root.Values.logLevel) .args }}
+{{- if .allNamespaces }}
+{{- $args = append $args "--all-namespaces" }}
+{{- end -}}
+restartPolicy: Never
+{{- if .withoutServiceAccount }}
+automountServiceAccountToken: false
+{{- else }}
+serviceAccountName: {{ include "cmstate.serviceAccountName" $root }}
+{{- end }}
+securityContext:
+  {{- include "cmstate.podSecurityContext" . | nindent 2 }}
+{{- with $root.Values.image.pullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .job.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .job.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .job.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+containers:
+  - name: cmstate
+    image: {{ include "cmstate.image" $root | quote }}
+    imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+    args:
+      {{- toYaml $args | nindent 6 }}
+    {{- with include "cmstate.env" . | trim }}
+    env:
+      {{- . | nindent 6 }}
+    {{- end }}
+    {{- with .job.resources }}
+    resources:
+      {{- toYaml . | nindent 6 }}
+    {{- end }}
+    securityContext:
+      {{- include "cmstate.containerSecurityContext" . | nindent 6 }}
+    volumeMounts:
+      - name: tmp
+        mountPath: /tmp
+      {{- if .snapshots }}
+      - name: snapshots
+        mountPath: /var/lib/cmstate/snapshots
+      {{- end }}
+volumes:
+  - name: tmp
+    emptyDir:
+      sizeLimit: 64Mi
+  {{- if .snapshots }}
+  - name: snapshots
+    persistentVolumeClaim:
+      claimName: {{ include "cmstate.snapshotsClaimName" $root }}
+  {{- end }}
+{{- end }}
+
+{{/*
+Job spec shared by the CronJobs' jobTemplate, the restore Job and the Pushgateway cleanup hook.
+Takes the cmstate.podSpec dict, plus shards (> 1: an Indexed Job of that many pods; the caller passes
+--shard-count in args, and the CLI reads each pod's index from JOB_COMPLETION_INDEX). The job's backoffLimit, activeDeadlineSeconds and
+ttlSecondsAfterFinished come from .job. Exit codes 2 (usage) and 3 (refused by a safety rule) fail
+the Job at once, since a retry would fail the same way; a pod evicted by a node drain is retried
+without counting against backoffLimit.
+*/}}
+{{- define "cmstate.jobSpec" -}}
+{{- $shards := int .shards -}}
+backoffLimit: {{ .job.backoffLimit | int }}
+{{- if not (kindIs "invalid" .job.activeDeadlineSeconds) }}
+activeDeadlineSeconds: {{ .job.activeDeadlineSeconds | int }}
+{{- end }}
+{{- if not (kindIs "invalid" .job.ttlSecondsAfterFinished) }}
+ttlSecondsAfterFinished: {{ .job.ttlSecondsAfterFinished | int }}
+{{- end }}
+{{- if gt $shards 1 }}
+completionMode: Indexed
+completions: {{ $shards }}
+parallelism: {{ $shards }}
+{{- end }}
+podFailurePolicy:
+  rules:
+    - action: FailJob
+      onExitCodes:
+        containerName: cmstate
+        operator: In
+        values: [2, 3]
+    - action: Ignore
+      onPodConditions:
+        - type: DisruptionTarget
+template:
+  metadata:
+    labels:
+      {{- include "cmstate.labels" .root | nindent 6 }}
+      app.kubernetes.io/component: {{ .name }}
+  spec:
+    {{- include "cmstate.podSpec" . | nindent 4 }}
+{{- end }}

@@ -1,0 +1,46 @@
+// Observe for the sweeper: metadata-only pages of task states and archives, filtered to this
+// pod's shard, turned into the planner's SweepObjects. Data is read only for legacy objects that
+// lack the last-update annotation.
+
+import type { KubeClient } from '../../src/kube/client.js';
+import type { ObjectMetadata } from '../../src/kube/types.js';
+import { DATA_KEYS, LABEL_STATE, STATE_VALUE_ARCHIVE, STATE_VALUE_TASK } from '../../src/state/labels.js';
+import { inShard } from './shard.js';
+import type { SweepObject } from './plan.js';
+
+export const SWEEP_SELECTOR = `${LABEL_STATE} in (${STATE_VALUE_TASK},${STATE_VALUE_ARCHIVE})`;
+
+export interface ObserveOptions {
+  namespace: string | undefined;
+  pageSize: number;
+  shardIndex: number;
+  shardCount: number;
+  signal?: AbortSignal;
+}
+
+export async function* observeSweepObjects(client: KubeClient, options: ObserveOptions): AsyncGenerator<SweepObject[]> {
+  const pages = client.listConfigMapMetadataPages({ namespace: options.namespace, labelSelector: SWEEP_SELECTOR, pageSize: options.pageSize, signal: options.signal });
+  for await (const page of pages) {
+    yield page.filter((item) => inShard(item.metadata.name, options.shardIndex, options.shardCount)).map(toSweepObject);
+  }
+}
+
+export function toSweepObject(item: ObjectMetadata): SweepObject {
+  const meta = item.metadata;
+  return {
+    namespace: meta.namespace ?? '',
+    name: meta.name,
+    uid: meta.uid,
+    resourceVersion: meta.resourceVersion ?? '',
+    labels: meta.labels ?? {},
+    annotations: meta.annotations ?? {},
+    ownerName: meta.ownerReferences?.find((o) => o.kind === 'ConfigMap')?.name,
+  };
+}
+
+/** The fallback for objects written without the annotation: one full read, data.last_update. */
+export async function readLastUpdate(client: KubeClient, object: SweepObject, signal?: AbortSignal): Promise<SweepObject> {
+  const full = await client.getConfigMap({ namespace: object.namespace, name: object.name }, signal);
+  // The full read is newer than the list: its metadata and resourceVersion are what to decide on.
+  return { ...toSweepObject(full), lastUpdateFromData: full.data?.[DATA_KEYS.last_update] };
+}

@@ -1,0 +1,353 @@
+// The TTL sweeper's decisions: which task states to soft-delete (mark), delete after the grace
+// period, or unmark. Pure: the objects, the policy and `now` come in, actions with reasons go out.
+import { Duration, type DateTime } from 'luxon';
+import { formatDuration, formatTimestamp, parseDuration, parseTimestamp } from '../../src/durations.js';
+import {
+  ANNOTATION_LAST_UPDATE,
+  ANNOTATION_MARKED_AT,
+  ANNOTATION_TTL,
+  KEEP_VALUE_TRUE,
+  LABEL_KEEP,
+  LABEL_STATE,
+  LABEL_STATUS,
+  LABEL_SWEEP,
+  LABEL_TASK_ID,
+  STATE_VALUE_ARCHIVE,
+  STATE_VALUE_TASK,
+  SWEEP_VALUE_MARKED,
+  stateConfigMapName,
+} from '../../src/state/labels.js';
+
+const KEYS = {
+  stateLabel: LABEL_STATE,
+  stateTask: STATE_VALUE_TASK,
+  stateArchive: STATE_VALUE_ARCHIVE,
+  taskIdLabel: LABEL_TASK_ID,
+  statusLabel: LABEL_STATUS,
+  keepLabel: LABEL_KEEP,
+  keepValue: KEEP_VALUE_TRUE,
+  sweepLabel: LABEL_SWEEP,
+  sweepMarked: SWEEP_VALUE_MARKED,
+  lastUpdateAnnotation: ANNOTATION_LAST_UPDATE,
+  ttlAnnotation: ANNOTATION_TTL,
+  markedAtAnnotation: ANNOTATION_MARKED_AT,
+} as const;
+
+/** What the sweeper needs of a ConfigMap; all of it is in a metadata-only list, except `lastUpdateFromData`. */
+export interface SweepObject {
+  namespace: string;
+  name: string;
+  uid?: string;
+  resourceVersion: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  /** For archives: the task ConfigMap's name, from ownerReferences. */
+  ownerName?: string;
+  /** `data.last_update`, read by the run for legacy objects without the annotation (see `needsLastUpdateFromData`). */
+  lastUpdateFromData?: string;
+}
+
+/** The object an action applies to; uid and resourceVersion are the preconditions of the write. */
+export interface SweepObjectRef {
+  namespace: string;
+  name: string;
+  uid?: string;
+  resourceVersion: string;
+}
+
+export interface SweepPolicy {
+  /** Default TTL; a `cmstate.io/ttl` annotation overrides it per object. */
+  ttl: Duration;
+  /** How long a mark stands before the state may be deleted. */
+  grace: Duration;
+  /** Only states whose `cmstate.io/status` label is one of these; undefined = all, [] = none. */
+  statuses?: string[];
+}
+
+export type SweepActionKind = 'mark' | 'delete' | 'unmark';
+
+export interface SweepAction {
+  kind: SweepActionKind;
+  object: SweepObjectRef;
+  /** For people: why, with the values that decided it. */
+  reason: string;
+  /** mark: the value to write to `cmstate.io/marked-at` (the planner's `now`, RFC 3339 UTC). */
+  markedAt?: string;
+  /** mark: when the state becomes deletable, marked-at + grace (RFC 3339 UTC). */
+  deleteAfter?: string;
+  /** delete: the task's archive ConfigMaps, to delete with it (set by `attachArchives`). */
+  archives?: SweepObjectRef[];
+}
+
+export interface SweepSkip {
+  object: SweepObjectRef;
+  reason: string;
+}
+
+/** A marked, expired state whose grace period has not elapsed: no action this run. */
+export interface SweepWaiting {
+  object: SweepObjectRef;
+  /** When it becomes deletable (RFC 3339 UTC). */
+  deleteAfter: string;
+  reason: string;
+}
+
+/**
+ * Every task state lands in exactly one bucket: an action, `skipped`, `waiting`, `kept`,
+ * `notExpired` or `filteredByStatus` (a keep-protected state that still carries a mark is
+ * counted by its unmark action, not in `kept`).
+ */
+export interface SweepStats {
+  observed: number;
+  tasks: number;
+  archives: number;
+  kept: number;
+  waiting: number;
+  notExpired: number;
+  filteredByStatus: number;
+}
+
+export interface SweepPlan {
+  actions: SweepAction[];
+  skipped: SweepSkip[];
+  waiting: SweepWaiting[];
+  stats: SweepStats;
+}
+
+/** The decision for one object; `planTask` is the single source of truth for it. */
+export type SweepDecision =
+  | { outcome: 'act'; action: SweepAction }
+  | { outcome: 'skip'; skip: SweepSkip }
+  | { outcome: 'wait'; waiting: SweepWaiting }
+  | { outcome: 'kept' | 'not-expired' | 'filtered-by-status' | 'not-a-task' };
+
+/**
+ * Decides what to do with one task state as of `now`. Archives and other objects are
+ * `not-a-task`; a delete action comes back without archives (see `attachArchives`).
+ */
+export function planTask(object: SweepObject, policy: SweepPolicy, now: DateTime): SweepDecision {
+  if (!isTask(object)) return { outcome: 'not-a-task' };
+  if (!matchesStatus(object, policy)) return { outcome: 'filtered-by-status' };
+  const ref = refOf(object);
+  const marked = object.labels[KEYS.sweepLabel] === KEYS.sweepMarked;
+  if (isKept(object)) return marked ? act('unmark', ref, `protected by ${KEYS.keepLabel}`) : { outcome: 'kept' };
+
+  const ttl = readTtl(object, policy);
+  if (!ttl.ok) return skip(ref, ttl.reason);
+  const lastUpdate = readLastUpdate(object);
+  if (!lastUpdate.ok) return skip(ref, lastUpdate.reason);
+
+  const at = now.toUTC();
+  const expired = at > lastUpdate.value.plus(ttl.value.duration);
+  const age = describeAge(lastUpdate.value, at, ttl.value);
+
+  if (!marked) {
+    if (!expired) return { outcome: 'not-expired' };
+    return act('mark', ref, `expired: ${age}`, {
+      markedAt: formatTimestamp(at),
+      deleteAfter: formatTimestamp(at.plus(policy.grace)),
+    });
+  }
+
+  const markedAt = readMarkedAt(object);
+  if (markedAt.ok && lastUpdate.value > markedAt.value) {
+    return act(
+      'unmark',
+      ref,
+      `updated since marked: last update ${formatTimestamp(lastUpdate.value)} is after marked-at ${formatTimestamp(markedAt.value)}`,
+    );
+  }
+  if (!expired) return act('unmark', ref, `no longer expired: ${age}`);
+  if (!markedAt.ok) return skip(ref, `${markedAt.reason}; not deleting`);
+
+  const deletableAt = markedAt.value.plus(policy.grace);
+  const marking = `marked ${formatTimestamp(markedAt.value)}`;
+  if (at >= deletableAt) {
+    return act('delete', ref, `expired: ${age}; ${marking}, grace ${formatDuration(policy.grace)} elapsed`);
+  }
+  const deleteAfter = formatTimestamp(deletableAt);
+  return { outcome: 'wait', waiting: { object: ref, deleteAfter, reason: `expired: ${age}; ${marking}, deletable after ${deleteAfter}` } };
+}
+
+/**
+ * True when `planTask` would need `data.last_update` for this object: a task state in scope,
+ * not kept, without the `cmstate.io/last-update` annotation. The run reads those in full.
+ */
+export function needsLastUpdateFromData(object: SweepObject, policy: SweepPolicy): boolean {
+  return (
+    isTask(object) &&
+    matchesStatus(object, policy) &&
+    !isKept(object) &&
+    object.annotations[KEYS.lastUpdateAnnotation] === undefined &&
+    object.lastUpdateFromData === undefined
+  );
+}
+
+/** The key `attachArchives` looks tasks up by. */
+export function taskKey(namespace: string, taskName: string): string {
+  return `${namespace}/${taskName}`;
+}
+
+/**
+ * Adds the archives among `objects` to `index` (task key → archive refs) and returns it; call it
+ * once per observed page with the same map. The owner reference decides an archive's task; the
+ * `cmstate.io/task-id` label is only the fallback, because Kubernetes garbage collection follows
+ * the owner. Archives labeled `cmstate.io/keep=true` are never indexed, so never deleted here.
+ */
+export function indexArchives(
+  objects: Iterable<SweepObject>,
+  index: Map<string, SweepObjectRef[]> = new Map(),
+): Map<string, SweepObjectRef[]> {
+  for (const object of objects) {
+    if (object.labels[KEYS.stateLabel] !== KEYS.stateArchive || isKept(object)) continue;
+    const taskId = object.labels[KEYS.taskIdLabel];
+    const taskName = object.ownerName ?? (taskId === undefined ? undefined : stateConfigMapName(taskId));
+    if (taskName === undefined) continue;
+    const key = taskKey(object.namespace, taskName);
+    const refs = index.get(key) ?? [];
+    if (!refs.some((r) => r.name === object.name)) refs.push(refOf(object));
+    index.set(key, refs);
+  }
+  return index;
+}
+
+/**
+ * Returns the actions with every delete carrying its task's archives (an empty list when it has
+ * none). Archives whose task is not planned for delete are left alone: orphans are repair's job.
+ */
+export function attachArchives(actions: SweepAction[], archivesByTask: Map<string, SweepObjectRef[]>): SweepAction[] {
+  return actions.map((action) =>
+    action.kind === 'delete'
+      ? { ...action, archives: [...(archivesByTask.get(taskKey(action.object.namespace, action.object.name)) ?? [])] }
+      : action,
+  );
+}
+
+/** The whole plan for a set of observed objects: `planTask` per task, then `attachArchives`. */
+export function planSweep(objects: SweepObject[], policy: SweepPolicy, now: DateTime): SweepPlan {
+  const actions: SweepAction[] = [];
+  const skipped: SweepSkip[] = [];
+  const waiting: SweepWaiting[] = [];
+  const stats: SweepStats = { observed: 0, tasks: 0, archives: 0, kept: 0, waiting: 0, notExpired: 0, filteredByStatus: 0 };
+
+  for (const object of objects) {
+    stats.observed += 1;
+    if (object.labels[KEYS.stateLabel] === KEYS.stateArchive) stats.archives += 1;
+    const decision = planTask(object, policy, now);
+    if (decision.outcome !== 'not-a-task') stats.tasks += 1;
+    switch (decision.outcome) {
+      case 'act':
+        actions.push(decision.action);
+        break;
+      case 'skip':
+        skipped.push(decision.skip);
+        break;
+      case 'wait':
+        waiting.push(decision.waiting);
+        stats.waiting += 1;
+        break;
+      case 'kept':
+        stats.kept += 1;
+        break;
+      case 'not-expired':
+        stats.notExpired += 1;
+        break;
+      case 'filtered-by-status':
+        stats.filteredByStatus += 1;
+        break;
+      case 'not-a-task':
+        break;
+    }
+  }
+  return { actions: attachArchives(actions, indexArchives(objects)), skipped, waiting, stats };
+}
+
+type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+interface Ttl {
+  duration: Duration;
+  fromAnnotation: boolean;
+}
+
+function isTask(object: SweepObject): boolean {
+  return object.labels[KEYS.stateLabel] === KEYS.stateTask;
+}
+
+function isKept(object: SweepObject): boolean {
+  return object.labels[KEYS.keepLabel] === KEYS.keepValue;
+}
+
+function matchesStatus(object: SweepObject, policy: SweepPolicy): boolean {
+  if (policy.statuses === undefined) return true;
+  const status = object.labels[KEYS.statusLabel];
+  return status !== undefined && policy.statuses.includes(status);
+}
+
+function readTtl(object: SweepObject, policy: SweepPolicy): Parsed<Ttl> {
+  const text = object.annotations[KEYS.ttlAnnotation];
+  if (text === undefined) return { ok: true, value: { duration: policy.ttl, fromAnnotation: false } };
+  try {
+    return { ok: true, value: { duration: parseDuration(text), fromAnnotation: true } };
+  } catch {
+    return { ok: false, reason: `${object.name}: annotation ${KEYS.ttlAnnotation} "${text}" is not a duration` };
+  }
+}
+
+// The annotation is the mirror a metadata-only list carries; data.last_update is the fallback
+// for legacy writers that never set it. A bad annotation is reported, not papered over by the data.
+function readLastUpdate(object: SweepObject): Parsed<DateTime> {
+  const annotation = object.annotations[KEYS.lastUpdateAnnotation];
+  if (annotation !== undefined) return readInstant(object, `annotation ${KEYS.lastUpdateAnnotation}`, annotation);
+  if (object.lastUpdateFromData !== undefined) return readInstant(object, 'data.last_update', object.lastUpdateFromData);
+  return {
+    ok: false,
+    reason: `${object.name}: no ${KEYS.lastUpdateAnnotation} annotation and no data.last_update to read it from`,
+  };
+}
+
+function readMarkedAt(object: SweepObject): Parsed<DateTime> {
+  const text = object.annotations[KEYS.markedAtAnnotation];
+  if (text === undefined) {
+    return { ok: false, reason: `${object.name}: marked but has no ${KEYS.markedAtAnnotation} annotation` };
+  }
+  return readInstant(object, `annotation ${KEYS.markedAtAnnotation}`, text);
+}
+
+function readInstant(object: SweepObject, source: string, text: string): Parsed<DateTime> {
+  try {
+    return { ok: true, value: parseTimestamp(text) };
+  } catch {
+    return { ok: false, reason: `${object.name}: ${source} "${text}" is not an RFC 3339 timestamp` };
+  }
+}
+
+function describeAge(lastUpdate: DateTime, now: DateTime, ttl: Ttl): string {
+  const ttlText = `ttl ${formatDuration(ttl.duration)}${ttl.fromAnnotation ? ` (${KEYS.ttlAnnotation})` : ''}`;
+  const ageMs = now.toMillis() - lastUpdate.toMillis();
+  const age = ageMs < 0 ? 'is in the future' : `is ${formatDuration(coarseAge(ageMs))} old`;
+  return `last update ${formatTimestamp(lastUpdate)} ${age}, ${ttlText}`;
+}
+
+// Two significant units are enough for a person reading a reason: "12d 3h", not "12d 3h 4m 5s".
+function coarseAge(ms: number): Duration {
+  const unit = ms >= 86_400_000 ? 3_600_000 : ms >= 3_600_000 ? 60_000 : 1_000;
+  return Duration.fromMillis(Math.floor(ms / unit) * unit);
+}
+
+function refOf(object: SweepObject): SweepObjectRef {
+  const { namespace, name, uid, resourceVersion } = object;
+  return uid === undefined ? { namespace, name, resourceVersion } : { namespace, name, uid, resourceVersion };
+}
+
+function act(
+  kind: SweepActionKind,
+  object: SweepObjectRef,
+  reason: string,
+  extra: Pick<SweepAction, 'markedAt' | 'deleteAfter'> = {},
+): SweepDecision {
+  return { outcome: 'act', action: { kind, object, reason, ...extra } };
+}
+
+function skip(object: SweepObjectRef, reason: string): SweepDecision {
+  return { outcome: 'skip', skip: { object, reason } };
+}

@@ -1,0 +1,94 @@
+// What every command handler gets: validated global config, a logger, stdout, the clock (or
+// --now), a stop signal for SIGTERM, and a way to connect that builds the KubeConfig only when
+// the handler runs. One wrapper turns whatever a handler throws into one line and an exit code.
+
+import { DateTime } from 'luxon';
+import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
+import { globalConfigSchema, validate, type GlobalConfig } from './config.js';
+import { ExitCode, exitCodeFor, oneLine } from './exit.js';
+import { KubeClient, type KubeClientOptions } from './kube/client.js';
+import { loadKubeConfig } from './kube/config.js';
+import { createLogger, type Logger } from './log.js';
+
+export interface CommandIo {
+  stdout: (line: string) => void;
+  stderr: NodeJS.WritableStream;
+  /** Aborted on SIGTERM/SIGINT: stop starting new work, finish and report. */
+  signal: AbortSignal;
+  /** Where the exit code goes; the entry file sets process.exitCode from it. */
+  exit: (code: number) => void;
+}
+
+export interface Connection {
+  client: KubeClient;
+  /** --namespace, else the context's (in a pod: the service account's). */
+  namespace: string;
+  server: string;
+}
+
+export interface CommandContext {
+  config: GlobalConfig;
+  log: Logger;
+  print: (line: string) => void;
+  /** --now when given, else the wall clock; the only clock a command reads. */
+  now: () => DateTime;
+  signal: AbortSignal;
+  connect: (options?: KubeClientOptions) => Connection;
+}
+
+export type Handler<A> = (args: ArgumentsCamelCase<A>, ctx: CommandContext) => Promise<number | void>;
+
+/** A command bound to its io; the registry and parent commands hold these. */
+export type CommandFactory = (io: CommandIo) => CommandModule;
+
+export function defineCommand<A>(spec: {
+  command: string | string[];
+  describe: string;
+  /** Gets the io too, so a command can nest subcommands. */
+  builder?: (yargs: Argv, io: CommandIo) => Argv<A>;
+  handler: Handler<A>;
+}): CommandFactory {
+  const make = (io: CommandIo): CommandModule<object, A> => ({
+    command: spec.command,
+    describe: spec.describe,
+    builder: (spec.builder ? (yargs: Argv) => spec.builder!(yargs, io) : undefined) as CommandModule<object, A>['builder'],
+    handler: async (args) => {
+      let log: Logger | undefined;
+      let debug = false;
+      try {
+        const config = validate(globalConfigSchema, args);
+        debug = config.debug;
+        log = createLogger(config.logLevel, { destination: io.stderr });
+        const ctx = makeContext(config, log, io);
+        io.exit((await spec.handler(args, ctx)) ?? ExitCode.ok);
+      } catch (err) {
+        const line = oneLine(err);
+        if (log) log.error({ err: debug ? err : undefined }, line);
+        else io.stderr.write(`cmstate: ${line}\n`);
+        if (debug && err instanceof Error && err.stack && !log) io.stderr.write(`${err.stack}\n`);
+        io.exit(exitCodeFor(err));
+      }
+    },
+  });
+  return make as unknown as CommandFactory;
+}
+
+function makeContext(config: GlobalConfig, log: Logger, io: CommandIo): CommandContext {
+  const fixedNow = config.now;
+  return {
+    config,
+    log,
+    print: io.stdout,
+    now: () => fixedNow ?? DateTime.utc(),
+    signal: io.signal,
+    connect: (options = {}) => {
+      const loaded = loadKubeConfig({ kubeconfig: config.kubeconfig, context: config.context });
+      const client = new KubeClient(loaded.kubeConfig, {
+        serverDryRun: config.dryRun === 'server',
+        onRetry: (err, attempt, delayMs) => log.warn({ attempt, delayMs, code: err.code }, `retrying: ${err.message}`),
+        ...options,
+      });
+      return { client, namespace: config.namespace ?? loaded.namespace, server: loaded.server };
+    },
+  };
+}

@@ -1,0 +1,133 @@
+// Durations and timestamps as people and the wire format write them: TTLs and grace periods
+// (`7d`, `1d12h`, `P7D`) and RFC 3339 instants (`cmstate.io/last-update`, `--now`).
+import { DateTime, Duration } from 'luxon';
+
+const DURATION_HINT = 'use 7d, 12h, 90m or ISO 8601 like P7D';
+
+export class DurationParseError extends Error {
+  override name = 'DurationParseError';
+  constructor(
+    readonly input: string,
+    detail: string = DURATION_HINT,
+  ) {
+    super(`invalid duration "${input}": ${detail}`);
+  }
+}
+
+export class TimestampParseError extends Error {
+  override name = 'TimestampParseError';
+  constructor(readonly input: string) {
+    super(`invalid timestamp "${input}": use RFC 3339 like 2026-11-10T08:00:00Z`);
+  }
+}
+
+// Short-form units, largest first: a duration must list them in this order, each at most once,
+// so `12h1d` or `1d1d` (likely typos) are refused instead of silently summed.
+const SHORT_UNITS = [
+  ['w', 'weeks'],
+  ['d', 'days'],
+  ['h', 'hours'],
+  ['m', 'minutes'],
+  ['s', 'seconds'],
+  ['ms', 'milliseconds'],
+] as const;
+
+const SHORT_COMPONENT = /(\d+)(ms|w|d|h|m|s)\s*/y;
+
+// Luxon's ISO parser also accepts `P`, `PT`, `P1DT` and negative components; ISO 8601 does not,
+// so the shape is checked here first: at least one component, and `T` only before a time part.
+const ISO_DURATION =
+  /^P(?!$)(?:\d+(?:\.\d+)?Y)?(?:\d+(?:\.\d+)?M)?(?:\d+(?:\.\d+)?W)?(?:\d+(?:\.\d+)?D)?(?:T(?=\d)(?:\d+(?:\.\d+)?H)?(?:\d+(?:\.\d+)?M)?(?:\d+(?:\.\d+)?S)?)?$/;
+
+/**
+ * Parses a non-negative duration: short form (`7d`, `12h`, `90m`, `30s`, `1w`, `500ms`, combined
+ * largest unit first as `1d12h` or `1d 12h`) or ISO 8601 (`P7D`, `PT12H`, `P1DT2H`, `P1M`).
+ * Zero is accepted; whether zero makes sense is the caller's decision.
+ * @throws DurationParseError with a one-line message naming the input.
+ */
+export function parseDuration(text: string): Duration {
+  const input = text.trim();
+  if (input.startsWith('-')) throw new DurationParseError(text, 'negative durations are not allowed');
+  const duration = input.startsWith('P') ? parseIsoDuration(text, input) : parseShortDuration(text, input);
+  // Bounded so that an instant plus any accepted duration is still a valid DateTime.
+  if (duration.as('years') > MAX_YEARS) throw new DurationParseError(text, `longer than ${MAX_YEARS} years`);
+  return duration;
+}
+
+const MAX_YEARS = 1000;
+
+function parseIsoDuration(text: string, input: string): Duration {
+  const iso = ISO_DURATION.test(input) ? Duration.fromISO(input) : undefined;
+  if (!iso?.isValid) throw new DurationParseError(text);
+  return iso;
+}
+
+function parseShortDuration(text: string, input: string): Duration {
+  if (input === '') throw new DurationParseError(text);
+  const parts: Partial<Record<(typeof SHORT_UNITS)[number][1], number>> = {};
+  let nextUnit = 0;
+  SHORT_COMPONENT.lastIndex = 0;
+  while (SHORT_COMPONENT.lastIndex < input.length) {
+    const match = SHORT_COMPONENT.exec(input);
+    if (!match) throw new DurationParseError(text);
+    const [, digits = '', symbol] = match;
+    const unit = SHORT_UNITS.findIndex(([s]) => s === symbol);
+    const value = Number(digits);
+    if (unit < nextUnit || !Number.isSafeInteger(value)) throw new DurationParseError(text);
+    parts[SHORT_UNITS[unit]![1]] = value;
+    nextUnit = unit + 1;
+  }
+  return Duration.fromObject(parts);
+}
+
+const MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/**
+ * A short human form: `7d`, `1d 2h`, `1h 30m`, `0s`. Weeks print as days. Calendar parts of an
+ * ISO duration (years, months) keep their own units (`1y 2mo`) because their length varies.
+ */
+export function formatDuration(d: Duration): string {
+  const o = d.toObject();
+  const parts: string[] = [];
+  if (o.years) parts.push(`${o.years}y`);
+  const months = (o.quarters ?? 0) * 3 + (o.months ?? 0);
+  if (months) parts.push(`${months}mo`);
+
+  const fixed = Duration.fromObject({
+    weeks: o.weeks ?? 0,
+    days: o.days ?? 0,
+    hours: o.hours ?? 0,
+    minutes: o.minutes ?? 0,
+    seconds: o.seconds ?? 0,
+    milliseconds: o.milliseconds ?? 0,
+  });
+  let rest = Math.round(fixed.as('milliseconds'));
+  const sign = rest < 0 ? '-' : '';
+  rest = Math.abs(rest);
+  for (const [unit, size] of [['d', MS.d], ['h', MS.h], ['m', MS.m], ['s', MS.s], ['ms', 1]] as const) {
+    const count = Math.floor(rest / size);
+    rest -= count * size;
+    if (count) parts.push(`${sign}${count}${unit}`);
+  }
+  return parts.length ? parts.join(' ') : '0s';
+}
+
+// RFC 3339 section 5.6: full date, full time, and a mandatory offset. Luxon alone would also take
+// dates without a time, times without an offset (read as local time) and hour 24.
+const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
+
+/**
+ * Parses an RFC 3339 timestamp (`2026-11-10T08:00:00Z`, `2026-11-10T10:00:00.5+02:00`) and
+ * returns it in UTC, so every instant cmstate compares or prints is in one zone.
+ * @throws TimestampParseError for anything else, including impossible dates (`2026-02-30`).
+ */
+export function parseTimestamp(text: string): DateTime {
+  const parsed = RFC3339.test(text) ? DateTime.fromISO(text, { setZone: true }) : undefined;
+  if (!parsed?.isValid) throw new TimestampParseError(text);
+  return parsed.toUTC();
+}
+
+/** An instant as RFC 3339 UTC, milliseconds only when not zero: `2026-11-10T08:00:00Z`. */
+export function formatTimestamp(t: DateTime): string {
+  return t.toUTC().toISO({ suppressMilliseconds: true }) ?? 'invalid DateTime';
+}

@@ -1,0 +1,163 @@
+// The shared shape of every batch job: log the effective config once, take the per-namespace
+// Lease, run the job's observe → plan → act body with a stop signal for SIGTERM, then report:
+// the summary (text or one JSON line), the run metrics, and the exit code.
+
+import os from 'node:os';
+import type { DateTime } from 'luxon';
+import type { CommandContext } from '../command.js';
+import type { DryRunMode, JobConfig } from '../config.js';
+import { ExitCode, exitCodeFor, oneLine } from '../exit.js';
+import type { KubeClient } from '../kube/client.js';
+import { LeaseLock } from '../kube/lease-lock.js';
+import type { EventRecord } from '../kube/types.js';
+import type { Logger } from '../log.js';
+import { createRunMetrics } from '../metrics/run-metrics.js';
+import { ALL_NAMESPACES, pushMetrics } from '../metrics/pushgateway.js';
+import { formatSummary, Tally } from './tally.js';
+
+export interface JobSpec {
+  /** The entrypoint: `sweep`, `repair`, ... */
+  name: string;
+  /** The job's action names, reported even when zero. */
+  actions: readonly string[];
+  /** What the run is configured with, logged once at start. */
+  settings: Record<string, unknown>;
+  /** Take the per-namespace Lease (default); off for commands that cannot race a run. */
+  lock?: boolean;
+}
+
+export interface JobRun {
+  readonly job: string;
+  readonly client: KubeClient;
+  /** The namespace to work on; undefined with --all-namespaces. */
+  readonly namespace: string | undefined;
+  /** The decision instant, fixed for the whole run (--now, or the clock at start). */
+  readonly now: DateTime;
+  readonly dryRun: DryRunMode;
+  /** True when nothing may be changed (client dry run); a server dry run sends writes with dryRun=All. */
+  readonly planOnly: boolean;
+  readonly config: JobConfig;
+  readonly log: Logger;
+  readonly print: (line: string) => void;
+  readonly output: 'text' | 'json';
+  readonly tally: Tally;
+  /** Aborted on SIGTERM: start no new actions. */
+  readonly signal: AbortSignal;
+  /** Logs a progress line at most every few seconds. */
+  progress(what: string): void;
+  /** Records a Kubernetes Event; a failure to record is a warning, not a failed action. */
+  event(record: EventRecord): Promise<void>;
+}
+
+const PROGRESS_INTERVAL_MS = 5_000;
+const MAX_LISTED_FAILURES = 20;
+
+export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSpec, body: (run: JobRun) => Promise<void>): Promise<number> {
+  const startedAt = performance.now();
+  const { log } = ctx;
+  const connection = ctx.connect({ qps: config.qps, burst: Math.max(1, Math.ceil(config.qps)), component: `cmstate-${spec.name}` });
+  const namespace = config.allNamespaces ? undefined : connection.namespace;
+  const dryRun = ctx.config.dryRun;
+  const tally = new Tally(spec.actions);
+  const now = ctx.now();
+  const sharded = config.shardCount > 1;
+  log.info(
+    { job: spec.name, server: connection.server, namespace: namespace ?? '(all)', dryRun, now: now.toISO(), shard: sharded ? `${config.shardIndex}/${config.shardCount}` : undefined, concurrency: config.concurrency, qps: config.qps, ...spec.settings },
+    `starting ${spec.name}`,
+  );
+  if (dryRun !== 'none') log.warn(`DRY-RUN (${dryRun}): nothing will be changed`);
+
+  let lastProgress = performance.now();
+  const run: JobRun = {
+    job: spec.name,
+    client: connection.client,
+    namespace,
+    now,
+    dryRun,
+    planOnly: dryRun === 'client',
+    config,
+    log,
+    print: ctx.print,
+    output: ctx.config.output,
+    tally,
+    signal: ctx.signal,
+    progress: (what) => {
+      const at = performance.now();
+      if (at - lastProgress < PROGRESS_INTERVAL_MS) return;
+      lastProgress = at;
+      log.info({ observed: tally.observed, applied: tally.applied, failed: tally.failures.length }, `${spec.name}: ${what}`);
+    },
+    event: async (record) => {
+      if (dryRun === 'client') return;
+      try {
+        await connection.client.createEvent(record, now.toJSDate());
+      } catch (err) {
+        log.warn(`could not record event ${record.reason} for ${record.involved.namespace}/${record.involved.name}: ${oneLine(err)}`);
+      }
+    },
+  };
+
+  // A client dry run changes nothing, so it cannot race a real run and needs no lock.
+  const lock =
+    dryRun === 'client' || spec.lock === false
+      ? undefined
+      : new LeaseLock(connection.client, {
+          ref: { namespace: connection.namespace, name: sharded ? `cmstate-${spec.name}-shard-${config.shardIndex}` : `cmstate-${spec.name}` },
+          holder: `${os.hostname()}-${process.pid}`,
+          durationSeconds: config.leaseDuration,
+          onRenewError: (err) => log.warn(`could not renew the run lock: ${oneLine(err)}`),
+        });
+  await lock?.acquire();
+
+  let refusal: unknown;
+  let fatal: unknown;
+  try {
+    await body(run);
+  } catch (err) {
+    if (exitCodeFor(err) === ExitCode.refused) refusal = err;
+    else fatal = err;
+  } finally {
+    await lock?.release().catch((err: unknown) => log.warn(`could not release the run lock: ${oneLine(err)}`));
+  }
+
+  const summary = tally.summary(spec.name, dryRun !== 'none', performance.now() - startedAt);
+  const interrupted = ctx.signal.aborted;
+  for (const failure of tally.failures.slice(0, MAX_LISTED_FAILURES)) log.error({ object: failure.object }, failure.message);
+  if (tally.failures.length > MAX_LISTED_FAILURES) log.error(`... and ${tally.failures.length - MAX_LISTED_FAILURES} more failures`);
+  if (refusal) log.error(oneLine(refusal));
+  if (fatal) log.error(oneLine(fatal));
+  if (interrupted) log.warn(`${spec.name} stopped by a signal before it finished: actions not started were left for the next run`);
+
+  let exitCode: number = ExitCode.ok;
+  if (refusal) exitCode = ExitCode.refused;
+  else if (fatal || interrupted || tally.failures.length > 0) exitCode = fatal ? exitCodeFor(fatal) : ExitCode.failed;
+
+  const pushFailed = await pushRunMetrics(run, spec, summary, exitCode === ExitCode.ok);
+  if (pushFailed && config.requirePush && exitCode === ExitCode.ok) exitCode = ExitCode.failed;
+
+  if (ctx.config.output === 'json') ctx.print(JSON.stringify(summary));
+  else ctx.print(formatSummary(summary));
+  return exitCode;
+}
+
+/** Pushes the run's metrics when a Pushgateway is configured; returns true when the push failed. */
+async function pushRunMetrics(run: JobRun, spec: JobSpec, summary: ReturnType<Tally['summary']>, success: boolean): Promise<boolean> {
+  const metrics = createRunMetrics(spec.name, { actions: spec.actions });
+  const method = metrics.record(summary, { success, finishedAt: run.now.plus({ milliseconds: summary.duration_ms }) });
+  const url = run.config.pushgateway;
+  if (!url) {
+    if (run.config.requirePush) run.log.warn('--require-push without --pushgateway: no metrics were pushed');
+    run.log.debug(await metrics.registry.metrics());
+    return run.config.requirePush;
+  }
+  const grouping = { job: spec.name, namespace: run.namespace ?? ALL_NAMESPACES, shard: run.config.shardCount > 1 ? run.config.shardIndex : undefined };
+  try {
+    await pushMetrics({ url, registry: metrics.registry, grouping, method });
+    run.log.info(`pushed run metrics to ${url}`);
+    return false;
+  } catch (err) {
+    run.log.warn(`metrics push failed: ${oneLine(err)}`);
+    return true;
+  }
+}
+

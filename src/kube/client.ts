@@ -1,0 +1,409 @@
+// The only code that talks to an API server. Every call goes through one path: the QPS limiter,
+// retries for transient failures, and the status map to typed errors. Objects cross this edge as
+// the plain shapes of ./types.ts, so nothing beyond src/kube/ depends on the generated client.
+
+import {
+  ApiException,
+  CoordinationV1Api,
+  CoreV1Api,
+  AuthorizationV1Api,
+  VersionApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type Configuration,
+  type KubeConfig,
+  type V1ConfigMap,
+  type V1Lease,
+  type V1ObjectMeta,
+} from '@kubernetes/client-node';
+import { of } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
+import { GoneError, fromHttpFailure, fromTransportFailure, type KubeError, type RequestContext } from './errors.js';
+import { QpsLimiter } from './limiter.js';
+import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.js';
+import type { ConfigMap, EventRecord, JsonPatchOp, Lease, ObjectMeta, ObjectMetadata, ObjectRef, Preconditions } from './types.js';
+import { realTimer, type Timer } from '../util/timer.js';
+
+export interface KubeClientOptions {
+  qps?: number;
+  burst?: number;
+  retry?: RetryPolicy;
+  timer?: Timer;
+  random?: () => number;
+  /** Send every write and delete with dryRun=All: validated and authorized, never persisted. */
+  serverDryRun?: boolean;
+  requestTimeoutMs?: number;
+  /** Told about every retry, for logging. */
+  onRetry?: (err: KubeError, attempt: number, delayMs: number) => void;
+  /** Reporting identity for Events. */
+  component?: string;
+}
+
+export interface ListOptions {
+  /** Undefined lists across all namespaces. */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  pageSize?: number;
+  signal?: AbortSignal;
+}
+
+export type DeleteOutcome = 'deleted' | 'not-found';
+
+const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const MAX_LIST_RESTARTS = 3;
+
+export class KubeClient {
+  private readonly core: CoreV1Api;
+  private readonly coordination: CoordinationV1Api;
+  private readonly authorization: AuthorizationV1Api;
+  private readonly version: VersionApi;
+  private readonly limiter: QpsLimiter;
+  private readonly dryRun: 'All' | undefined;
+  private readonly timeout: ReturnType<typeof timeoutOptions>;
+  readonly server: string;
+
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly options: KubeClientOptions = {},
+  ) {
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+    this.coordination = kubeConfig.makeApiClient(CoordinationV1Api);
+    this.authorization = kubeConfig.makeApiClient(AuthorizationV1Api);
+    this.version = kubeConfig.makeApiClient(VersionApi);
+    this.server = kubeConfig.getCurrentCluster()?.server ?? '(unknown server)';
+    this.limiter = new QpsLimiter(options.qps ?? 50, options.burst, options.timer ?? realTimer);
+    this.dryRun = options.serverDryRun ? 'All' : undefined;
+    this.timeout = timeoutOptions(options.requestTimeoutMs ?? 30_000);
+  }
+
+  get serverDryRun(): boolean {
+    return this.dryRun !== undefined;
+  }
+
+  /** One API call: rate limited, retried when transient, failures mapped to typed errors. */
+  private call<T>(ctx: RequestContext, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const timer = this.options.timer ?? realTimer;
+    return withRetry(
+      async () => {
+        await this.limiter.acquire(signal);
+        try {
+          return await fn();
+        } catch (err) {
+          throw this.toKubeError(err, ctx);
+        }
+      },
+      {
+        policy: this.options.retry ?? DEFAULT_RETRY_POLICY,
+        timer,
+        random: this.options.random ?? Math.random,
+        signal,
+        onRetry: (err, attempt, delay) => this.options.onRetry?.(err as KubeError, attempt, delay),
+      },
+    );
+  }
+
+  private toKubeError(err: unknown, ctx: RequestContext): KubeError {
+    if (err instanceof ApiException) {
+      return fromHttpFailure({ code: err.code, body: err.body, headers: err.headers ?? {} }, ctx);
+    }
+    return fromTransportFailure(err, ctx, this.server);
+  }
+
+  // ---- ConfigMaps -------------------------------------------------------------------------
+
+  /** Pages of full ConfigMaps; restarts after an expired continue token without repeating items. */
+  listConfigMapPages(options: ListOptions): AsyncGenerator<ConfigMap[]> {
+    return this.pages(options, false, (v1) => fromV1ConfigMap(v1));
+  }
+
+  /** Pages of metadata only (PartialObjectMetadataList): no data is downloaded. */
+  listConfigMapMetadataPages(options: ListOptions): AsyncGenerator<ObjectMetadata[]> {
+    return this.pages(options, true, (v1) => ({ metadata: fromV1Meta(v1.metadata) }));
+  }
+
+  private async *pages<T extends { metadata: ObjectMeta }>(options: ListOptions, metadataOnly: boolean, convert: (v1: V1ConfigMap) => T): AsyncGenerator<T[]> {
+    const ctx: RequestContext = { verb: 'list', resource: 'configmaps', namespace: options.namespace };
+    const headers = metadataOnly ? setHeaderOptions('Accept', METADATA_LIST_ACCEPT, this.timeout) : this.timeout;
+    let token: string | undefined;
+    let lastKey: string | undefined;
+    let restarts = 0;
+    for (;;) {
+      let page;
+      try {
+        page = await this.call(
+          ctx,
+          () => {
+            const query = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, limit: options.pageSize ?? 500, _continue: token };
+            return options.namespace === undefined
+              ? this.core.listConfigMapForAllNamespaces(query, headers)
+              : this.core.listNamespacedConfigMap({ namespace: options.namespace, ...query }, headers);
+          },
+          options.signal,
+        );
+      } catch (err) {
+        // Lists come in key order (namespace, name): restarting and skipping what was already
+        // yielded continues where the expired token left off.
+        if (err instanceof GoneError && token !== undefined && restarts < MAX_LIST_RESTARTS) {
+          restarts++;
+          token = undefined;
+          continue;
+        }
+        throw err;
+      }
+      const items = page.items.map(convert).filter((item) => lastKey === undefined || objectKey(item.metadata) > lastKey);
+      const last = items.at(-1);
+      if (last) lastKey = objectKey(last.metadata);
+      if (items.length > 0) yield items;
+      token = page.metadata?._continue || undefined;
+      if (!token) return;
+    }
+  }
+
+  async getConfigMap(ref: ObjectRef, signal?: AbortSignal): Promise<ConfigMap> {
+    const v1 = await this.call({ verb: 'get', resource: 'configmaps', ...ref }, () => this.core.readNamespacedConfigMap(ref, this.timeout), signal);
+    return fromV1ConfigMap(v1);
+  }
+
+  async createConfigMap(cm: ConfigMap, signal?: AbortSignal): Promise<ConfigMap> {
+    const ref = refOf(cm.metadata);
+    const v1 = await this.call(
+      { verb: 'create', resource: 'configmaps', ...ref },
+      () => this.core.createNamespacedConfigMap({ namespace: ref.namespace, body: toV1ConfigMap(cm), dryRun: this.dryRun }, this.timeout),
+      signal,
+    );
+    return fromV1ConfigMap(v1);
+  }
+
+  /** Replaces the object; its metadata.resourceVersion is the precondition (409 when stale). */
+  async replaceConfigMap(cm: ConfigMap, signal?: AbortSignal): Promise<ConfigMap> {
+    const ref = refOf(cm.metadata);
+    const v1 = await this.call(
+      { verb: 'update', resource: 'configmaps', ...ref },
+      () => this.core.replaceNamespacedConfigMap({ ...ref, body: toV1ConfigMap(cm), dryRun: this.dryRun }, this.timeout),
+      signal,
+    );
+    return fromV1ConfigMap(v1);
+  }
+
+  /** JSON merge patch; put metadata.resourceVersion in it to make it conditional. */
+  async mergePatchConfigMap(ref: ObjectRef, patch: object, signal?: AbortSignal): Promise<ConfigMap> {
+    const v1 = await this.call(
+      { verb: 'patch', resource: 'configmaps', ...ref },
+      () => this.core.patchNamespacedConfigMap({ ...ref, body: patch, dryRun: this.dryRun }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch, this.timeout)),
+      signal,
+    );
+    return fromV1ConfigMap(v1);
+  }
+
+  /** RFC 6902 JSON patch; a `test` op makes it conditional. */
+  async jsonPatchConfigMap(ref: ObjectRef, ops: JsonPatchOp[], signal?: AbortSignal): Promise<ConfigMap> {
+    const v1 = await this.call(
+      { verb: 'patch', resource: 'configmaps', ...ref },
+      () => this.core.patchNamespacedConfigMap({ ...ref, body: ops, dryRun: this.dryRun }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch, this.timeout)),
+      signal,
+    );
+    return fromV1ConfigMap(v1);
+  }
+
+  /** Deletes under preconditions; a 404 means the job is already done. */
+  async deleteConfigMap(ref: ObjectRef, preconditions?: Preconditions, signal?: AbortSignal): Promise<DeleteOutcome> {
+    return this.deleteWith({ verb: 'delete', resource: 'configmaps', ...ref }, signal, () =>
+      this.core.deleteNamespacedConfigMap({ ...ref, dryRun: this.dryRun, body: { preconditions } }, this.timeout),
+    );
+  }
+
+  private async deleteWith(ctx: RequestContext, signal: AbortSignal | undefined, fn: () => Promise<unknown>): Promise<DeleteOutcome> {
+    try {
+      await this.call(ctx, fn, signal);
+      return 'deleted';
+    } catch (err) {
+      if ((err as KubeError).kind === 'not-found') return 'not-found';
+      throw err;
+    }
+  }
+
+  // ---- Leases -----------------------------------------------------------------------------
+
+  async getLease(ref: ObjectRef): Promise<Lease> {
+    const v1 = await this.call({ verb: 'get', resource: 'leases', ...ref }, () => this.coordination.readNamespacedLease(ref, this.timeout));
+    return fromV1Lease(v1);
+  }
+
+  async createLease(lease: Lease): Promise<Lease> {
+    const ref = refOf(lease.metadata);
+    const v1 = await this.call({ verb: 'create', resource: 'leases', ...ref }, () =>
+      this.coordination.createNamespacedLease({ namespace: ref.namespace, body: toV1Lease(lease) }, this.timeout),
+    );
+    return fromV1Lease(v1);
+  }
+
+  async replaceLease(lease: Lease): Promise<Lease> {
+    const ref = refOf(lease.metadata);
+    const v1 = await this.call({ verb: 'update', resource: 'leases', ...ref }, () =>
+      this.coordination.replaceNamespacedLease({ ...ref, body: toV1Lease(lease) }, this.timeout),
+    );
+    return fromV1Lease(v1);
+  }
+
+  async deleteLease(ref: ObjectRef, preconditions?: Preconditions): Promise<DeleteOutcome> {
+    return this.deleteWith({ verb: 'delete', resource: 'leases', ...ref }, undefined, () =>
+      this.coordination.deleteNamespacedLease({ ...ref, body: { preconditions } }, this.timeout),
+    );
+  }
+
+  // ---- Events and access reviews -----------------------------------------------------------
+
+  async createEvent(event: EventRecord, now: Date): Promise<void> {
+    const { involved } = event;
+    const ctx: RequestContext = { verb: 'create', resource: 'events', namespace: involved.namespace };
+    await this.call(ctx, () =>
+      this.core.createNamespacedEvent(
+        {
+          namespace: involved.namespace,
+          dryRun: this.dryRun,
+          body: {
+            metadata: { name: `${involved.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`, namespace: involved.namespace },
+            involvedObject: { apiVersion: involved.apiVersion ?? 'v1', kind: involved.kind, namespace: involved.namespace, name: involved.name, uid: involved.uid, resourceVersion: involved.resourceVersion },
+            type: event.type,
+            reason: event.reason,
+            message: event.message,
+            action: event.action,
+            count: 1,
+            firstTimestamp: now,
+            lastTimestamp: now,
+            source: { component: this.options.component ?? 'cmstate' },
+            reportingComponent: this.options.component ?? 'cmstate',
+            reportingInstance: process.env.HOSTNAME ?? 'local',
+          },
+        },
+        this.timeout,
+      ),
+    );
+  }
+
+  /** SelfSubjectAccessReview: may this identity do `verb` on `resource` here? */
+  async canI(verb: string, resource: string, namespace: string | undefined, group = ''): Promise<boolean> {
+    const review = await this.call({ verb: 'create', resource: 'selfsubjectaccessreviews' }, () =>
+      this.authorization.createSelfSubjectAccessReview(
+        { body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb, resource, namespace, group } } } },
+        this.timeout,
+      ),
+    );
+    return review.status?.allowed === true;
+  }
+
+  /** GET /version: reachability and the server's version. */
+  async serverVersion(): Promise<string> {
+    const ctx: RequestContext = { verb: 'get', resource: 'version' };
+    const info = await this.call(ctx, () => this.version.getCode(this.timeout));
+    return info.gitVersion;
+  }
+}
+
+function objectKey(meta: ObjectMeta): string {
+  return `${meta.namespace ?? ''}/${meta.name}`;
+}
+
+function refOf(meta: ObjectMeta): ObjectRef {
+  if (!meta.namespace) throw new TypeError(`object "${meta.name}" has no namespace`);
+  return { namespace: meta.namespace, name: meta.name };
+}
+
+/** Every request gets a deadline, so a hung connection becomes a retryable timeout. */
+function timeoutOptions(ms: number) {
+  return {
+    middleware: [
+      {
+        pre: (request: { setSignal(signal: AbortSignal): void }) => {
+          request.setSignal(AbortSignal.timeout(ms));
+          return of(request);
+        },
+        post: <R>(response: R) => of(response),
+      },
+    ],
+    middlewareMergeStrategy: 'append' as const,
+  } as unknown as Configuration & Parameters<typeof setHeaderOptions>[2];
+}
+
+// The generated models carry Dates; the edge speaks the API's JSON (RFC 3339 strings).
+function fromV1Meta(meta: V1ObjectMeta | undefined): ObjectMeta {
+  const m = meta ?? {};
+  return dropUndefined({
+    name: m.name ?? '',
+    namespace: m.namespace,
+    uid: m.uid,
+    resourceVersion: m.resourceVersion,
+    creationTimestamp: m.creationTimestamp ? toRfc3339(m.creationTimestamp) : undefined,
+    deletionTimestamp: m.deletionTimestamp ? toRfc3339(m.deletionTimestamp) : undefined,
+    generation: m.generation,
+    labels: m.labels,
+    annotations: m.annotations,
+    ownerReferences: m.ownerReferences?.map((o) => dropUndefined({ ...o })),
+    finalizers: m.finalizers,
+  });
+}
+
+/** Server-owned timestamps and managedFields are not sent back: the server sets them. */
+function toV1Meta(meta: ObjectMeta): V1ObjectMeta {
+  return dropUndefined({
+    name: meta.name,
+    namespace: meta.namespace,
+    uid: meta.uid,
+    resourceVersion: meta.resourceVersion,
+    labels: meta.labels,
+    annotations: meta.annotations,
+    ownerReferences: meta.ownerReferences,
+    finalizers: meta.finalizers,
+  });
+}
+
+function fromV1ConfigMap(v1: V1ConfigMap): ConfigMap {
+  return dropUndefined({ apiVersion: 'v1' as const, kind: 'ConfigMap' as const, metadata: fromV1Meta(v1.metadata), data: v1.data, binaryData: v1.binaryData, immutable: v1.immutable });
+}
+
+function toV1ConfigMap(cm: ConfigMap): V1ConfigMap {
+  return dropUndefined({ apiVersion: 'v1', kind: 'ConfigMap', metadata: toV1Meta(cm.metadata), data: cm.data, binaryData: cm.binaryData, immutable: cm.immutable });
+}
+
+function fromV1Lease(v1: V1Lease): Lease {
+  const spec = v1.spec;
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: fromV1Meta(v1.metadata),
+    spec: spec
+      ? dropUndefined({
+          holderIdentity: spec.holderIdentity,
+          leaseDurationSeconds: spec.leaseDurationSeconds,
+          acquireTime: spec.acquireTime ? toRfc3339(spec.acquireTime as unknown as Date) : undefined,
+          renewTime: spec.renewTime ? toRfc3339(spec.renewTime as unknown as Date) : undefined,
+          leaseTransitions: spec.leaseTransitions,
+        })
+      : undefined,
+  };
+}
+
+function toV1Lease(lease: Lease): V1Lease {
+  const spec = lease.spec ?? {};
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: toV1Meta(lease.metadata),
+    spec: dropUndefined({
+      holderIdentity: spec.holderIdentity,
+      leaseDurationSeconds: spec.leaseDurationSeconds,
+      acquireTime: spec.acquireTime ? new Date(spec.acquireTime) : undefined,
+      renewTime: spec.renewTime ? new Date(spec.renewTime) : undefined,
+      leaseTransitions: spec.leaseTransitions,
+    }) as V1Lease['spec'],
+  };
+}
+
+function toRfc3339(value: Date | string): string {
+  return typeof value === 'string' ? value : value.toISOString();
+}
+
+function dropUndefined<T extends object>(value: T): T {
+  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
+  return value;
+}

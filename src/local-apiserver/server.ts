@@ -1,0 +1,361 @@
+// The embedded local API server: node:http, routing to the resource API, fault injection in front,
+// a request log behind, and optional persistence to a data file.
+
+import { writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { PROTECTED_NAMESPACES, ResourceApi, parseListQuery, type ApiContext } from './api.js';
+import { Authorizer, reviewAccess, type DenyHandle, type DenyRule } from './authz.js';
+import { FaultInjector, seededRandom } from './faults.js';
+import { kubeconfigYaml } from './kubeconfig.js';
+import { negotiate } from './negotiation.js';
+import { ContinueTokens } from './paging.js';
+import { DataFileWriter, loadDataFile } from './persistence.js';
+import { NAMESPACES, findKind, type KubeObject, type Verb } from './resources.js';
+import { route, routeVerb, type Route } from './router.js';
+import { ApiError, badRequest, internalError, requestEntityTooLarge, statusBody, statusForCode } from './status.js';
+import { Store } from './store.js';
+import { serveWatch, type ActiveWatch } from './watch.js';
+
+/** The real server's request body limit (3 MiB); larger bodies get 413. */
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
+
+export interface LocalApiServerOptions {
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Load objects from this JSON file at start if it exists; rewrite it after changes and on close. */
+  dataFile?: string;
+  /** How long a `continue` token stays valid (default 300000 ms, like etcd's compaction interval). */
+  continueTokenTtlMs?: number;
+  /** Random source for fault rates and generated names (default: seeded, deterministic). */
+  random?: () => number;
+  /** Clock (ms since epoch) for timestamps, ages and token expiry (default Date.now). */
+  now?: () => number;
+  /** The user named in 403 messages. */
+  user?: string;
+  /** Changes retained for watches to resume from (default 10000). */
+  watchHistorySize?: number;
+  /** Debounce of data file writes (default 200 ms). */
+  persistDebounceMs?: number;
+  /** Request log entries kept, oldest dropped first (default 100000). */
+  requestLogLimit?: number;
+}
+
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  /** The Accept header as sent, so tests can check that metadata only was asked for. */
+  accept: string | undefined;
+  contentType: string | undefined;
+  /** The verb the request meant (discovery is `get`). */
+  verb: Verb;
+  /** HTTP status answered; 0 when the connection was dropped by a fault. */
+  status: number;
+  durationMs: number;
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(requestEntityTooLarge(MAX_BODY_BYTES));
+        req.removeAllListeners('data');
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export class LocalApiServer {
+  /** Fault injection: `faults.add(rule)` returns a handle to remove it; `faults.clear()`. */
+  readonly faults: FaultInjector;
+  /** Every request answered (or dropped), oldest first. */
+  readonly requests: RequestLogEntry[] = [];
+
+  private readonly store: Store;
+  private readonly authz: Authorizer;
+  private readonly tokens: ContinueTokens;
+  private readonly api: ResourceApi;
+  private readonly watches = new Set<ActiveWatch>();
+  private readonly writer: DataFileWriter | undefined;
+  private readonly requestLogLimit: number;
+  private http: Server | undefined;
+  private address: AddressInfo | undefined;
+
+  private constructor(options: LocalApiServerOptions) {
+    const random = options.random ?? seededRandom(1);
+    const now = options.now ?? Date.now;
+    const loaded = options.dataFile ? loadDataFile(options.dataFile) : undefined;
+    this.store = new Store(options.watchHistorySize ?? 10000, loaded?.resourceVersion ?? 0);
+    this.authz = new Authorizer(options.user ?? 'cmstate-local');
+    this.tokens = new ContinueTokens(options.continueTokenTtlMs ?? 300000, now);
+    this.faults = new FaultInjector(random);
+    this.requestLogLimit = options.requestLogLimit ?? 100000;
+    const ctx: ApiContext = { store: this.store, authz: this.authz, tokens: this.tokens, now, random };
+    this.api = new ResourceApi(ctx);
+    if (loaded) this.restore(loaded.objects);
+    for (const name of PROTECTED_NAMESPACES) {
+      if (!this.store.get(NAMESPACES, undefined, name)) this.api.seed([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }]);
+    }
+    if (options.dataFile) {
+      const writer = new DataFileWriter(options.dataFile, options.persistDebounceMs ?? 200, () => ({
+        resourceVersion: this.store.resourceVersion,
+        objects: this.store.all(),
+      }));
+      this.store.subscribe(() => writer.schedule());
+      this.writer = writer;
+    }
+  }
+
+  /** Starts a server; it listens before the promise resolves. */
+  static async start(options: LocalApiServerOptions = {}): Promise<LocalApiServer> {
+    const server = new LocalApiServer(options);
+    await server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
+    return server;
+  }
+
+  get port(): number {
+    return (this.address as AddressInfo).port;
+  }
+
+  /** `http://127.0.0.1:PORT` */
+  get url(): string {
+    const host = (this.address as AddressInfo).address;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${this.port}`;
+  }
+
+  /** Current global resourceVersion. */
+  get resourceVersion(): string {
+    return String(this.store.resourceVersion);
+  }
+
+  /** Makes every request matching the rule 403, and matching access reviews `allowed: false`. */
+  deny(rule: DenyRule): DenyHandle {
+    return this.authz.deny(rule);
+  }
+
+  clearDenyRules(): void {
+    this.authz.clear();
+  }
+
+  /**
+   * Stores objects without HTTP (ConfigMaps unless `apiVersion`/`kind` say otherwise; namespace
+   * `default` unless set), validated and given uid and resourceVersion as by create. Missing
+   * namespaces are created. Throws ApiError (422 Invalid, 409 AlreadyExists) and stores nothing then.
+   */
+  seed(objects: readonly KubeObject[]): KubeObject[] {
+    return this.api.seed(objects).map((s) => s.obj);
+  }
+
+  /** A stored object (a copy), or undefined: for assertions without HTTP. */
+  getObject(apiVersion: string, kind: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    const def = findKind(apiVersion, kind);
+    return def ? this.store.get(def, def.namespaced ? namespace : undefined, name)?.copy() : undefined;
+  }
+
+  /** Makes every outstanding `continue` token answer 410 Expired. */
+  expireContinueTokens(): void {
+    this.tokens.expireAll();
+  }
+
+  clearRequests(): void {
+    this.requests.length = 0;
+  }
+
+  kubeconfigYaml(namespace = 'default'): string {
+    return kubeconfigYaml({ url: this.url, namespace, token: 'cmstate-local-token' });
+  }
+
+  async writeKubeconfig(path: string, namespace = 'default'): Promise<void> {
+    await writeFile(path, this.kubeconfigYaml(namespace), { mode: 0o600 });
+  }
+
+  /** Ends open watches, stops listening, and writes the data file if one is configured. */
+  async close(): Promise<void> {
+    for (const w of [...this.watches]) w.close();
+    const http = this.http;
+    if (http) {
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+      this.http = undefined;
+    }
+    await this.writer?.flush();
+  }
+
+  private restore(objects: KubeObject[]): void {
+    const entries = objects.map((obj) => {
+      const def = findKind(obj.apiVersion ?? '', obj.kind ?? '');
+      if (!def) throw badRequest(`data file holds an object of unknown kind ${obj.apiVersion}/${obj.kind}`);
+      return { def, obj, keepRv: true };
+    });
+    this.store.bulkCreate(entries);
+  }
+
+  private listen(port: number, host: string): Promise<void> {
+    const http = createServer((req, res) => void this.handle(req, res));
+    http.keepAliveTimeout = 65000;
+    this.http = http;
+    return new Promise((resolve, reject) => {
+      http.once('error', reject);
+      http.listen(port, host, () => {
+        http.off('error', reject);
+        this.address = http.address() as AddressInfo;
+        resolve();
+      });
+    });
+  }
+
+  private log(entry: RequestLogEntry): void {
+    this.requests.push(entry);
+    if (this.requests.length > this.requestLogLimit * 2) this.requests.splice(0, this.requests.length - this.requestLogLimit);
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const method = req.method ?? 'GET';
+    const url = new URL(req.url ?? '/', 'http://local');
+    const r = route(method, url.pathname, url.searchParams);
+    const entry: RequestLogEntry = {
+      method,
+      path: url.pathname,
+      query: url.searchParams,
+      accept: headerValue(req.headers.accept),
+      contentType: headerValue(req.headers['content-type']),
+      verb: routeVerb(r, method),
+      status: 0,
+      durationMs: 0,
+    };
+    const finish = (status: number) => {
+      entry.status = status;
+      entry.durationMs = performance.now() - started;
+      this.log(entry);
+    };
+    try {
+      const fault = this.faults.pick({ method, url: req.url ?? '/', verb: entry.verb });
+      if (fault?.kind === 'drop') {
+        finish(0);
+        req.socket.destroy();
+        return;
+      }
+      if (fault?.kind === 'latency') await new Promise((resolve) => setTimeout(resolve, fault.ms));
+      if (fault?.kind === 'status') throw statusForCode(fault.code, fault.retryAfterSeconds ?? (fault.code === 429 ? 1 : undefined));
+      const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req);
+      this.answer(r, req, res, url, body, finish);
+    } catch (err) {
+      const apiError = err instanceof ApiError ? err : internalError((err as Error).message);
+      if (res.headersSent) {
+        res.destroy();
+        finish(apiError.code);
+        return;
+      }
+      const headers: Record<string, string> = {};
+      const retry = apiError.details?.retryAfterSeconds;
+      if (retry !== undefined) headers['Retry-After'] = String(retry);
+      finish(apiError.code);
+      this.send(res, apiError.code, JSON.stringify(statusBody(apiError)), headers);
+    }
+  }
+
+  private answer(
+    r: Route,
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    body: Buffer | undefined,
+    finish: (status: number) => void,
+  ): void {
+    switch (r.kind) {
+      case 'error':
+        throw r.error;
+      case 'health':
+        finish(200);
+        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
+        return;
+      case 'discovery':
+        finish(200);
+        this.send(res, 200, JSON.stringify(r.document));
+        return;
+      case 'accessReview': {
+        let review: unknown;
+        try {
+          review = JSON.parse(body?.toString('utf8') ?? '');
+        } catch (err) {
+          throw badRequest(`couldn't get version/kind; json parse error: ${(err as Error).message}`);
+        }
+        finish(201);
+        this.send(res, 201, JSON.stringify(reviewAccess(this.authz, review)));
+        return;
+      }
+      case 'resource':
+        break;
+    }
+    const { target, verb } = r;
+    const accept = headerValue(req.headers.accept);
+    if (verb === 'watch') {
+      this.authz.check(target.def, 'watch', target.namespace, undefined);
+      const metadataOnly = negotiate(accept, 'watch') === 'metadata';
+      const listQuery = parseListQuery(target.def, url.searchParams);
+      const rv = url.searchParams.get('resourceVersion');
+      const timeout = Number(url.searchParams.get('timeoutSeconds') ?? '');
+      finish(200);
+      let ended = false;
+      const watch: ActiveWatch = serveWatch(
+        this.store,
+        res,
+        {
+          def: target.def,
+          ...(target.namespace !== undefined ? { namespace: target.namespace } : {}),
+          listQuery,
+          metadataOnly,
+          ...(rv !== null ? { resourceVersion: rv } : {}),
+          ...(Number.isFinite(timeout) && timeout > 0 ? { timeoutSeconds: timeout } : {}),
+        },
+        () => {
+          ended = true;
+        },
+      );
+      if (!ended) {
+        this.watches.add(watch);
+        res.on('close', () => this.watches.delete(watch));
+      }
+      return;
+    }
+    const contentType = headerValue(req.headers['content-type']);
+    const result = this.api.handle(verb, {
+      target,
+      query: url.searchParams,
+      ...(accept !== undefined ? { accept } : {}),
+      ...(contentType !== undefined ? { contentType } : {}),
+      ...(body !== undefined ? { body } : {}),
+    });
+    finish(result.status);
+    this.send(res, result.status, result.body, result.headers);
+  }
+
+  private send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+    res.writeHead(status, {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'no-cache, private',
+      'Content-Length': Buffer.byteLength(body),
+      ...headers,
+    });
+    res.end(body);
+  }
+}

@@ -1,0 +1,261 @@
+// Objects by kind, ordered by (namespace, name) for paging, with one global resourceVersion and a
+// bounded history of changes that watches resume from.
+
+import type { KubeObject, ResourceDef } from './resources.js';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+/** A stored object: never mutated; its JSON forms are serialized at most once. */
+export class StoredObject {
+  private jsonCache: string | undefined;
+  private metadataCache: string | undefined;
+
+  constructor(
+    readonly def: ResourceDef,
+    readonly key: string,
+    readonly obj: KubeObject,
+    readonly rv: number,
+  ) {}
+
+  get name(): string {
+    return this.obj.metadata.name as string;
+  }
+
+  get namespace(): string | undefined {
+    return this.obj.metadata.namespace;
+  }
+
+  json(): string {
+    this.jsonCache ??= JSON.stringify(this.obj);
+    return this.jsonCache;
+  }
+
+  /** The object as a PartialObjectMetadata: metadata only, never the data. */
+  metadataJson(): string {
+    this.metadataCache ??= JSON.stringify({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: this.obj.metadata });
+    return this.metadataCache;
+  }
+
+  /** A deep copy the caller may change (patches, updates). */
+  copy(): KubeObject {
+    return JSON.parse(this.json()) as KubeObject;
+  }
+}
+
+export interface StoreEvent {
+  type: WatchEventType;
+  rv: number;
+  object: StoredObject;
+  /** The object before a MODIFIED, so watches with selectors can tell moves in and out. */
+  previous?: StoredObject;
+}
+
+export function objectKey(namespace: string | undefined, name: string): string {
+  return `${namespace ?? ''}\u0000${name}`;
+}
+
+/** The objects of one kind: a map for lookups and a sorted key array for ordered, resumable scans. */
+class Collection {
+  readonly byKey = new Map<string, StoredObject>();
+  readonly sorted: string[] = [];
+
+  lowerBound(key: string): number {
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.sorted[mid] as string) < key) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  upperBound(key: string): number {
+    const i = this.lowerBound(key);
+    return this.sorted[i] === key ? i + 1 : i;
+  }
+
+  insertKey(key: string): void {
+    const last = this.sorted[this.sorted.length - 1];
+    if (last === undefined || last < key) this.sorted.push(key);
+    else this.sorted.splice(this.lowerBound(key), 0, key);
+  }
+
+  removeKey(key: string): void {
+    const i = this.lowerBound(key);
+    if (this.sorted[i] === key) this.sorted.splice(i, 1);
+  }
+
+  /** [start, end) of the keys in one namespace, or all keys. */
+  range(namespace: string | undefined): [number, number] {
+    if (namespace === undefined) return [0, this.sorted.length];
+    return [this.lowerBound(`${namespace}\u0000`), this.lowerBound(`${namespace}\u0001`)];
+  }
+}
+
+export interface ListPage {
+  items: StoredObject[];
+  /** Key of the last object examined when more remain, to continue after. */
+  continueKey?: string;
+  /** Objects after this page, when the list is not filtered. */
+  remaining?: number;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  afterKey?: string;
+  limit?: number;
+  filter?: (obj: StoredObject) => boolean;
+}
+
+export class Store {
+  private rv: number;
+  private readonly collections = new Map<ResourceDef, Collection>();
+  private readonly listeners = new Set<(event: StoreEvent) => void>();
+  private history: StoreEvent[] = [];
+  /** Every change after this resourceVersion is still in `history`. */
+  private historyFloor: number;
+
+  constructor(
+    private readonly historyLimit: number,
+    initialRv = 0,
+  ) {
+    this.rv = initialRv;
+    this.historyFloor = initialRv;
+  }
+
+  get resourceVersion(): number {
+    return this.rv;
+  }
+
+  private collection(def: ResourceDef): Collection {
+    let c = this.collections.get(def);
+    if (!c) {
+      c = new Collection();
+      this.collections.set(def, c);
+    }
+    return c;
+  }
+
+  get(def: ResourceDef, namespace: string | undefined, name: string): StoredObject | undefined {
+    return this.collections.get(def)?.byKey.get(objectKey(namespace, name));
+  }
+
+  count(def: ResourceDef, namespace?: string): number {
+    const c = this.collections.get(def);
+    if (!c) return 0;
+    const [lo, hi] = c.range(namespace);
+    return hi - lo;
+  }
+
+  /** One page in (namespace, name) order, resuming after `afterKey`. */
+  list(def: ResourceDef, opts: ListOptions): ListPage {
+    const c = this.collection(def);
+    const [lo, hi] = c.range(opts.namespace);
+    let i = opts.afterKey !== undefined ? Math.max(lo, c.upperBound(opts.afterKey)) : lo;
+    const items: StoredObject[] = [];
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
+    let lastKey: string | undefined;
+    for (; i < hi && items.length < limit; i++) {
+      lastKey = c.sorted[i] as string;
+      const obj = c.byKey.get(lastKey) as StoredObject;
+      if (!opts.filter || opts.filter(obj)) items.push(obj);
+    }
+    if (i >= hi || lastKey === undefined) return { items };
+    return { items, continueKey: lastKey, ...(opts.filter ? {} : { remaining: hi - i }) };
+  }
+
+  /** Stores a new object (the caller checked it does not exist), assigning the next resourceVersion. */
+  create(def: ResourceDef, obj: KubeObject): StoredObject {
+    const stored = this.put(def, obj);
+    this.collection(def).insertKey(stored.key);
+    this.emit({ type: 'ADDED', rv: stored.rv, object: stored });
+    return stored;
+  }
+
+  update(def: ResourceDef, obj: KubeObject, previous: StoredObject): StoredObject {
+    const stored = this.put(def, obj);
+    this.emit({ type: 'MODIFIED', rv: stored.rv, object: stored, previous });
+    return stored;
+  }
+
+  /** Removes an object; the returned copy carries the resourceVersion of the deletion, as watches see it. */
+  delete(def: ResourceDef, existing: StoredObject): StoredObject {
+    const c = this.collection(def);
+    c.byKey.delete(existing.key);
+    c.removeKey(existing.key);
+    const rv = ++this.rv;
+    const obj = { ...existing.obj, metadata: { ...existing.obj.metadata, resourceVersion: String(rv) } };
+    const gone = new StoredObject(def, existing.key, obj, rv);
+    this.emit({ type: 'DELETED', rv, object: gone });
+    return gone;
+  }
+
+  /** Every object in a namespace, of every namespaced kind given. */
+  objectsInNamespace(defs: readonly ResourceDef[], namespace: string): StoredObject[] {
+    return defs.flatMap((def) => this.list(def, { namespace }).items);
+  }
+
+  /** Adds many objects at once, sorting the index once: for seeding and loading a data file. */
+  bulkCreate(entries: readonly { def: ResourceDef; obj: KubeObject; keepRv?: boolean }[]): StoredObject[] {
+    const touched = new Set<Collection>();
+    const created = entries.map(({ def, obj, keepRv }) => {
+      const stored = keepRv ? this.putWithRv(def, obj, Number(obj.metadata['resourceVersion'])) : this.put(def, obj);
+      const c = this.collection(def);
+      c.sorted.push(stored.key);
+      touched.add(c);
+      if (!keepRv) this.emit({ type: 'ADDED', rv: stored.rv, object: stored });
+      return stored;
+    });
+    for (const c of touched) c.sorted.sort();
+    return created;
+  }
+
+  *all(): Generator<StoredObject> {
+    for (const c of this.collections.values()) for (const key of c.sorted) yield c.byKey.get(key) as StoredObject;
+  }
+
+  /** Changes after `rv`, or undefined when some of them are no longer retained. */
+  eventsSince(rv: number): StoreEvent[] | undefined {
+    if (rv < this.historyFloor) return undefined;
+    let lo = 0;
+    let hi = this.history.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.history[mid] as StoreEvent).rv <= rv) lo = mid + 1;
+      else hi = mid;
+    }
+    return this.history.slice(lo);
+  }
+
+  get oldestRetainedRv(): number {
+    return this.historyFloor;
+  }
+
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private put(def: ResourceDef, obj: KubeObject): StoredObject {
+    return this.putWithRv(def, obj, ++this.rv);
+  }
+
+  private putWithRv(def: ResourceDef, obj: KubeObject, rv: number): StoredObject {
+    if (rv > this.rv) this.rv = rv;
+    obj.metadata['resourceVersion'] = String(rv);
+    const key = objectKey(def.namespaced ? obj.metadata.namespace : undefined, obj.metadata.name as string);
+    const stored = new StoredObject(def, key, obj, rv);
+    this.collection(def).byKey.set(key, stored);
+    return stored;
+  }
+
+  private emit(event: StoreEvent): void {
+    this.history.push(event);
+    if (this.history.length > this.historyLimit * 2) {
+      const dropped = this.history.splice(0, this.history.length - this.historyLimit);
+      this.historyFloor = (dropped[dropped.length - 1] as StoreEvent).rv;
+    }
+    for (const listener of this.listeners) listener(event);
+  }
+}

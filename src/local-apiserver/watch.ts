@@ -1,0 +1,79 @@
+// `watch=true` streams: newline-delimited events from a resourceVersion on, filtered by namespace
+// and selectors, with the transitions a selector implies (moving out of it is a DELETED).
+
+import type { ServerResponse } from 'node:http';
+import { matchesListQuery, type ListQuery } from './api.js';
+import type { ResourceDef } from './resources.js';
+import { statusBody, tooOldResourceVersion } from './status.js';
+import type { Store, StoreEvent, StoredObject, WatchEventType } from './store.js';
+
+export interface WatchOptions {
+  def: ResourceDef;
+  namespace?: string;
+  listQuery: ListQuery;
+  metadataOnly: boolean;
+  /** The `resourceVersion` parameter: undefined or "0" starts with the current objects as ADDED. */
+  resourceVersion?: string;
+  timeoutSeconds?: number;
+}
+
+/** An open watch; `close` ends the stream. */
+export interface ActiveWatch {
+  close(): void;
+}
+
+export function serveWatch(store: Store, res: ServerResponse, opts: WatchOptions, onEnd: () => void): ActiveWatch {
+  const { def, namespace, listQuery } = opts;
+  const inScope = (s: StoredObject) => s.def === def && (namespace === undefined || s.namespace === namespace);
+  const matches = (s: StoredObject) => inScope(s) && matchesListQuery(listQuery, s);
+
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  const send = (type: WatchEventType, s: StoredObject) => {
+    res.write(`{"type":"${type}","object":${opts.metadataOnly ? s.metadataJson() : s.json()}}\n`);
+  };
+
+  let ended = false;
+  let unsubscribe = () => {};
+  let timer: NodeJS.Timeout | undefined;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    unsubscribe();
+    if (timer) clearTimeout(timer);
+    res.end();
+    onEnd();
+  };
+
+  const deliver = (e: StoreEvent) => {
+    const now = matches(e.object);
+    const before = e.previous !== undefined && matches(e.previous);
+    if (e.type === 'MODIFIED') {
+      if (now && before) send('MODIFIED', e.object);
+      else if (now) send('ADDED', e.object);
+      else if (before) send('DELETED', e.object);
+    } else if (now) {
+      send(e.type, e.object);
+    }
+  };
+
+  const rv = opts.resourceVersion;
+  if (rv === undefined || rv === '' || rv === '0') {
+    for (const s of store.list(def, namespace !== undefined ? { namespace } : {}).items) if (matches(s)) send('ADDED', s);
+  } else {
+    const since = Number(rv);
+    const backlog = Number.isSafeInteger(since) ? store.eventsSince(since) : undefined;
+    if (!backlog) {
+      const err = tooOldResourceVersion(since, store.oldestRetainedRv + 1);
+      res.write(`${JSON.stringify({ type: 'ERROR', object: statusBody(err) })}\n`);
+      end();
+      return { close: end };
+    }
+    for (const e of backlog) deliver(e);
+  }
+  unsubscribe = store.subscribe(deliver);
+  res.on('close', end);
+  if (opts.timeoutSeconds !== undefined && opts.timeoutSeconds > 0) {
+    timer = setTimeout(end, opts.timeoutSeconds * 1000);
+  }
+  return { close: end };
+}

@@ -1,0 +1,201 @@
+// The state gauges `cmstate metrics` exports: pure figures from the observed ConfigMaps.
+//
+// What the metadata-only list carries (labels and annotations) gives the status counts, the
+// oldest update, soft-deleted, quarantined and invalid counts. Iteration, size and feedback
+// live in `data`/`binaryData`, which a metadata-only list does not download: those gauges
+// need full reads (`--with-feedback`) and come from `options.details`, one StateDetail per
+// object the caller read in full. Without `details` they are left out, not reported as 0.
+import { Gauge, Registry } from 'prom-client';
+import { DateTime } from 'luxon';
+import type { ObjectMeta, ObjectMetadata } from '../kube/types.js';
+
+// TODO(integrator): import from src/state/labels.ts
+const LABEL_STATE = 'cmstate.io/state';
+const STATE_TASK = 'task';
+const LABEL_STATUS = 'cmstate.io/status';
+const LABEL_SWEEP = 'cmstate.io/sweep';
+const SWEEP_MARKED = 'marked';
+const ANNOTATION_LAST_UPDATE = 'cmstate.io/last-update';
+const ANNOTATION_QUARANTINED = 'cmstate.io/quarantined';
+
+// TODO(integrator): import from the state schema (src/state/)
+export const TASK_STATUSES = ['pending', 'in_progress', 'succeeded', 'failed', 'max_iterations_reached', 'cancelled'] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export const FEEDBACK_SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+export type FeedbackSeverity = (typeof FEEDBACK_SEVERITIES)[number];
+
+/** The API server's limit on a ConfigMap's data + binaryData (STATE-FORMAT.md, Size). */
+export const CONFIGMAP_SIZE_LIMIT_BYTES = 1_048_576;
+/** A state counts as near the limit above this share of it. */
+export const NEAR_SIZE_LIMIT_RATIO = 0.8;
+
+/** What only a full read of a task's ConfigMap tells. */
+export interface StateDetail {
+  /** `data.iteration`; absent when it did not parse. */
+  iteration?: number;
+  /** Size as the API server counts it: data values as UTF-8 plus binaryData raw bytes. */
+  bytes: number;
+  /** The task's feedback entries (include archived ones if the caller read the archives). */
+  feedback: readonly { severity: FeedbackSeverity; resolved: boolean }[];
+}
+
+export interface StateGaugeOptions {
+  /** Full-read figures by `stateDetailKey(metadata)`; given only with --with-feedback. */
+  details?: ReadonlyMap<string, StateDetail>;
+  /** Namespaces to report even when they hold no state (zeros, so absence never hides them). */
+  namespaces?: readonly string[];
+}
+
+export interface FeedbackCount {
+  severity: FeedbackSeverity;
+  resolved: boolean;
+  count: number;
+}
+
+/** One namespace's gauge values. */
+export interface NamespaceStateGauges {
+  namespace: string;
+  /** Every known status, 0 when none; states with an unknown status count in `invalid` only. */
+  states: Record<TaskStatus, number>;
+  /** Seconds since the least recently updated state's last-update annotation; 0 without states. */
+  oldestUpdateAgeSeconds: number;
+  markedForDeletion: number;
+  quarantined: number;
+  /** States whose mirrors do not parse: missing/bad last-update annotation, missing/unknown status label. */
+  invalid: number;
+  /** Present with `details` only: states by `data.iteration` (states without a detail or an iteration are left out). */
+  byIteration?: Record<string, number>;
+  /** Present with `details` only: sum of the sizes of the states read in full. */
+  bytes?: number;
+  /** Present with `details` only. */
+  nearSizeLimit?: number;
+  /** Present with `details` only: every severity × resolved pair, 0 when none. */
+  feedbackEntries?: FeedbackCount[];
+}
+
+/** The key of an object in `StateGaugeOptions.details`. */
+export function stateDetailKey(metadata: ObjectMeta): string {
+  return `${metadata.namespace ?? ''}/${metadata.name}`;
+}
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * The gauge values per namespace, sorted by namespace. Only task states
+ * (`cmstate.io/state=task`) count; feedback archives and unrelated objects are ignored.
+ */
+export function computeStateGauges(objects: Iterable<ObjectMetadata>, now: DateTime, options: StateGaugeOptions = {}): NamespaceStateGauges[] {
+  const withDetails = options.details !== undefined;
+  const byNamespace = new Map<string, NamespaceStateGauges>();
+  const entryFor = (namespace: string): NamespaceStateGauges => {
+    let entry = byNamespace.get(namespace);
+    if (!entry) {
+      entry = emptyGauges(namespace, withDetails);
+      byNamespace.set(namespace, entry);
+    }
+    return entry;
+  };
+  for (const namespace of options.namespaces ?? []) entryFor(namespace);
+
+  const nowMs = now.toMillis();
+  for (const { metadata } of objects) {
+    const labels = metadata.labels ?? {};
+    if (labels[LABEL_STATE] !== STATE_TASK) continue;
+    const annotations = metadata.annotations ?? {};
+    const gauges = entryFor(metadata.namespace ?? '');
+
+    const status = labels[LABEL_STATUS];
+    const knownStatus = isTaskStatus(status);
+    if (knownStatus) gauges.states[status] += 1;
+
+    const lastUpdateMs = parseRfc3339Ms(annotations[ANNOTATION_LAST_UPDATE]);
+    if (lastUpdateMs !== undefined) {
+      gauges.oldestUpdateAgeSeconds = Math.max(gauges.oldestUpdateAgeSeconds, (nowMs - lastUpdateMs) / 1000);
+    }
+    if (!knownStatus || lastUpdateMs === undefined) gauges.invalid += 1;
+    if (labels[LABEL_SWEEP] === SWEEP_MARKED) gauges.markedForDeletion += 1;
+    if (annotations[ANNOTATION_QUARANTINED] !== undefined) gauges.quarantined += 1;
+
+    const detail = options.details?.get(stateDetailKey(metadata));
+    if (detail) addDetail(gauges, detail);
+  }
+  return [...byNamespace.values()].sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
+}
+
+function emptyGauges(namespace: string, withDetails: boolean): NamespaceStateGauges {
+  const gauges: NamespaceStateGauges = {
+    namespace,
+    states: Object.fromEntries(TASK_STATUSES.map((s) => [s, 0])) as Record<TaskStatus, number>,
+    oldestUpdateAgeSeconds: 0,
+    markedForDeletion: 0,
+    quarantined: 0,
+    invalid: 0,
+  };
+  if (withDetails) {
+    gauges.byIteration = {};
+    gauges.bytes = 0;
+    gauges.nearSizeLimit = 0;
+    gauges.feedbackEntries = FEEDBACK_SEVERITIES.flatMap((severity) => [false, true].map((resolved) => ({ severity, resolved, count: 0 })));
+  }
+  return gauges;
+}
+
+function addDetail(gauges: NamespaceStateGauges, detail: StateDetail): void {
+  if (detail.iteration !== undefined && gauges.byIteration) {
+    const key = String(detail.iteration);
+    gauges.byIteration[key] = (gauges.byIteration[key] ?? 0) + 1;
+  }
+  gauges.bytes = (gauges.bytes ?? 0) + detail.bytes;
+  if (detail.bytes > NEAR_SIZE_LIMIT_RATIO * CONFIGMAP_SIZE_LIMIT_BYTES) gauges.nearSizeLimit = (gauges.nearSizeLimit ?? 0) + 1;
+  for (const entry of detail.feedback) {
+    const count = gauges.feedbackEntries?.find((c) => c.severity === entry.severity && c.resolved === entry.resolved);
+    if (count) count.count += 1;
+  }
+}
+
+function isTaskStatus(value: string | undefined): value is TaskStatus {
+  return (TASK_STATUSES as readonly (string | undefined)[]).includes(value);
+}
+
+function parseRfc3339Ms(value: string | undefined): number | undefined {
+  if (value === undefined || !RFC3339.test(value)) return undefined;
+  // Not Date.parse: it rolls impossible dates over (Feb 30 becomes Mar 2) instead of refusing them.
+  const parsed = DateTime.fromISO(value, { setZone: true });
+  return parsed.isValid ? parsed.toMillis() : undefined;
+}
+
+/**
+ * A registry of its own holding the gauges, every series labelled with `namespace`. Push
+ * one namespace's values per group (the grouping key's `namespace` overrides the label).
+ */
+export function stateGaugesRegistry(values: readonly NamespaceStateGauges[]): Registry {
+  const registry = new Registry();
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Gauge({ name, help, labelNames: ['namespace', ...labelNames], registers: [registry] });
+
+  const states = gauge('cmstate_task_states', 'Task states by status (cmstate.io/status label).', ['status']);
+  const oldest = gauge('cmstate_task_state_oldest_update_age_seconds', 'Seconds since the least recently updated task state was written (cmstate.io/last-update); 0 without states.', []);
+  const marked = gauge('cmstate_task_states_marked_for_deletion', 'Task states soft-deleted by the sweeper (cmstate.io/sweep=marked), deleted after the grace period unless updated.', []);
+  const quarantined = gauge('cmstate_task_states_quarantined', 'Task states that repair could not fix safely and quarantined (cmstate.io/quarantined); they need a person.', []);
+  const invalid = gauge('cmstate_task_states_invalid', 'Task states whose label/annotation mirrors do not parse (missing or bad cmstate.io/last-update, unknown cmstate.io/status); repair fixes them.', []);
+
+  const withDetails = values.some((v) => v.bytes !== undefined);
+  const byIteration = withDetails ? gauge('cmstate_task_states_by_iteration', 'Task states by current iteration (data.iteration; only with --with-feedback, which reads full objects).', ['iteration']) : undefined;
+  const bytes = withDetails ? gauge('cmstate_task_state_bytes', 'Total size of task state ConfigMaps in bytes, as the API server counts it (only with --with-feedback).', []) : undefined;
+  const nearLimit = withDetails ? gauge('cmstate_task_states_near_size_limit', `Task states larger than ${NEAR_SIZE_LIMIT_RATIO * 100}% of the 1 MiB ConfigMap limit: writes will soon be refused (only with --with-feedback).`, []) : undefined;
+  const feedback = withDetails ? gauge('cmstate_feedback_entries', 'Feedback entries across task states by severity and resolved (only with --with-feedback).', ['severity', 'resolved']) : undefined;
+
+  for (const v of values) {
+    const namespace = v.namespace;
+    for (const status of TASK_STATUSES) states.set({ namespace, status }, v.states[status]);
+    oldest.set({ namespace }, v.oldestUpdateAgeSeconds);
+    marked.set({ namespace }, v.markedForDeletion);
+    quarantined.set({ namespace }, v.quarantined);
+    invalid.set({ namespace }, v.invalid);
+    for (const [iteration, count] of Object.entries(v.byIteration ?? {})) byIteration?.set({ namespace, iteration }, count);
+    if (v.bytes !== undefined) bytes?.set({ namespace }, v.bytes);
+    if (v.nearSizeLimit !== undefined) nearLimit?.set({ namespace }, v.nearSizeLimit);
+    for (const c of v.feedbackEntries ?? []) feedback?.set({ namespace, severity: c.severity, resolved: String(c.resolved) }, c.count);
+  }
+  return registry;
+}

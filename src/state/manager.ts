@@ -1,0 +1,399 @@
+// StateManager: atomic operations on one task's state ConfigMap. Every write is a
+// read-modify-write under the resourceVersion precondition, repeated on conflict with a fresh
+// read (client-go's RetryOnConflict), so concurrent controllers never lose an increment or an
+// entry. Each operation logs one structured line.
+
+import { DateTime } from 'luxon';
+import { formatTimestamp } from '../durations.js';
+import { AlreadyExistsError, ConflictError, NotFoundError } from '../kube/errors.js';
+import type { KubeClient } from '../kube/client.js';
+import { retryOnConflict, type RetryPolicy } from '../kube/retry.js';
+import type { ConfigMap, ObjectRef } from '../kube/types.js';
+import type { Logger } from '../log.js';
+import { decodeArchive, decodeStateLenient, decodeStateWithInfo, encodeState } from './codec.js';
+import { InvalidFeedbackError, InvalidTransitionError, MaxIterationsError, StateNotFoundError } from './errors.js';
+import { checkInvariants, type Finding } from './invariants.js';
+import { ARCHIVE_SELECTOR, DEFAULT_MAX_ITERATIONS, FORMAT_VERSION, LABEL_TASK_ID, parseArchiveName, stateConfigMapName } from './labels.js';
+import { feedbackEntrySchema, taskIdSchema, type FeedbackEntry, type TaskState, type TaskStatus } from './schema.js';
+import { assertTransition, TERMINAL_STATUSES } from './status.js';
+
+export type StateClient = Pick<KubeClient, 'getConfigMap' | 'createConfigMap' | 'replaceConfigMap' | 'deleteConfigMap' | 'listConfigMapPages' | 'listConfigMapMetadataPages'>;
+
+export interface StateManagerOptions {
+  client: StateClient;
+  namespace: string;
+  log?: Logger;
+  /** The clock for last_update and history timestamps. */
+  clock?: () => DateTime;
+  managedBy?: string;
+  budgetBytes?: number;
+  compressionThreshold?: number;
+  /** How hard to retry on conflicts; contention on one task can take many rounds. */
+  conflictRetry?: RetryPolicy;
+}
+
+export interface CreateOptions {
+  maxIterations?: number;
+  metadata?: Record<string, string>;
+}
+
+export interface FeedbackPage {
+  entries: FeedbackEntry[];
+  /** Pass to the next call; absent on the last page. */
+  nextCursor?: string;
+  /** Distinct entries across the state and its archives. */
+  total: number;
+}
+
+export interface RecoveredState {
+  /** The state when it decodes strictly (a legacy one decodes as version 1, migrated on next write). */
+  state?: TaskState;
+  findings: Finding[];
+  resourceVersion?: string;
+}
+
+/** Under contention every writer but one loses each round: allow many short, jittered rounds. */
+export const STATE_CONFLICT_RETRY: RetryPolicy = {
+  maxAttempts: 500,
+  initialDelayMs: 2,
+  maxDelayMs: 100,
+  maxElapsedMs: 60_000,
+  factor: 1.5,
+  jitter: 1,
+};
+
+/** What a mutation decides: the state to write (none: leave it), and an error to raise after writing. */
+interface Mutation {
+  next?: TaskState;
+  raiseAfterWrite?: Error;
+}
+
+/** The state after a mutation, and whether it was written. */
+interface Mutated {
+  state: TaskState;
+  wrote: boolean;
+}
+
+export class StateManager {
+  private readonly clock: () => DateTime;
+  /** Archives never change once written: their entry ids are cached by name and uid. */
+  private readonly archiveIds = new Map<string, Set<string>>();
+
+  constructor(private readonly options: StateManagerOptions) {
+    this.clock = options.clock ?? (() => DateTime.utc());
+  }
+
+  get namespace(): string {
+    return this.options.namespace;
+  }
+
+  async get(taskId: string): Promise<TaskState> {
+    return this.logged('get', taskId, async () => {
+      const cm = await this.read(taskId);
+      return { value: decodeStateWithInfo(cm).state };
+    });
+  }
+
+  async getOrCreate(taskId: string, init: CreateOptions = {}): Promise<TaskState> {
+    return this.logged('getOrCreate', taskId, async () => {
+      try {
+        return { value: decodeStateWithInfo(await this.read(taskId)).state };
+      } catch (err) {
+        if (!(err instanceof StateNotFoundError)) throw err;
+      }
+      const state = this.initialState(taskId, init);
+      const encoded = this.encode(state, undefined, 0);
+      try {
+        await this.options.client.createConfigMap(encoded.configMap);
+        return { value: encoded.state, attempts: 1 };
+      } catch (err) {
+        // Another controller created it first: theirs is the state.
+        if (err instanceof AlreadyExistsError) return { value: decodeStateWithInfo(await this.read(taskId)).state };
+        throw err;
+      }
+    });
+  }
+
+  /** Read-modify-write: `fn` gets a copy of the current state; what it returns is written. */
+  async update(taskId: string, fn: (state: TaskState) => TaskState | void): Promise<TaskState> {
+    const { state } = await this.mutate('update', taskId, (current) => ({ next: fn(structuredClone(current)) ?? current }));
+    return state;
+  }
+
+  /**
+   * Starts the next iteration. At the maximum it records max_iterations_reached and throws
+   * MaxIterationsError, so the limit holds however many controllers race for it.
+   */
+  async incrementIteration(taskId: string, reason = 'next iteration'): Promise<TaskState> {
+    const { state: written } = await this.mutate('incrementIteration', taskId, (state, now) => {
+      if (state.iteration >= state.max_iterations) {
+        const error = new MaxIterationsError(taskId, state.max_iterations);
+        if (state.status === 'max_iterations_reached') throw error;
+        return { next: withStatus(state, 'max_iterations_reached', `maximum of ${state.max_iterations} iterations reached`, now), raiseAfterWrite: error };
+      }
+      if (TERMINAL_STATUSES.has(state.status)) {
+        throw new InvalidTransitionError(taskId, state.status, 'in_progress', `${state.status} is terminal`);
+      }
+      const iteration = state.iteration + 1;
+      let next: TaskState = { ...state, iteration, iteration_history: [...state.iteration_history, { iteration, started_at: formatTimestamp(now) }] };
+      if (state.status !== 'in_progress') next = withStatus(next, 'in_progress', `iteration ${iteration}: ${reason}`, now);
+      return { next };
+    });
+    return written;
+  }
+
+  /** Moves the status, if the status machine allows it; setting the current status again is a no-op. */
+  async setStatus(taskId: string, to: TaskStatus, reason: string): Promise<TaskState> {
+    const { state: written } = await this.mutate('setStatus', taskId, (state, now) => {
+      if (state.status === to && to !== 'in_progress') return {};
+      assertTransition(state.status, to, state);
+      return { next: withStatus(state, to, reason, now) };
+    });
+    return written;
+  }
+
+  /** Appends unless an entry with the same id exists (here or archived): retries are safe. */
+  async appendFeedback(taskId: string, input: FeedbackEntry): Promise<{ state: TaskState; appended: boolean }> {
+    const parsed = feedbackEntrySchema.safeParse(input);
+    if (!parsed.success) {
+      throw new InvalidFeedbackError(taskId, parsed.error.issues.map((i) => `${i.path.join('.') || 'entry'}: ${i.message}`).join('; '));
+    }
+    const entry = parsed.data;
+    const { state, wrote } = await this.mutate('appendFeedback', taskId, async (current) => {
+      if (current.feedback_history.some((e) => e.id === entry.id)) return {};
+      if (current.feedback_archived > 0 && (await this.archivedIds(taskId)).has(entry.id)) return {};
+      if (entry.iteration > current.iteration) {
+        throw new InvalidFeedbackError(taskId, `entry ${entry.id} is for iteration ${entry.iteration}, but the task is at iteration ${current.iteration}`);
+      }
+      return { next: { ...current, feedback_history: [...current.feedback_history, entry] } };
+    });
+    return { state, appended: wrote };
+  }
+
+  /** One page of the whole feedback history (archives included), oldest first. */
+  async feedbackHistory(taskId: string, page: { limit?: number; cursor?: string } = {}): Promise<FeedbackPage> {
+    const limit = page.limit ?? 100;
+    const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+    return this.logged('feedbackHistory', taskId, async () => {
+      const state = decodeStateWithInfo(await this.read(taskId)).state;
+      const byId = new Map<string, FeedbackEntry>();
+      for (const archive of await this.readArchives(taskId)) for (const e of decodeArchive(archive).entries) byId.set(e.id, e);
+      for (const e of state.feedback_history) byId.set(e.id, e);
+      const all = [...byId.values()].sort(compareEntries);
+      const start = after === undefined ? 0 : all.findIndex((e) => compareEntries(e, after) > 0);
+      const entries = start < 0 ? [] : all.slice(start, start + limit);
+      const last = entries.at(-1);
+      const more = start >= 0 && start + limit < all.length;
+      return { value: { entries, nextCursor: more && last ? encodeCursor(last) : undefined, total: all.length } };
+    });
+  }
+
+  /** For a controller that restarts: the state, with what is wrong with it, never a throw on bad data. */
+  async recoverState(taskId: string): Promise<RecoveredState> {
+    return this.logged('recoverState', taskId, async () => {
+      const cm = await this.read(taskId);
+      const findings = checkInvariants(cm, this.clock(), { budgetBytes: this.options.budgetBytes });
+      const lenient = decodeStateLenient(cm);
+      let state: TaskState | undefined;
+      try {
+        state = decodeStateWithInfo(cm).state;
+      } catch {
+        state = undefined;
+      }
+      const extra = lenient.findings.filter((f) => !findings.some((g) => g.rule === f.rule && g.message === f.message));
+      return { value: { state, findings: [...findings, ...extra], resourceVersion: cm.metadata.resourceVersion } };
+    });
+  }
+
+  /** Deletes the state (under its resourceVersion) and then its archives. */
+  async delete(taskId: string): Promise<{ deleted: number }> {
+    return this.logged('delete', taskId, async () => {
+      let deleted = 0;
+      const outcome = await retryOnConflict(
+        async () => {
+          let cm: ConfigMap;
+          try {
+            cm = await this.read(taskId);
+          } catch (err) {
+            if (err instanceof StateNotFoundError) return 'not-found' as const;
+            throw err;
+          }
+          return this.options.client.deleteConfigMap(this.ref(taskId), { uid: cm.metadata.uid, resourceVersion: cm.metadata.resourceVersion });
+        },
+        { policy: this.options.conflictRetry },
+      );
+      if (outcome === 'deleted') deleted++;
+      for (const archive of await this.readArchives(taskId, true)) {
+        const result = await this.options.client.deleteConfigMap({ namespace: this.namespace, name: archive.metadata.name }, { uid: archive.metadata.uid });
+        if (result === 'deleted') deleted++;
+      }
+      if (outcome === 'not-found' && deleted === 0) throw new StateNotFoundError(taskId, this.namespace);
+      return { value: { deleted } };
+    });
+  }
+
+  // ---- internals ----------------------------------------------------------------------------
+
+  private ref(taskId: string): ObjectRef {
+    return { namespace: this.namespace, name: stateConfigMapName(taskId) };
+  }
+
+  private async read(taskId: string): Promise<ConfigMap> {
+    const id = taskIdSchema.safeParse(taskId);
+    if (!id.success) throw new InvalidFeedbackError(taskId, `"${taskId}" is not a task id: 1-63 chars of a-z, 0-9 and -, starting and ending alphanumeric`, 'task id');
+    try {
+      return await this.options.client.getConfigMap(this.ref(taskId));
+    } catch (err) {
+      if (err instanceof NotFoundError) throw new StateNotFoundError(taskId, this.namespace);
+      throw err;
+    }
+  }
+
+  private initialState(taskId: string, init: CreateOptions): TaskState {
+    return {
+      version: FORMAT_VERSION,
+      task_id: taskId,
+      iteration: 0,
+      max_iterations: init.maxIterations ?? DEFAULT_MAX_ITERATIONS,
+      status: 'pending',
+      last_update: formatTimestamp(this.clock()),
+      iteration_history: [],
+      status_history: [],
+      error_messages: [],
+      metadata: init.metadata ?? {},
+      feedback_history: [],
+      feedback_archived: 0,
+    };
+  }
+
+  private encode(state: TaskState, base: ConfigMap | undefined, existingArchiveCount: number) {
+    return encodeState(state, {
+      namespace: this.namespace,
+      managedBy: this.options.managedBy,
+      budgetBytes: this.options.budgetBytes,
+      compressionThreshold: this.options.compressionThreshold,
+      base,
+      existingArchiveCount,
+    });
+  }
+
+  /**
+   * The one write path: read, decide, encode (archiving when over budget), create new archives,
+   * replace under the read's resourceVersion; on conflict, remove what this attempt created and
+   * start again from a fresh read.
+   */
+  private mutate(op: string, taskId: string, decide: (state: TaskState, now: DateTime) => Mutation | Promise<Mutation>): Promise<Mutated> {
+    return this.logged(op, taskId, async () => {
+      let attempts = 0;
+      let raise: Error | undefined;
+      const value = await retryOnConflict(
+        async () => {
+          attempts++;
+          const cm = await this.read(taskId);
+          const { state } = decodeStateWithInfo(cm);
+          const now = this.clock();
+          const mutation = await decide(structuredClone(state), now);
+          raise = mutation.raiseAfterWrite;
+          if (!mutation.next) return { state, wrote: false };
+          const next: TaskState = { ...mutation.next, version: 1, last_update: formatTimestamp(now) };
+          let encoded = this.encode(next, cm, 0);
+          if (encoded.archives.length > 0) encoded = this.encode(next, cm, await this.highestArchiveIndex(taskId));
+          const created: ObjectRef[] = [];
+          try {
+            for (const archive of encoded.archives) {
+              await this.options.client.createConfigMap(archive);
+              created.push({ namespace: this.namespace, name: archive.metadata.name });
+            }
+            await this.options.client.replaceConfigMap(encoded.configMap);
+          } catch (err) {
+            // A racing writer won: the entries of our archives are still in the state it wrote.
+            for (const ref of created) await this.options.client.deleteConfigMap(ref).catch(() => undefined);
+            if (err instanceof AlreadyExistsError) throw new ConflictError(`archive ${err.context.name} was created by another writer`, 409, err.context);
+            throw err;
+          }
+          return { state: encoded.state, wrote: true };
+        },
+        { policy: this.options.conflictRetry ?? STATE_CONFLICT_RETRY },
+      );
+      if (raise) throw raise;
+      return { value, attempts };
+    });
+  }
+
+  private async highestArchiveIndex(taskId: string): Promise<number> {
+    let highest = 0;
+    for await (const page of this.options.client.listConfigMapMetadataPages({ namespace: this.namespace, labelSelector: `${ARCHIVE_SELECTOR},${LABEL_TASK_ID}=${taskId}` })) {
+      for (const item of page) highest = Math.max(highest, parseArchiveName(item.metadata.name)?.index ?? 0);
+    }
+    return highest;
+  }
+
+  private async readArchives(taskId: string, metadataOnly = false): Promise<ConfigMap[]> {
+    const archives: ConfigMap[] = [];
+    const options = { namespace: this.namespace, labelSelector: `${ARCHIVE_SELECTOR},${LABEL_TASK_ID}=${taskId}` };
+    const pages = metadataOnly ? this.options.client.listConfigMapMetadataPages(options) : this.options.client.listConfigMapPages(options);
+    for await (const page of pages) archives.push(...page);
+    return archives.sort((a, b) => (parseArchiveName(a.metadata.name)?.index ?? 0) - (parseArchiveName(b.metadata.name)?.index ?? 0));
+  }
+
+  private async archivedIds(taskId: string): Promise<Set<string>> {
+    const ids = new Set<string>();
+    const archives: { name: string; uid?: string }[] = [];
+    for await (const page of this.options.client.listConfigMapMetadataPages({ namespace: this.namespace, labelSelector: `${ARCHIVE_SELECTOR},${LABEL_TASK_ID}=${taskId}` })) {
+      for (const item of page) archives.push({ name: item.metadata.name, uid: item.metadata.uid });
+    }
+    for (const archive of archives) {
+      const key = `${archive.name}/${archive.uid}`;
+      let cached = this.archiveIds.get(key);
+      if (!cached) {
+        const cm = await this.options.client.getConfigMap({ namespace: this.namespace, name: archive.name });
+        cached = new Set(decodeArchive(cm).entries.map((e) => e.id));
+        this.archiveIds.set(key, cached);
+      }
+      for (const id of cached) ids.add(id);
+    }
+    return ids;
+  }
+
+  private async logged<T>(op: string, taskId: string, fn: () => Promise<{ value: T; attempts?: number }>): Promise<T> {
+    const started = performance.now();
+    try {
+      const { value, attempts } = await fn();
+      const state = ((value as Partial<Mutated>)?.state ?? value) as Partial<TaskState> | undefined;
+      this.options.log?.info(
+        { op, taskId, namespace: this.namespace, iteration: state?.iteration, status: state?.status, attempts, durationMs: Math.round(performance.now() - started) },
+        `${op} ${taskId}`,
+      );
+      return value;
+    } catch (err) {
+      this.options.log?.info({ op, taskId, namespace: this.namespace, error: (err as Error).name, durationMs: Math.round(performance.now() - started) }, `${op} ${taskId}: ${(err as Error).message}`);
+      throw err;
+    }
+  }
+}
+
+function withStatus(state: TaskState, to: TaskStatus, reason: string, now: DateTime): TaskState {
+  return { ...state, status: to, status_history: [...state.status_history, { from: state.status, to, at: formatTimestamp(now), reason }] };
+}
+
+function compareEntries(a: Pick<FeedbackEntry, 'timestamp' | 'id'>, b: Pick<FeedbackEntry, 'timestamp' | 'id'>): number {
+  const ta = Date.parse(a.timestamp);
+  const tb = Date.parse(b.timestamp);
+  if (ta !== tb) return ta - tb;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/** Cursors name the last entry returned, so pages stay stable while entries move to archives. */
+function encodeCursor(entry: FeedbackEntry): string {
+  return Buffer.from(JSON.stringify([entry.timestamp, entry.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: string): Pick<FeedbackEntry, 'timestamp' | 'id'> {
+  try {
+    const [timestamp, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
+    if (typeof timestamp === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(timestamp))) return { timestamp, id };
+  } catch {
+    // fall through to the error below
+  }
+  throw new InvalidFeedbackError('-', `cursor "${cursor.slice(0, 40)}" is not one this command returned`, 'cursor');
+}

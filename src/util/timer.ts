@@ -1,0 +1,39 @@
+// Time as a seam: retry, the QPS limiter and lease renewal take a Timer, so tests drive a fake
+// one instead of sleeping.
+
+export interface Timer {
+  /** Milliseconds on a monotonic-enough clock. */
+  now(): number;
+  /** Resolves after `ms`, or early (without throwing) when `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const realTimer: Timer = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise((resolve) => {
+      if (ms <= 0 || signal?.aborted) return resolve();
+      const onAbort = () => {
+        clearTimeout(handle);
+        resolve();
+      };
+      const handle = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    }),
+};
+
+/** A timer whose clock only moves when someone sleeps on it: deterministic tests, no waiting. */
+export class FakeTimer implements Timer {
+  readonly sleeps: number[] = [];
+  constructor(private current = 0) {}
+  now(): number {
+    return this.current;
+  }
+  async sleep(ms: number): Promise<void> {
+    this.sleeps.push(ms);
+    this.current += Math.max(0, ms);
+  }
+}

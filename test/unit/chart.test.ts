@@ -1,0 +1,315 @@
+// The Helm chart, checked without Helm: values against values.schema.json, every value a template
+// reads declared (and every declared value read), YAML structure around the template directives,
+// the restricted Pod Security fields and the RBAC verb table.
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { parse, parseAllDocuments } from 'yaml';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const chart = join(repo, 'charts/cmstate');
+const templatesDir = join(chart, 'templates');
+
+type Values = Record<string, unknown>;
+
+const isMap = (v: unknown): v is Values => typeof v === 'object' && v !== null && !Array.isArray(v);
+const readYaml = (path: string): unknown => parse(readFileSync(path, 'utf8'));
+const defaults = readYaml(join(chart, 'values.yaml')) as Values;
+const ciFiles = readdirSync(join(chart, 'ci')).filter((f) => f.endsWith('.yaml')).sort();
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)],
+  );
+}
+const templates = new Map(listFiles(templatesDir).map((p) => [relative(templatesDir, p), readFileSync(p, 'utf8')]));
+const helpers = templates.get('_helpers.tpl') ?? '';
+
+/** Helm's coalescing of user values over the chart's: maps merge, anything else replaces, null deletes. */
+function mergeValues(base: Values, over: Values): Values {
+  const out: Values = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    if (value === null) delete out[key];
+    else out[key] = isMap(current) && isMap(value) ? mergeValues(current, value) : value;
+  }
+  return out;
+}
+
+/** A deep copy of `values` with `value` at a dotted path. */
+function withValue(values: Values, path: string, value: unknown): Values {
+  const copy = structuredClone(values);
+  const keys = path.split('.');
+  const last = keys.pop() ?? '';
+  let node = copy;
+  for (const key of keys) {
+    const next = node[key];
+    if (!isMap(next)) throw new Error(`no map at ${key} in ${path}`);
+    node = next;
+  }
+  node[last] = value;
+  return copy;
+}
+
+/** The body of a `{{- define "name" -}} ... {{- end }}` block that holds plain YAML (no directives). */
+function defineBody(name: string): string {
+  const match = new RegExp(`\\{\\{-?\\s*define\\s+"${name}"\\s*-?\\}\\}([\\s\\S]*?)\\{\\{-?\\s*end\\s*-?\\}\\}`).exec(helpers);
+  assert.ok(match?.[1], `define "${name}" in _helpers.tpl`);
+  assert.doesNotMatch(match[1], /\{\{/, `define "${name}" must be plain YAML for this test to read it`);
+  return match[1];
+}
+
+const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
+addFormats.default(ajv);
+const validate = ajv.compile(JSON.parse(readFileSync(join(chart, 'values.schema.json'), 'utf8')) as object);
+
+describe('values.schema.json', () => {
+  const cases: [string, Values][] = [
+    ['values.yaml', defaults],
+    ...ciFiles.map((f): [string, Values] => [`ci/${f}`, mergeValues(defaults, readYaml(join(chart, 'ci', f)) as Values)]),
+  ];
+  for (const [name, values] of cases) {
+    test(`accepts ${name}`, () => {
+      assert.equal(validate(values), true, ajv.errorsText(validate.errors));
+    });
+  }
+
+  test('ci/ covers the renders a review runs: every job, allNamespaces, sharding, restore', () => {
+    for (const f of ['all-jobs-values.yaml', 'all-namespaces-values.yaml', 'sharded-values.yaml', 'restore-values.yaml']) {
+      assert.ok(ciFiles.includes(f), f);
+    }
+  });
+
+  // Each case changes the defaults at dotted paths and names where the schema must object.
+  const rejected: { why: string; set: Record<string, unknown>; at: string; keyword: string }[] = [
+    { why: 'unknown top-level key', set: { replicas: 1 }, at: '', keyword: 'additionalProperties' },
+    { why: 'typo in a job key', set: { 'jobs.sweep.shedule': '0 * * * *' }, at: '/jobs/sweep', keyword: 'additionalProperties' },
+    { why: 'a job the CLI does not have', set: { 'jobs.compact': { enabled: true } }, at: '/jobs', keyword: 'additionalProperties' },
+    { why: 'shards on a job that cannot be sharded', set: { 'jobs.repair.shards': 2 }, at: '/jobs/repair', keyword: 'additionalProperties' },
+    { why: 'unknown key in restore', set: { 'restore.form': '/var/lib/cmstate/snapshots/x' }, at: '/restore', keyword: 'additionalProperties' },
+    { why: 'unknown key in image', set: { 'image.digest': 'sha256:0' }, at: '/image', keyword: 'additionalProperties' },
+    { why: 'schedule as a number', set: { 'jobs.sweep.schedule': 5 }, at: '/jobs/sweep/schedule', keyword: 'type' },
+    { why: 'schedule with a TZ= prefix', set: { 'jobs.sweep.schedule': 'TZ=UTC 0 * * * *' }, at: '/jobs/sweep/schedule', keyword: 'pattern' },
+    { why: 'history limit as a string', set: { 'jobs.snapshot.successfulJobsHistoryLimit': '3' }, at: '/jobs/snapshot/successfulJobsHistoryLimit', keyword: 'type' },
+    { why: 'negative history limit', set: { 'jobs.sweep.failedJobsHistoryLimit': -1 }, at: '/jobs/sweep/failedJobsHistoryLimit', keyword: 'minimum' },
+    { why: 'fractional backoffLimit', set: { 'jobs.metrics.backoffLimit': 1.5 }, at: '/jobs/metrics/backoffLimit', keyword: 'type' },
+    { why: 'boolean as a string', set: { allNamespaces: 'yes' }, at: '/allNamespaces', keyword: 'type' },
+    { why: 'unknown concurrencyPolicy', set: { 'jobs.sweep.concurrencyPolicy': 'Sometimes' }, at: '/jobs/sweep/concurrencyPolicy', keyword: 'enum' },
+    { why: 'unknown restore mode', set: { 'restore.mode': 'merge' }, at: '/restore/mode', keyword: 'enum' },
+    { why: 'numeric extra arg (args must be strings)', set: { 'jobs.sweep.extraArgs': ['--max-delete', 500] }, at: '/jobs/sweep/extraArgs/1', keyword: 'type' },
+    { why: 'env entry without a name', set: { env: [{ value: 'x' }] }, at: '/env/0', keyword: 'required' },
+    { why: 'namespace that is not a DNS label', set: { namespaces: ['Team_A'] }, at: '/namespaces/0', keyword: 'pattern' },
+    { why: 'restore from outside the snapshot volume', set: { 'restore.from': '/etc/passwd' }, at: '/restore/from', keyword: 'pattern' },
+    { why: 'metrics without a Pushgateway', set: { 'jobs.metrics.enabled': true }, at: '/pushgateway/url', keyword: 'minLength' },
+    { why: 'restore without a snapshot', set: { 'restore.enabled': true }, at: '/restore/from', keyword: 'minLength' },
+    { why: 'allNamespaces with a namespace list', set: { allNamespaces: true, namespaces: ['a'] }, at: '/namespaces', keyword: 'maxItems' },
+  ];
+  for (const { why, set, at, keyword } of rejected) {
+    test(`rejects ${why}`, () => {
+      const values = Object.entries(set).reduce((v, [path, value]) => withValue(v, path, value), defaults);
+      assert.equal(validate(values), false, `${JSON.stringify(set)} was accepted`);
+      const errors = validate.errors ?? [];
+      assert.ok(
+        errors.some((e) => e.instancePath === at && e.keyword === keyword),
+        `expected ${keyword} at "${at}", got ${ajv.errorsText(errors)}`,
+      );
+    });
+  }
+});
+
+describe('values used by the templates', () => {
+  const allTemplateText = [...templates.values()].join('\n');
+  const jobs = defaults.jobs as Record<string, Values>;
+  // Entries handed to cmstate.podSpec/jobSpec as `job`: every key those helpers read must be in each.
+  const podOwners: Record<string, Values> = { ...jobs, restore: defaults.restore as Values, test: defaults.test as Values };
+
+  const referenced = (text: string, prefix: string): Set<string> =>
+    new Set([...text.matchAll(new RegExp(`${prefix.replace(/[.$]/g, '\\$&')}((?:\\.[A-Za-z0-9_]+)+)`, 'g'))].map((m) => (m[1] ?? '').slice(1)));
+  const valuesPaths = referenced(allTemplateText, '.Values');
+  const jobKeys = referenced(templates.get('cronjobs.yaml') ?? '', '$job');
+  const podOwnerKeys = referenced(helpers, '.job');
+  const optionalJobKeys = new Set([...allTemplateText.matchAll(/dig "([A-Za-z0-9_]+)" [^ ]+ \$job\b/g)].map((m) => m[1] ?? ''));
+
+  const has = (values: Values, path: string): boolean => {
+    let node: unknown = values;
+    for (const key of path.split('.')) {
+      if (!isMap(node) || !(key in node)) return false;
+      node = node[key];
+    }
+    return true;
+  };
+
+  test('the templates read values through .Values, $job and .job', () => {
+    assert.ok(valuesPaths.size > 20, [...valuesPaths].join(' '));
+    assert.ok(jobKeys.has('schedule') && podOwnerKeys.has('resources'), 'range and helper accessors found');
+    assert.match(templates.get('cronjobs.yaml') ?? '', /range \$name, \$job := \.Values\.jobs/);
+  });
+
+  test('every .Values path a template reads is declared in values.yaml', () => {
+    const missing = [...valuesPaths].filter((p) => !has(defaults, p));
+    assert.deepEqual(missing, []);
+  });
+
+  test('every $job.<key> the CronJob template reads is declared by every job', () => {
+    for (const key of jobKeys) {
+      for (const [name, job] of Object.entries(jobs)) assert.ok(key in job, `jobs.${name}.${key}`);
+    }
+  });
+
+  test('keys read with dig (only some jobs have them) are declared by at least one job', () => {
+    assert.deepEqual([...optionalJobKeys], ['shards']);
+    assert.ok('shards' in (jobs.sweep ?? {}), 'jobs.sweep.shards');
+  });
+
+  test('every .job.<key> the pod helpers read is declared by every entry they are given', () => {
+    for (const key of podOwnerKeys) {
+      for (const [name, owner] of Object.entries(podOwners)) assert.ok(key in owner, `${name}.${key}`);
+    }
+  });
+
+  test('every value declared in values.yaml is read by a template', () => {
+    // A value is read when a template reads it, an ancestor of it (toYaml of a whole map), or, for the
+    // entries of jobs, restore and test, through $job / .job / dig.
+    const readPaths = [...valuesPaths];
+    const isRead = (path: string): boolean =>
+      readPaths.some((p) => p === path || path.startsWith(`${p}.`) || p.startsWith(`${path}.`));
+    const unread: string[] = [];
+    for (const [key, value] of Object.entries(defaults)) {
+      const owners = key === 'jobs' ? jobs : key === 'restore' || key === 'test' ? { [key]: value as Values } : null;
+      if (!owners) {
+        if (isMap(value)) for (const child of Object.keys(value)) {
+          if (!isRead(`${key}.${child}`)) unread.push(`${key}.${child}`);
+        }
+        else if (!isRead(key)) unread.push(key);
+        continue;
+      }
+      for (const [name, owner] of Object.entries(owners)) {
+        const prefix = key === 'jobs' ? `jobs.${name}` : key;
+        for (const child of Object.keys(owner)) {
+          const viaAccessor = podOwnerKeys.has(child) || (key === 'jobs' && (jobKeys.has(child) || optionalJobKeys.has(child)));
+          if (!viaAccessor && !isRead(`${prefix}.${child}`)) unread.push(`${prefix}.${child}`);
+        }
+      }
+    }
+    assert.deepEqual(unread, []);
+  });
+});
+
+/**
+ * Template text to parseable YAML, structure kept: comments dropped, lines holding only directives
+ * dropped (they render nothing or an indented block), each inline directive replaced by a scalar.
+ */
+function templateToYaml(text: string): string {
+  return text
+    .replace(/\{\{-?\s*\/\*[\s\S]*?\*\/\s*-?\}\}/g, '')
+    .split('\n')
+    .filter((line) => line.replace(/\{\{[\s\S]*?\}\}/g, '').trim() !== '' || !line.includes('{{'))
+    .map((line) => line.replace(/\{\{[\s\S]*?\}\}/g, 'x'))
+    .join('\n');
+}
+
+describe('YAML around the template directives', () => {
+  test('the line transform keeps structure and exposes broken indentation', () => {
+    const ok = 'metadata:\n  name: {{ include "x" . }}-{{ .name }}\n  labels:\n    {{- include "l" . | nindent 4 }}\n    a: b\n';
+    assert.deepEqual(parse(templateToYaml(ok)), { metadata: { name: 'x-x', labels: { a: 'b' } } });
+    const broken = 'spec:\n  a: {{ .x }}\n b: {{ .y }}\n';
+    assert.ok(parseAllDocuments(templateToYaml(broken)).some((d) => d.errors.length > 0));
+  });
+
+  const manifests = [...templates.keys()].filter((name) => name.endsWith('.yaml'));
+  test('every manifest template is checked', () => {
+    for (const name of ['cronjobs.yaml', 'restore-job.yaml', 'serviceaccount.yaml', 'rbac.yaml', 'pvc.yaml', 'tests/test-doctor.yaml', 'prometheusrule.yaml', 'pushgateway-cleanup-job.yaml']) {
+      assert.ok(manifests.includes(name), name);
+    }
+  });
+  for (const name of manifests) {
+    test(`${name} is well-formed YAML with apiVersion and kind`, () => {
+      const docs = parseAllDocuments(templateToYaml(templates.get(name) ?? ''));
+      const objects = docs.map((doc) => {
+        assert.deepEqual(doc.errors.map(String), [], name);
+        return doc.toJS() as unknown;
+      }).filter((o) => o !== null);
+      assert.ok(objects.length > 0, `${name} has a manifest`);
+      for (const o of objects) {
+        assert.ok(isMap(o) && typeof o.apiVersion === 'string' && typeof o.kind === 'string', `${name}: ${JSON.stringify(o).slice(0, 80)}`);
+      }
+    });
+  }
+});
+
+test('Chart.yaml appVersion is the package version', () => {
+  const chartYaml = readYaml(join(chart, 'Chart.yaml')) as Values;
+  const pkg = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')) as { version: string };
+  assert.equal(chartYaml.apiVersion, 'v2');
+  assert.equal(chartYaml.name, 'cmstate');
+  assert.equal(chartYaml.appVersion, pkg.version);
+});
+
+describe('restricted Pod Security Standard', () => {
+  const pod = parse(defineBody('cmstate.podSecurityContext')) as Values;
+  const container = parse(defineBody('cmstate.containerSecurityContext')) as Values;
+
+  test('the container security context has every restricted field', () => {
+    assert.equal(container.allowPrivilegeEscalation, false);
+    assert.deepEqual(container.capabilities, { drop: ['ALL'] });
+    assert.equal(container.runAsNonRoot, true);
+    assert.equal(container.readOnlyRootFilesystem, true);
+    assert.equal(container.privileged, false);
+    assert.deepEqual(container.seccompProfile, { type: 'RuntimeDefault' });
+    assert.ok(typeof container.runAsUser === 'number' && container.runAsUser > 0);
+  });
+
+  test('the pod security context is non-root with RuntimeDefault seccomp', () => {
+    assert.equal(pod.runAsNonRoot, true);
+    assert.deepEqual(pod.seccompProfile, { type: 'RuntimeDefault' });
+    assert.equal(pod.runAsUser, container.runAsUser);
+  });
+
+  test('every pod uses both contexts and a writable /tmp', () => {
+    assert.match(helpers, /securityContext:\n\s+\{\{- include "cmstate.podSecurityContext"/);
+    assert.match(helpers, /securityContext:\n\s+\{\{- include "cmstate.containerSecurityContext"/);
+    assert.match(helpers, /- name: tmp\n\s+mountPath: \/tmp/);
+    assert.match(helpers, /- name: tmp\n\s+emptyDir:/);
+    for (const [name, text] of templates) {
+      if (/kind: (Pod|Job|CronJob)\b/.test(text)) assert.match(text, /include "cmstate\.(podSpec|jobSpec)"/, name);
+    }
+  });
+
+  test('the image runs as the UID the chart declares', () => {
+    const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8');
+    assert.match(dockerfile, new RegExp(`^USER ${String(container.runAsUser)}:${String(container.runAsGroup)}$`, 'm'));
+  });
+});
+
+describe('RBAC', () => {
+  // What each job may do; the chart grants the union over the enabled jobs and nothing else.
+  const expected = {
+    sweep: { configmaps: ['get', 'list', 'patch', 'delete'] },
+    repair: { configmaps: ['get', 'list', 'update', 'delete'] },
+    snapshot: { configmaps: ['list'] },
+    restore: { configmaps: ['get', 'list', 'create', 'update'] },
+    metrics: { configmaps: ['list'] },
+    metricsFeedback: { configmaps: ['get'] },
+    everyJob: { 'leases.coordination.k8s.io': ['get', 'create', 'update', 'delete'], events: ['create'] },
+  };
+  const table = parse(defineBody('cmstate.rbacVerbs')) as Values;
+
+  test('the chart grants exactly the verbs in this table', () => {
+    assert.deepEqual(table, expected);
+  });
+
+  test('every job and the restore have an entry', () => {
+    for (const name of [...Object.keys(defaults.jobs as Values), 'restore']) assert.ok(name in table, name);
+  });
+
+  test('the rules are built from the table, for enabled jobs only', () => {
+    assert.match(helpers, /include "cmstate\.rbacVerbs" \. \| fromYaml/);
+    assert.match(helpers, /if \$job\.enabled \}\}\n\{\{- \$grants = append \$grants \$name/);
+    assert.match(templates.get('rbac.yaml') ?? '', /include "cmstate\.rbacRules"/);
+    assert.doesNotMatch(templates.get('rbac.yaml') ?? '', /"\*"|\[\*\]/);
+  });
+});

@@ -1,0 +1,369 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  CONFLICT_RETRY_POLICY,
+  DEFAULT_RETRY_POLICY,
+  backoffDelay,
+  isTransient,
+  retryOnConflict,
+  withRetry,
+  type RetryPolicy,
+} from '../../src/kube/retry.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  InvalidError,
+  NotFoundError,
+  ThrottledError,
+  UnavailableError,
+  type RequestContext,
+} from '../../src/kube/errors.js';
+import { FakeTimer, type Timer } from '../../src/util/timer.js';
+
+const CTX: RequestContext = { verb: 'update', resource: 'configmaps', namespace: 'tasks', name: 'task-1-state' };
+const unavailable = (retryAfterSeconds?: number) => new UnavailableError('API server error 503', 503, CTX, undefined, retryAfterSeconds);
+const throttled = (retryAfterSeconds?: number) => new ThrottledError('throttled', 429, CTX, undefined, retryAfterSeconds);
+const conflict = () => new ConflictError('changed since it was read', 409, CTX);
+const noJitter = () => 0;
+
+const POLICY: RetryPolicy = { maxAttempts: 6, initialDelayMs: 100, maxDelayMs: 1000, maxElapsedMs: 60_000, factor: 2, jitter: 0.5 };
+
+/** A function that fails with `failures` in order, then returns `result`; it counts its calls. */
+function failingThen<T>(failures: unknown[], result: T) {
+  const attempts: number[] = [];
+  const fn = async (attempt: number): Promise<T> => {
+    attempts.push(attempt);
+    const failure = failures[attempts.length - 1];
+    if (failure !== undefined) throw failure;
+    return result;
+  };
+  return { fn, attempts };
+}
+
+function alwaysFailing(make: () => unknown) {
+  const attempts: number[] = [];
+  const fn = async (attempt: number): Promise<never> => {
+    attempts.push(attempt);
+    throw make();
+  };
+  return { fn, attempts };
+}
+
+describe('withRetry', () => {
+  test('succeeds after transient failures', async () => {
+    const timer = new FakeTimer();
+    const { fn, attempts } = failingThen([unavailable(), throttled(), unavailable()], 'ok');
+    const retries: [string, number, number][] = [];
+    const result = await withRetry(fn, {
+      policy: POLICY,
+      timer,
+      random: noJitter,
+      onRetry: (err, attempt, delay) => retries.push([(err as Error).name, attempt, delay]),
+    });
+    assert.equal(result, 'ok');
+    assert.deepEqual(attempts, [1, 2, 3, 4]);
+    assert.deepEqual(timer.sleeps, [100, 200, 400]);
+    assert.deepEqual(retries, [
+      ['UnavailableError', 1, 100],
+      ['ThrottledError', 2, 200],
+      ['UnavailableError', 3, 400],
+    ]);
+  });
+
+  test('a first success makes one attempt and never sleeps', async () => {
+    const timer = new FakeTimer();
+    const { fn, attempts } = failingThen([], 42);
+    assert.equal(await withRetry(fn, { timer }), 42);
+    assert.deepEqual(attempts, [1]);
+    assert.deepEqual(timer.sleeps, []);
+  });
+
+  test('stops at maxAttempts and rethrows the last failure', async () => {
+    const timer = new FakeTimer();
+    const errors: Error[] = [];
+    const { fn, attempts } = alwaysFailing(() => {
+      const err = unavailable();
+      errors.push(err);
+      return err;
+    });
+    await assert.rejects(withRetry(fn, { policy: POLICY, timer, random: noJitter }), (err) => err === errors.at(-1));
+    assert.deepEqual(attempts, [1, 2, 3, 4, 5, 6]);
+    assert.equal(timer.sleeps.length, 5);
+  });
+
+  test('uses DEFAULT_RETRY_POLICY when none is given', async () => {
+    const timer = new FakeTimer();
+    const { fn, attempts } = alwaysFailing(() => unavailable());
+    await assert.rejects(withRetry(fn, { timer, random: noJitter }), UnavailableError);
+    assert.equal(attempts.length, DEFAULT_RETRY_POLICY.maxAttempts);
+    assert.deepEqual(timer.sleeps, [200, 400, 800, 1600, 3200]);
+  });
+
+  const permanent: [name: string, err: Error][] = [
+    ['ConflictError', conflict()],
+    ['InvalidError', new InvalidError('rejected as invalid', 422, CTX)],
+    ['NotFoundError', new NotFoundError('not found', 404, CTX)],
+    ['ForbiddenError', new ForbiddenError('forbidden', 403, CTX)],
+    ['a plain Error', new Error('bug')],
+  ];
+  for (const [name, failure] of permanent) {
+    test(`does not retry ${name}`, async () => {
+      const timer = new FakeTimer();
+      const { fn, attempts } = alwaysFailing(() => failure);
+      await assert.rejects(withRetry(fn, { policy: POLICY, timer }), (err) => err === failure);
+      assert.deepEqual(attempts, [1]);
+      assert.deepEqual(timer.sleeps, []);
+    });
+  }
+
+  test('a custom retryable decides what is retried', async () => {
+    const timer = new FakeTimer();
+    const { fn, attempts } = failingThen([new Error('flaky'), new Error('flaky')], 'ok');
+    const result = await withRetry(fn, { policy: POLICY, timer, random: noJitter, retryable: (err) => (err as Error).message === 'flaky' });
+    assert.equal(result, 'ok');
+    assert.deepEqual(attempts, [1, 2, 3]);
+  });
+
+  const retryAfter: [name: string, err: Error, ms: number][] = [
+    ['ThrottledError retryAfterSeconds 3', throttled(3), 3000],
+    ['ThrottledError retryAfterSeconds 0', throttled(0), 0],
+    ['UnavailableError retryAfterSeconds 2', unavailable(2), 2000],
+    // The server's word wins over maxDelayMs and jitter.
+    ['ThrottledError retryAfterSeconds 30, above maxDelayMs', throttled(30), 30_000],
+  ];
+  for (const [name, failure, ms] of retryAfter) {
+    test(`honours Retry-After exactly: ${name} → sleep ${ms} ms`, async () => {
+      const timer = new FakeTimer();
+      const { fn, attempts } = failingThen([failure], 'ok');
+      assert.equal(await withRetry(fn, { policy: POLICY, timer, random: () => 1 }), 'ok');
+      assert.deepEqual(attempts, [1, 2]);
+      assert.deepEqual(timer.sleeps, [ms]);
+    });
+  }
+
+  test('backoff grows exponentially and is capped at maxDelayMs', async () => {
+    const timer = new FakeTimer();
+    const { fn } = alwaysFailing(() => unavailable());
+    const policy: RetryPolicy = { ...POLICY, maxAttempts: 10, factor: 3 };
+    await assert.rejects(withRetry(fn, { policy, timer, random: noJitter }), UnavailableError);
+    assert.deepEqual(timer.sleeps, [100, 300, 900, 1000, 1000, 1000, 1000, 1000, 1000]);
+  });
+
+  test('random()=1 takes the jitter share off every delay', async () => {
+    const timer = new FakeTimer();
+    const { fn } = alwaysFailing(() => unavailable());
+    await assert.rejects(withRetry(fn, { policy: POLICY, timer, random: () => 1 }), UnavailableError);
+    assert.deepEqual(timer.sleeps, [50, 100, 200, 400, 500]);
+  });
+
+  test('gives up when the next wait would pass maxElapsedMs', async () => {
+    const timer = new FakeTimer();
+    const { fn, attempts } = alwaysFailing(() => unavailable());
+    // Waits 1000, 2000 end at 3000; the next (4000) would end at 7000 > 6999.
+    const policy: RetryPolicy = { ...POLICY, maxAttempts: 100, initialDelayMs: 1000, maxDelayMs: 60_000, maxElapsedMs: 6999, jitter: 0 };
+    await assert.rejects(withRetry(fn, { policy, timer }), UnavailableError);
+    assert.deepEqual(timer.sleeps, [1000, 2000]);
+    assert.deepEqual(attempts, [1, 2, 3]);
+  });
+
+  test('a wait that ends exactly at maxElapsedMs is still taken', async () => {
+    const timer = new FakeTimer();
+    const { fn, attempts } = alwaysFailing(() => unavailable());
+    const policy: RetryPolicy = { ...POLICY, maxAttempts: 100, initialDelayMs: 1000, maxDelayMs: 60_000, maxElapsedMs: 7000, jitter: 0 };
+    await assert.rejects(withRetry(fn, { policy, timer }), UnavailableError);
+    assert.deepEqual(timer.sleeps, [1000, 2000, 4000]);
+    assert.deepEqual(attempts, [1, 2, 3, 4]);
+  });
+
+  test('time spent inside attempts counts towards maxElapsedMs', async () => {
+    const timer = new FakeTimer();
+    const attempts: number[] = [];
+    const fn = async (attempt: number): Promise<never> => {
+      attempts.push(attempt);
+      await timer.sleep(4000); // a slow request that then times out
+      throw unavailable();
+    };
+    const policy: RetryPolicy = { ...POLICY, maxElapsedMs: 10_000, jitter: 0 };
+    await assert.rejects(withRetry(fn, { policy, timer }), UnavailableError);
+    // Attempt 3 starts at 4000 + 100 + 4000 + 200 = 8300 (within budget) and fails at 12300;
+    // the next wait (400) would end at 12700 > 10000.
+    assert.deepEqual(attempts, [1, 2, 3]);
+    assert.deepEqual(timer.sleeps, [4000, 100, 4000, 200, 4000]);
+  });
+
+  test('a Retry-After longer than the time left gives up without waiting', async () => {
+    const timer = new FakeTimer();
+    const { fn, attempts } = alwaysFailing(() => throttled(120));
+    await assert.rejects(withRetry(fn, { policy: POLICY, timer }), ThrottledError);
+    assert.deepEqual(attempts, [1]);
+    assert.deepEqual(timer.sleeps, []);
+  });
+
+  test('an already aborted signal stops retrying', async () => {
+    const timer = new FakeTimer();
+    const controller = new AbortController();
+    controller.abort();
+    const { fn, attempts } = alwaysFailing(() => unavailable());
+    await assert.rejects(withRetry(fn, { policy: POLICY, timer, signal: controller.signal }), UnavailableError);
+    assert.deepEqual(attempts, [1]);
+    assert.deepEqual(timer.sleeps, []);
+  });
+
+  test('a signal aborted during an attempt stops retrying after it', async () => {
+    const timer = new FakeTimer();
+    const controller = new AbortController();
+    const attempts: number[] = [];
+    const fn = async (attempt: number): Promise<never> => {
+      attempts.push(attempt);
+      if (attempt === 2) controller.abort();
+      throw unavailable();
+    };
+    await assert.rejects(withRetry(fn, { policy: POLICY, timer, random: noJitter, signal: controller.signal }), UnavailableError);
+    assert.deepEqual(attempts, [1, 2]);
+    assert.deepEqual(timer.sleeps, [100]);
+  });
+
+  test('a signal aborted during the wait makes no further attempt', async () => {
+    const controller = new AbortController();
+    const slept: number[] = [];
+    // Like realTimer: the abort ends the sleep early, without throwing.
+    const timer: Timer = {
+      now: () => 0,
+      sleep: async (ms, signal) => {
+        slept.push(ms);
+        assert.equal(signal, controller.signal);
+        controller.abort();
+      },
+    };
+    const { fn, attempts } = alwaysFailing(() => unavailable());
+    await assert.rejects(withRetry(fn, { policy: POLICY, timer, random: noJitter, signal: controller.signal }), UnavailableError);
+    assert.deepEqual(slept, [100]);
+    assert.deepEqual(attempts, [1]);
+  });
+});
+
+describe('backoffDelay', () => {
+  const policy: RetryPolicy = { maxAttempts: 10, initialDelayMs: 100, maxDelayMs: 1000, maxElapsedMs: 60_000, factor: 2, jitter: 0.5 };
+  const delays: [attempt: number, jitter: number, random: number, ms: number][] = [
+    [1, 0.5, 0, 100],
+    [1, 0.5, 1, 50],
+    [2, 0.5, 0, 200],
+    [2, 0.5, 1, 100],
+    [3, 0.5, 0.5, 300],
+    [4, 0.5, 0, 800],
+    [5, 0.5, 0, 1000],
+    [5, 0.5, 1, 500],
+    [20, 0.5, 0, 1000],
+    [3, 0, 1, 400],
+    [3, 1, 0, 400],
+    [3, 1, 1, 0],
+  ];
+  for (const [attempt, jitter, random, ms] of delays) {
+    test(`attempt ${attempt}, jitter ${jitter}, random ${random} → ${ms} ms`, () => {
+      assert.equal(
+        backoffDelay(attempt, { ...policy, jitter }, () => random),
+        ms,
+      );
+    });
+  }
+
+  test('stays within [base × (1 − jitter), base] for any random in [0, 1]', () => {
+    for (let i = 0; i <= 100; i++) {
+      const r = i / 100;
+      const ms = backoffDelay(3, policy, () => r);
+      assert.ok(ms >= 200 && ms <= 400, `random ${r} → ${ms}`);
+    }
+  });
+
+  test('Retry-After replaces the backoff', () => {
+    assert.equal(backoffDelay(5, policy, () => 1, throttled(4)), 4000);
+    assert.equal(backoffDelay(1, policy, () => 0, unavailable(0)), 0);
+    assert.equal(backoffDelay(2, policy, () => 0, unavailable()), 200);
+  });
+});
+
+describe('isTransient', () => {
+  const cases: [name: string, err: unknown, transient: boolean][] = [
+    ['UnavailableError', unavailable(), true],
+    ['ThrottledError', throttled(), true],
+    ['ConflictError', conflict(), false],
+    ['InvalidError', new InvalidError('invalid', 422, CTX), false],
+    ['a plain Error', new Error('x'), false],
+    ['a string', 'x', false],
+  ];
+  for (const [name, err, transient] of cases) {
+    test(`${name} → ${transient}`, () => assert.equal(isTransient(err), transient));
+  }
+});
+
+describe('retryOnConflict', () => {
+  /** An object another writer keeps changing: each write with a stale version conflicts. */
+  function contendedObject(concurrentWrites: number) {
+    let version = 1;
+    let interference = concurrentWrites;
+    return {
+      read: async () => ({ version, value: `v${version}` }),
+      write: async (expected: number) => {
+        if (interference > 0) {
+          interference--;
+          version++; // the other writer got there first
+        }
+        if (expected !== version) throw conflict();
+        version++;
+        return version;
+      },
+    };
+  }
+
+  test('re-invokes the function, which re-reads, until it stops conflicting', async () => {
+    const timer = new FakeTimer();
+    const object = contendedObject(2);
+    const seen: { attempt: number; version: number; value: string }[] = [];
+    const written = await retryOnConflict(
+      async (attempt) => {
+        const current = await object.read();
+        seen.push({ attempt, ...current });
+        return object.write(current.version);
+      },
+      { timer, random: noJitter },
+    );
+    assert.deepEqual(seen, [
+      { attempt: 1, version: 1, value: 'v1' },
+      { attempt: 2, version: 2, value: 'v2' },
+      { attempt: 3, version: 3, value: 'v3' },
+    ]);
+    assert.equal(written, 4);
+    assert.deepEqual(timer.sleeps, [CONFLICT_RETRY_POLICY.initialDelayMs, CONFLICT_RETRY_POLICY.initialDelayMs * 2]);
+  });
+
+  test('gives up after CONFLICT_RETRY_POLICY.maxAttempts conflicts', async () => {
+    const timer = new FakeTimer();
+    const { fn, attempts } = alwaysFailing(() => conflict());
+    await assert.rejects(retryOnConflict(fn, { timer, random: noJitter }), ConflictError);
+    assert.equal(attempts.length, CONFLICT_RETRY_POLICY.maxAttempts);
+  });
+
+  const others: [name: string, err: Error][] = [
+    ['UnavailableError (transient)', unavailable()],
+    ['ThrottledError (transient)', throttled(1)],
+    ['NotFoundError', new NotFoundError('not found', 404, CTX)],
+    ['a plain Error', new Error('bug')],
+  ];
+  for (const [name, failure] of others) {
+    test(`does not repeat ${name}`, async () => {
+      const timer = new FakeTimer();
+      const { fn, attempts } = alwaysFailing(() => failure);
+      await assert.rejects(retryOnConflict(fn, { timer }), (err) => err === failure);
+      assert.deepEqual(attempts, [1]);
+      assert.deepEqual(timer.sleeps, []);
+    });
+  }
+
+  test('a given policy replaces CONFLICT_RETRY_POLICY', async () => {
+    const timer = new FakeTimer();
+    const { fn, attempts } = alwaysFailing(() => conflict());
+    await assert.rejects(retryOnConflict(fn, { timer, random: noJitter, policy: { ...POLICY, maxAttempts: 2 } }), ConflictError);
+    assert.deepEqual(attempts, [1, 2]);
+    assert.deepEqual(timer.sleeps, [100]);
+  });
+});
