@@ -4,7 +4,7 @@
 import yargs from 'yargs';
 import { globalOptions } from './config.js';
 import type { CommandIo } from './command.js';
-import { ExitCode, oneLine } from './exit.js';
+import { ExitCode, UsageError, oneLine } from './exit.js';
 import { commands } from './commands.js';
 import { version } from './version.js';
 
@@ -25,7 +25,14 @@ export async function runCli(argv: string[], overrides: Partial<CommandIo> = {})
     .command(commands.map((make) => make(io)))
     .demandCommand(1, 'Name a command; `cmstate --help` lists them.')
     .recommendCommands()
-    .strict()
+    .strictCommands()
+    // Strict about flags on the command line only: CMSTATE_* variables meant for other commands
+    // or tools (CMSTATE_TEST_KUBECONFIG, a chart's shared env) must not break a command.
+    .check((_argv, options) => {
+      const unknown = unknownFlags(argv, options as unknown as KnownOptions);
+      if (unknown.length) throw new UsageError(`unknown option${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`);
+      return true;
+    }, true)
     .env('CMSTATE')
     .epilogue('Every option can also be set as CMSTATE_<OPTION> (e.g. CMSTATE_NAMESPACE, CMSTATE_DRY_RUN).\nExit codes: 0 done, 1 failed, 2 usage, 3 refused by a safety rule.')
     .version(version)
@@ -33,8 +40,41 @@ export async function runCli(argv: string[], overrides: Partial<CommandIo> = {})
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((message, err) => {
       io.stderr.write(`cmstate: ${message ?? oneLine(err)}\nRun "cmstate --help" for usage.\n`);
-      exitCode = ExitCode.usage;
+      // Thrown so that yargs stops here instead of running the handler anyway.
+      throw new UsageReported();
     });
-  await parser.parseAsync();
+  try {
+    await parser.parseAsync();
+  } catch (err) {
+    if (!(err instanceof UsageReported)) throw err;
+    exitCode = ExitCode.usage;
+  }
   return exitCode;
 }
+
+class UsageReported extends Error {
+  override name = 'UsageReported';
+}
+
+interface KnownOptions {
+  key: Record<string, unknown>;
+  alias: Record<string, string[]>;
+}
+
+/** Flags on the command line that no option of the chosen command declares. */
+export function unknownFlags(argv: readonly string[], options: KnownOptions): string[] {
+  const known = new Set<string>(Object.keys(options.key));
+  for (const [name, aliases] of Object.entries(options.alias)) for (const alias of [name, ...aliases]) known.add(alias);
+  const unknown: string[] = [];
+  for (const token of argv) {
+    if (token === '--') break;
+    const long = /^--(?:no-)?([^=]+)/.exec(token)?.[1];
+    const shorts = long === undefined && /^-[A-Za-z]+$/.test(token) ? [...token.slice(1)] : [];
+    for (const name of long === undefined ? shorts : [long]) {
+      const camel = name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+      if (!known.has(name) && !known.has(camel)) unknown.push(long === undefined ? `-${name}` : `--${name}`);
+    }
+  }
+  return unknown;
+}
+

@@ -23,7 +23,7 @@ export class RefusedError extends Error {
 }
 
 const REFUSALS = new Set(['RefusedError', 'LockHeldError', 'MaxIterationsError', 'InvalidTransitionError']);
-const USAGE = new Set(['UsageError', 'KubeConfigError', 'DurationParseError', 'TimestampParseError', 'YError']);
+const USAGE = new Set(['UsageError', 'KubeConfigError', 'DurationParseError', 'TimestampParseError', 'InvalidFeedbackError', 'YError']);
 
 /** By name, so modules need not import each other's error classes to be classified. */
 export function exitCodeFor(err: unknown): ExitCode {

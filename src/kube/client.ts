@@ -59,7 +59,7 @@ export class KubeClient {
   private readonly version: VersionApi;
   private readonly limiter: QpsLimiter;
   private readonly dryRun: 'All' | undefined;
-  private readonly timeout: ReturnType<typeof timeoutOptions>;
+  private readonly transport: ReturnType<typeof transportOptions>;
   readonly server: string;
 
   constructor(
@@ -73,7 +73,7 @@ export class KubeClient {
     this.server = kubeConfig.getCurrentCluster()?.server ?? '(unknown server)';
     this.limiter = new QpsLimiter(options.qps ?? 50, options.burst, options.timer ?? realTimer);
     this.dryRun = options.serverDryRun ? 'All' : undefined;
-    this.timeout = timeoutOptions(options.requestTimeoutMs ?? 30_000);
+    this.transport = transportOptions(options.requestTimeoutMs ?? 30_000);
   }
 
   get serverDryRun(): boolean {
@@ -123,7 +123,7 @@ export class KubeClient {
 
   private async *pages<T extends { metadata: ObjectMeta }>(options: ListOptions, metadataOnly: boolean, convert: (v1: V1ConfigMap) => T): AsyncGenerator<T[]> {
     const ctx: RequestContext = { verb: 'list', resource: 'configmaps', namespace: options.namespace };
-    const headers = metadataOnly ? setHeaderOptions('Accept', METADATA_LIST_ACCEPT, this.timeout) : this.timeout;
+    const headers = metadataOnly ? setHeaderOptions('Accept', METADATA_LIST_ACCEPT, this.transport) : this.transport;
     let token: string | undefined;
     let lastKey: string | undefined;
     let restarts = 0;
@@ -160,7 +160,7 @@ export class KubeClient {
   }
 
   async getConfigMap(ref: ObjectRef, signal?: AbortSignal): Promise<ConfigMap> {
-    const v1 = await this.call({ verb: 'get', resource: 'configmaps', ...ref }, () => this.core.readNamespacedConfigMap(ref, this.timeout), signal);
+    const v1 = await this.call({ verb: 'get', resource: 'configmaps', ...ref }, () => this.core.readNamespacedConfigMap(ref, this.transport), signal);
     return fromV1ConfigMap(v1);
   }
 
@@ -168,7 +168,7 @@ export class KubeClient {
     const ref = refOf(cm.metadata);
     const v1 = await this.call(
       { verb: 'create', resource: 'configmaps', ...ref },
-      () => this.core.createNamespacedConfigMap({ namespace: ref.namespace, body: toV1ConfigMap(cm), dryRun: this.dryRun }, this.timeout),
+      () => this.core.createNamespacedConfigMap({ namespace: ref.namespace, body: toV1ConfigMap(cm), dryRun: this.dryRun }, this.transport),
       signal,
     );
     return fromV1ConfigMap(v1);
@@ -179,7 +179,7 @@ export class KubeClient {
     const ref = refOf(cm.metadata);
     const v1 = await this.call(
       { verb: 'update', resource: 'configmaps', ...ref },
-      () => this.core.replaceNamespacedConfigMap({ ...ref, body: toV1ConfigMap(cm), dryRun: this.dryRun }, this.timeout),
+      () => this.core.replaceNamespacedConfigMap({ ...ref, body: toV1ConfigMap(cm), dryRun: this.dryRun }, this.transport),
       signal,
     );
     return fromV1ConfigMap(v1);
@@ -189,7 +189,7 @@ export class KubeClient {
   async mergePatchConfigMap(ref: ObjectRef, patch: object, signal?: AbortSignal): Promise<ConfigMap> {
     const v1 = await this.call(
       { verb: 'patch', resource: 'configmaps', ...ref },
-      () => this.core.patchNamespacedConfigMap({ ...ref, body: patch, dryRun: this.dryRun }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch, this.timeout)),
+      () => this.core.patchNamespacedConfigMap({ ...ref, body: patch, dryRun: this.dryRun }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch, this.transport)),
       signal,
     );
     return fromV1ConfigMap(v1);
@@ -199,7 +199,7 @@ export class KubeClient {
   async jsonPatchConfigMap(ref: ObjectRef, ops: JsonPatchOp[], signal?: AbortSignal): Promise<ConfigMap> {
     const v1 = await this.call(
       { verb: 'patch', resource: 'configmaps', ...ref },
-      () => this.core.patchNamespacedConfigMap({ ...ref, body: ops, dryRun: this.dryRun }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch, this.timeout)),
+      () => this.core.patchNamespacedConfigMap({ ...ref, body: ops, dryRun: this.dryRun }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch, this.transport)),
       signal,
     );
     return fromV1ConfigMap(v1);
@@ -208,7 +208,7 @@ export class KubeClient {
   /** Deletes under preconditions; a 404 means the job is already done. */
   async deleteConfigMap(ref: ObjectRef, preconditions?: Preconditions, signal?: AbortSignal): Promise<DeleteOutcome> {
     return this.deleteWith({ verb: 'delete', resource: 'configmaps', ...ref }, signal, () =>
-      this.core.deleteNamespacedConfigMap({ ...ref, dryRun: this.dryRun, body: { preconditions } }, this.timeout),
+      this.core.deleteNamespacedConfigMap({ ...ref, dryRun: this.dryRun, body: { preconditions } }, this.transport),
     );
   }
 
@@ -225,14 +225,14 @@ export class KubeClient {
   // ---- Leases -----------------------------------------------------------------------------
 
   async getLease(ref: ObjectRef): Promise<Lease> {
-    const v1 = await this.call({ verb: 'get', resource: 'leases', ...ref }, () => this.coordination.readNamespacedLease(ref, this.timeout));
+    const v1 = await this.call({ verb: 'get', resource: 'leases', ...ref }, () => this.coordination.readNamespacedLease(ref, this.transport));
     return fromV1Lease(v1);
   }
 
   async createLease(lease: Lease): Promise<Lease> {
     const ref = refOf(lease.metadata);
     const v1 = await this.call({ verb: 'create', resource: 'leases', ...ref }, () =>
-      this.coordination.createNamespacedLease({ namespace: ref.namespace, body: toV1Lease(lease) }, this.timeout),
+      this.coordination.createNamespacedLease({ namespace: ref.namespace, body: toV1Lease(lease) }, this.transport),
     );
     return fromV1Lease(v1);
   }
@@ -240,14 +240,14 @@ export class KubeClient {
   async replaceLease(lease: Lease): Promise<Lease> {
     const ref = refOf(lease.metadata);
     const v1 = await this.call({ verb: 'update', resource: 'leases', ...ref }, () =>
-      this.coordination.replaceNamespacedLease({ ...ref, body: toV1Lease(lease) }, this.timeout),
+      this.coordination.replaceNamespacedLease({ ...ref, body: toV1Lease(lease) }, this.transport),
     );
     return fromV1Lease(v1);
   }
 
   async deleteLease(ref: ObjectRef, preconditions?: Preconditions): Promise<DeleteOutcome> {
     return this.deleteWith({ verb: 'delete', resource: 'leases', ...ref }, undefined, () =>
-      this.coordination.deleteNamespacedLease({ ...ref, body: { preconditions } }, this.timeout),
+      this.coordination.deleteNamespacedLease({ ...ref, body: { preconditions } }, this.transport),
     );
   }
 
@@ -276,7 +276,7 @@ export class KubeClient {
             reportingInstance: process.env.HOSTNAME ?? 'local',
           },
         },
-        this.timeout,
+        this.transport,
       ),
     );
   }
@@ -286,7 +286,7 @@ export class KubeClient {
     const review = await this.call({ verb: 'create', resource: 'selfsubjectaccessreviews' }, () =>
       this.authorization.createSelfSubjectAccessReview(
         { body: { apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { resourceAttributes: { verb, resource, namespace, group } } } },
-        this.timeout,
+        this.transport,
       ),
     );
     return review.status?.allowed === true;
@@ -295,7 +295,7 @@ export class KubeClient {
   /** GET /version: reachability and the server's version. */
   async serverVersion(): Promise<string> {
     const ctx: RequestContext = { verb: 'get', resource: 'version' };
-    const info = await this.call(ctx, () => this.version.getCode(this.timeout));
+    const info = await this.call(ctx, () => this.version.getCode(this.transport));
     return info.gitVersion;
   }
 }
@@ -309,13 +309,31 @@ function refOf(meta: ObjectMeta): ObjectRef {
   return { namespace: meta.namespace, name: meta.name };
 }
 
-/** Every request gets a deadline, so a hung connection becomes a retryable timeout. */
-function timeoutOptions(ms: number) {
+interface TransportRequest {
+  setSignal(signal: AbortSignal): void;
+  getDispatcher(): unknown;
+  setDispatcher(dispatcher: unknown): void;
+}
+
+/**
+ * Per-request transport settings. A deadline, so a hung connection becomes a retryable timeout.
+ * And one connection pool per client: @kubernetes/client-node 2.x builds a new undici Agent for
+ * every request when TLS options are set (always, against a real cluster), so each request would
+ * open (and leave lingering) a connection of its own — thousands in a sweep. Every request of a
+ * client has the same cluster and user, so the first Agent serves them all.
+ */
+function transportOptions(timeoutMs: number) {
+  let shared: unknown;
   return {
     middleware: [
       {
-        pre: (request: { setSignal(signal: AbortSignal): void }) => {
-          request.setSignal(AbortSignal.timeout(ms));
+        pre: (request: TransportRequest) => {
+          request.setSignal(AbortSignal.timeout(timeoutMs));
+          const own = request.getDispatcher();
+          if (own !== undefined) {
+            shared ??= own;
+            request.setDispatcher(shared);
+          }
           return of(request);
         },
         post: <R>(response: R) => of(response),

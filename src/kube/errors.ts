@@ -192,7 +192,7 @@ export function fromTransportFailure(err: unknown, ctx: RequestContext, server: 
   const cause = outer.cause instanceof Error ? outer.cause : outer;
   const code = (cause as NodeJS.ErrnoException).code ?? (outer as NodeJS.ErrnoException).code;
   const timedOut = outer.name === 'TimeoutError' || outer.name === 'AbortError' || cause.name === 'TimeoutError';
-  const network = timedOut || (code !== undefined && TRANSIENT_NETWORK_CODES.has(code)) || (outer instanceof TypeError && outer.message === 'fetch failed');
+  const network = timedOut || (code !== undefined && TRANSIENT_NETWORK_CODES.has(code)) || (outer instanceof TypeError && outer.message === 'fetch failed' && code === undefined);
   const detail = timedOut ? 'timed out' : (code ?? cause.message);
   if (network) {
     return new UnavailableError(`cannot reach the API server at ${server} (${detail}) on ${ctx.verb} ${describeTarget(ctx)}`, undefined, ctx, undefined, undefined, { cause: err });

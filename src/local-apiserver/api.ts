@@ -5,18 +5,10 @@ import { randomUUID } from 'node:crypto';
 import type { Authorizer } from './authz.js';
 import { negotiate } from './negotiation.js';
 import type { ContinueTokens } from './paging.js';
-import { PROTOBUF_CONTENT_TYPE, canDecodeProtobuf, decodeProtobuf } from './protobuf.js';
 import { PATCH_CONTENT_TYPES, PatchApplyError, PatchDecodeError, applyPatch, deepEqual } from './patch.js';
 import { NAMESPACES, RESOURCES, apiVersionOf, findKind, type KubeObject, type ResourceDef, type Verb } from './resources.js';
-import {
-  SelectorParseError,
-  matchesFields,
-  matchesLabels,
-  parseFieldSelector,
-  parseLabelSelector,
-  type FieldSelector,
-  type LabelSelector,
-} from './selectors.js';
+import { matchesListQuery, parseListQuery } from './list-query.js';
+import { fieldValidation, isDryRun, parseJson, parseObjectBody } from './request-body.js';
 import {
   STALE_OBJECT,
   alreadyExists,
@@ -31,7 +23,7 @@ import {
 } from './status.js';
 import type { Store, StoredObject } from './store.js';
 import { tableJson, type IncludeObject } from './table.js';
-import { decodeObject, validateObject, type FieldValidation } from './validation.js';
+import { decodeObject, validateObject } from './validation.js';
 
 export interface ResourceTarget {
   def: ResourceDef;
@@ -68,47 +60,17 @@ export const PROTECTED_NAMESPACES: readonly string[] = ['default'];
 const NAMESPACED = RESOURCES.filter((r) => r.namespaced);
 const GENERATE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
+let lastSecond = NaN;
+let lastTimestamp = '';
+
+/** RFC 3339 to the second, as the API server writes creationTimestamp (memoized: seeding stamps thousands per second). */
 function timestamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function parseJson(body: Buffer | undefined, what: string): unknown {
-  const text = body?.toString('utf8') ?? '';
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw badRequest(`couldn't get version/kind; json parse error: ${(err as Error).message} (${what})`);
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastTimestamp = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
-}
-
-const BODY_CONTENT_TYPES = ['application/json', PROTOBUF_CONTENT_TYPE];
-
-/** An object body as JSON, decoding protobuf for the kinds kubectl's typed clients send that way. */
-function parseObjectBody(def: ResourceDef, body: Buffer | undefined, contentType: string | undefined, what: string): unknown {
-  const mediaType = (contentType ?? 'application/json').split(';')[0]?.trim().toLowerCase();
-  if (mediaType === PROTOBUF_CONTENT_TYPE && canDecodeProtobuf(def.kind)) {
-    try {
-      return decodeProtobuf(def.kind, body ?? Buffer.alloc(0));
-    } catch (err) {
-      throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${(err as Error).message}`);
-    }
-  }
-  if (mediaType !== 'application/json' && mediaType !== '') throw unsupportedMediaType(BODY_CONTENT_TYPES);
-  return parseJson(body, what);
-}
-
-function isDryRun(query: URLSearchParams): boolean {
-  const values = query.getAll('dryRun');
-  for (const v of values) if (v !== 'All') throw badRequest(`dryRun: Unsupported value: "${v}": supported values: "All"`);
-  return values.length > 0;
-}
-
-function fieldValidation(query: URLSearchParams): FieldValidation {
-  const v = query.get('fieldValidation') ?? 'Warn';
-  if (v !== 'Strict' && v !== 'Warn' && v !== 'Ignore') {
-    throw badRequest(`fieldValidation: Unsupported value: "${v}": supported values: "Ignore", "Strict", "Warn"`);
-  }
-  return v;
+  return lastTimestamp;
 }
 
 function warningHeaders(unknownFields: string[]): Record<string, string> | undefined {
@@ -122,35 +84,6 @@ function json(status: number, value: unknown, headers?: Record<string, string>):
 
 function meta(obj: KubeObject): Record<string, unknown> {
   return obj.metadata;
-}
-
-/** Parsed list options shared by list and watch. */
-export interface ListQuery {
-  labels: LabelSelector;
-  fields: FieldSelector;
-}
-
-export function parseListQuery(def: ResourceDef, query: URLSearchParams): ListQuery {
-  try {
-    const labels = parseLabelSelector(query.get('labelSelector') ?? '');
-    const fields = parseFieldSelector(query.get('fieldSelector') ?? '');
-    for (const f of fields) {
-      if (!def.fieldLabels[f.field]) throw badRequest(`field label not supported: ${f.field}`);
-    }
-    return { labels, fields };
-  } catch (err) {
-    if (err instanceof SelectorParseError) throw badRequest(err.message);
-    throw err;
-  }
-}
-
-export function matchesListQuery(q: ListQuery, stored: StoredObject): boolean {
-  if (q.labels.length > 0 && !matchesLabels(q.labels, stored.obj.metadata.labels)) return false;
-  if (q.fields.length > 0) {
-    const labels = stored.def.fieldLabels;
-    if (!matchesFields(q.fields, (f) => labels[f]?.(stored.obj))) return false;
-  }
-  return true;
 }
 
 export class ResourceApi {
@@ -231,11 +164,12 @@ export class ResourceApi {
 
   private create({ target, query, body, contentType }: ApiRequest): ApiResponse {
     const { def, namespace } = target;
+    // As with RBAC, a create is authorized on the collection, before the body is read.
+    this.ctx.authz.check(def, 'create', namespace, undefined);
     const dryRun = isDryRun(query);
     const decoded = decodeObject(def, parseObjectBody(def, body, contentType, 'create'), fieldValidation(query));
     checkTypeMeta(def, decoded.obj);
     const obj = this.prepareNew(def, decoded.obj, namespace);
-    this.ctx.authz.check(def, 'create', namespace, meta(obj)['name'] as string);
     this.checkCreatable(def, obj);
     if (dryRun) return json(201, obj, warningHeaders(decoded.unknownFields));
     const stored = this.ctx.store.create(def, obj);
@@ -423,7 +357,7 @@ export class ResourceApi {
     for (const raw of objects) {
       const def = findKind(raw.apiVersion ?? 'v1', raw.kind ?? 'ConfigMap');
       if (!def) throw badRequest(`no kind "${raw.kind}" is served for version "${raw.apiVersion}"`);
-      const decoded = decodeObject(def, structuredClone(raw), 'Ignore');
+      const decoded = decodeObject(def, cloneJson(raw), 'Ignore');
       // Seeds are often copies of listed objects: what the server assigns is assigned afresh.
       delete decoded.obj.metadata['resourceVersion'];
       const obj = this.prepareNew(def, decoded.obj, def.namespaced ? (raw.metadata.namespace ?? 'default') : undefined);
@@ -448,6 +382,17 @@ export class ResourceApi {
     for (let i = 0; i < 5; i++) s += GENERATE_NAME_ALPHABET[Math.floor(this.ctx.random() * GENERATE_NAME_ALPHABET.length)];
     return s;
   }
+}
+
+/** A deep copy of a JSON value that shares its strings (immutable), unlike structuredClone which copies them. */
+function cloneJson<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(cloneJson) as T;
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const k in value) out[k] = cloneJson((value as Record<string, unknown>)[k]);
+    return out as T;
+  }
+  return value;
 }
 
 const META_ORDER = ['name', 'generateName', 'namespace', 'uid', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp'];

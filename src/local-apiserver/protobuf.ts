@@ -72,7 +72,7 @@ const int = (f: Field) => Number(BigInt.asIntN(64, f.varint ?? 0n));
 
 function mapEntry(f: Field): [string, Buffer] {
   let key = '';
-  let value = Buffer.alloc(0);
+  let value: Buffer = Buffer.alloc(0);
   for (const e of fields(f.bytes ?? Buffer.alloc(0))) {
     if (e.num === 1) key = str(e);
     else if (e.num === 2) value = e.bytes ?? Buffer.alloc(0);
@@ -186,10 +186,37 @@ function lease(buf: Buffer): Record<string, unknown> {
   return obj;
 }
 
+function stringFields(buf: Buffer, names: Readonly<Record<number, string>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of fields(buf)) {
+    const name = names[f.num];
+    if (name && f.wire === 2) out[name] = str(f);
+  }
+  return out;
+}
+
+/** `kubectl auth can-i` asks with a protobuf SelfSubjectAccessReview. */
+function selfSubjectAccessReview(buf: Buffer): Record<string, unknown> {
+  const spec: Record<string, unknown> = {};
+  for (const f of fields(buf)) {
+    if (f.num !== 2) continue;
+    for (const e of fields(f.bytes ?? Buffer.alloc(0))) {
+      const body = e.bytes ?? Buffer.alloc(0);
+      if (e.num === 1) {
+        spec['resourceAttributes'] = stringFields(body, { 1: 'namespace', 2: 'verb', 3: 'group', 4: 'version', 5: 'resource', 6: 'subresource', 7: 'name' });
+      } else if (e.num === 2) {
+        spec['nonResourceAttributes'] = stringFields(body, { 1: 'path', 2: 'verb' });
+      }
+    }
+  }
+  return { metadata: {}, spec };
+}
+
 const DECODERS: Readonly<Record<string, (buf: Buffer) => Record<string, unknown>>> = {
   ConfigMap: configMap,
   Namespace: namespace,
   Lease: lease,
+  SelfSubjectAccessReview: selfSubjectAccessReview,
 };
 
 export function canDecodeProtobuf(kind: string): boolean {
@@ -201,7 +228,7 @@ export function decodeProtobuf(kind: string, body: Buffer): Record<string, unkno
   if (!body.subarray(0, 4).equals(MAGIC)) throw new ProtobufDecodeError('provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]');
   let apiVersion = '';
   let bodyKind = '';
-  let raw = Buffer.alloc(0);
+  let raw: Buffer = Buffer.alloc(0);
   for (const f of fields(body.subarray(4))) {
     if (f.num === 1) {
       for (const t of fields(f.bytes ?? Buffer.alloc(0))) {

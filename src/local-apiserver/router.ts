@@ -3,11 +3,13 @@
 
 import type { ResourceTarget } from './api.js';
 import { discoveryDocument } from './discovery.js';
+import { openApiV3 } from './openapi.js';
 import { NAMESPACES, findResource, type Verb } from './resources.js';
 import { ApiError, methodNotAllowed, pathNotFound } from './status.js';
 
 export type Route =
-  | { kind: 'discovery'; document: Record<string, unknown> }
+  /** Discovery and OpenAPI documents, as JSON text. */
+  | { kind: 'document'; body: string }
   | { kind: 'health' }
   | { kind: 'accessReview' }
   | { kind: 'resource'; target: ResourceTarget; verb: Verb }
@@ -45,8 +47,10 @@ function verbFor(method: string, hasName: boolean, watch: boolean): Verb | undef
 
 export function route(method: string, path: string, query: URLSearchParams): Route {
   if (HEALTH_PATHS.has(path)) return method === 'GET' ? { kind: 'health' } : fail(methodNotAllowed());
-  const doc = discoveryDocument(path.replace(/\/+$/, '') || '/');
-  if (doc) return method === 'GET' ? { kind: 'discovery', document: doc } : fail(methodNotAllowed());
+  const trimmed = path.replace(/\/+$/, '') || '/';
+  const doc = discoveryDocument(trimmed);
+  const text = doc ? JSON.stringify(doc) : trimmed.startsWith('/openapi/v3') ? openApiV3(trimmed) : undefined;
+  if (text !== undefined) return method === 'GET' ? { kind: 'document', body: text } : fail(methodNotAllowed());
   if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
     return method === 'POST' ? { kind: 'accessReview' } : fail(methodNotAllowed());
   }

@@ -1,11 +1,14 @@
 // The embedded local API server: node:http, routing to the resource API, fault injection in front,
 // a request log behind, and optional persistence to a data file.
 
+import type { ConfigMap } from '../kube/types.js';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { PROTECTED_NAMESPACES, ResourceApi, parseListQuery, type ApiContext } from './api.js';
+import { PROTECTED_NAMESPACES, ResourceApi, type ApiContext } from './api.js';
+import { parseListQuery } from './list-query.js';
+import { parseObjectBody } from './request-body.js';
 import { Authorizer, reviewAccess, type DenyHandle, type DenyRule } from './authz.js';
 import { FaultInjector, seededRandom } from './faults.js';
 import { kubeconfigYaml } from './kubeconfig.js';
@@ -158,8 +161,8 @@ export class LocalApiServer {
    * `default` unless set), validated and given uid and resourceVersion as by create. Missing
    * namespaces are created. Throws ApiError (422 Invalid, 409 AlreadyExists) and stores nothing then.
    */
-  seed(objects: readonly KubeObject[]): KubeObject[] {
-    return this.api.seed(objects).map((s) => s.obj);
+  seed(objects: readonly (KubeObject | ConfigMap)[]): KubeObject[] {
+    return this.api.seed(objects as readonly KubeObject[]).map((s) => s.obj);
   }
 
   /** A stored object (a copy), or undefined: for assertions without HTTP. */
@@ -288,17 +291,12 @@ export class LocalApiServer {
         finish(200);
         res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
         return;
-      case 'discovery':
+      case 'document':
         finish(200);
-        this.send(res, 200, JSON.stringify(r.document));
+        this.send(res, 200, r.body);
         return;
       case 'accessReview': {
-        let review: unknown;
-        try {
-          review = JSON.parse(body?.toString('utf8') ?? '');
-        } catch (err) {
-          throw badRequest(`couldn't get version/kind; json parse error: ${(err as Error).message}`);
-        }
+        const review = parseObjectBody({ kind: 'SelfSubjectAccessReview', version: 'v1' }, body, headerValue(req.headers['content-type']), 'review');
         finish(201);
         this.send(res, 201, JSON.stringify(reviewAccess(this.authz, review)));
         return;

@@ -2,7 +2,7 @@
 // and selectors, with the transitions a selector implies (moving out of it is a DELETED).
 
 import type { ServerResponse } from 'node:http';
-import { matchesListQuery, type ListQuery } from './api.js';
+import { matchesListQuery, type ListQuery } from './list-query.js';
 import type { ResourceDef } from './resources.js';
 import { statusBody, tooOldResourceVersion } from './status.js';
 import type { Store, StoreEvent, StoredObject, WatchEventType } from './store.js';
@@ -28,6 +28,8 @@ export function serveWatch(store: Store, res: ServerResponse, opts: WatchOptions
   const matches = (s: StoredObject) => inScope(s) && matchesListQuery(listQuery, s);
 
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  // Clients wait for the headers before they read events; an idle watch must not hold them back.
+  res.flushHeaders();
   const send = (type: WatchEventType, s: StoredObject) => {
     res.write(`{"type":"${type}","object":${opts.metadataOnly ? s.metadataJson() : s.json()}}\n`);
   };

@@ -52,13 +52,17 @@ export interface RecoveredState {
   resourceVersion?: string;
 }
 
-/** Under contention every writer but one loses each round: allow many short, jittered rounds. */
+/**
+ * Under contention every writer but one loses each round, and a losing round costs a read and an
+ * encode: backoff up to a second (full jitter) spreads the writers out so most rounds have a
+ * winner, instead of every writer redoing the work every few milliseconds.
+ */
 export const STATE_CONFLICT_RETRY: RetryPolicy = {
-  maxAttempts: 500,
-  initialDelayMs: 2,
-  maxDelayMs: 100,
-  maxElapsedMs: 60_000,
-  factor: 1.5,
+  maxAttempts: 1000,
+  initialDelayMs: 5,
+  maxDelayMs: 1000,
+  maxElapsedMs: 120_000,
+  factor: 2,
   jitter: 1,
 };
 
@@ -346,7 +350,14 @@ export class StateManager {
       const key = `${archive.name}/${archive.uid}`;
       let cached = this.archiveIds.get(key);
       if (!cached) {
-        const cm = await this.options.client.getConfigMap({ namespace: this.namespace, name: archive.name });
+        let cm: ConfigMap;
+        try {
+          cm = await this.options.client.getConfigMap({ namespace: this.namespace, name: archive.name });
+        } catch (err) {
+          // Created by a racing writer whose write then lost: it removed its archive again.
+          if (err instanceof NotFoundError) continue;
+          throw err;
+        }
         cached = new Set(decodeArchive(cm).entries.map((e) => e.id));
         this.archiveIds.set(key, cached);
       }

@@ -11,7 +11,7 @@ export const ISSUE_TYPES = ['bug', 'test_failure', 'lint', 'security', 'performa
 
 /** RFC 3339 in UTC with a `Z` suffix and any fractional precision, e.g. `2025-01-31T12:00:00.123Z`. */
 export const timestampSchema = z.iso
-  .datetime({ error: 'not an RFC 3339 UTC timestamp (expected e.g. 2025-01-31T12:00:00Z)' })
+  .datetime({ error: (issue) => (issue.code === 'invalid_format' ? 'not an RFC 3339 UTC timestamp (expected e.g. 2025-01-31T12:00:00Z)' : undefined) })
   .describe('RFC 3339 timestamp in UTC, ending in Z');
 
 export const taskIdSchema = z

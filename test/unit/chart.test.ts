@@ -63,6 +63,14 @@ function defineBody(name: string): string {
   return match[1];
 }
 
+/** The text of a define in _helpers.tpl, up to the next define (directives included). */
+function defineText(name: string): string {
+  const start = helpers.indexOf(`{{- define "${name}" -}}`);
+  assert.ok(start >= 0, `define "${name}" in _helpers.tpl`);
+  const next = helpers.indexOf('{{- define "', start + 1);
+  return helpers.slice(start, next < 0 ? undefined : next);
+}
+
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 addFormats.default(ajv);
 const validate = ajv.compile(JSON.parse(readFileSync(join(chart, 'values.schema.json'), 'utf8')) as object);
@@ -124,14 +132,17 @@ describe('values.schema.json', () => {
 describe('values used by the templates', () => {
   const allTemplateText = [...templates.values()].join('\n');
   const jobs = defaults.jobs as Record<string, Values>;
-  // Entries handed to cmstate.podSpec/jobSpec as `job`: every key those helpers read must be in each.
-  const podOwners: Record<string, Values> = { ...jobs, restore: defaults.restore as Values, test: defaults.test as Values };
+  // The values entries each helper is handed as `job`: every key it reads must be in each of them.
+  const jobSpecOwners: Record<string, Values> = { ...jobs, restore: defaults.restore as Values };
+  const podSpecOwners: Record<string, Values> = { ...jobSpecOwners, test: defaults.test as Values };
 
   const referenced = (text: string, prefix: string): Set<string> =>
     new Set([...text.matchAll(new RegExp(`${prefix.replace(/[.$]/g, '\\$&')}((?:\\.[A-Za-z0-9_]+)+)`, 'g'))].map((m) => (m[1] ?? '').slice(1)));
   const valuesPaths = referenced(allTemplateText, '.Values');
   const jobKeys = referenced(templates.get('cronjobs.yaml') ?? '', '$job');
   const podOwnerKeys = referenced(helpers, '.job');
+  const jobSpecKeys = referenced(defineText('cmstate.jobSpec'), '.job');
+  const podSpecKeys = referenced(defineText('cmstate.podSpec') + defineText('cmstate.env'), '.job');
   const optionalJobKeys = new Set([...allTemplateText.matchAll(/dig "([A-Za-z0-9_]+)" [^ ]+ \$job\b/g)].map((m) => m[1] ?? ''));
 
   const has = (values: Values, path: string): boolean => {
@@ -165,9 +176,13 @@ describe('values used by the templates', () => {
     assert.ok('shards' in (jobs.sweep ?? {}), 'jobs.sweep.shards');
   });
 
-  test('every .job.<key> the pod helpers read is declared by every entry they are given', () => {
-    for (const key of podOwnerKeys) {
-      for (const [name, owner] of Object.entries(podOwners)) assert.ok(key in owner, `${name}.${key}`);
+  test('every .job.<key> the pod and Job helpers read is declared by every entry they are given', () => {
+    assert.deepEqual([...podOwnerKeys].sort(), [...new Set([...jobSpecKeys, ...podSpecKeys])].sort(), 'only these helpers read .job');
+    const checks: [Set<string>, Record<string, Values>][] = [[jobSpecKeys, jobSpecOwners], [podSpecKeys, podSpecOwners]];
+    for (const [keys, owners] of checks) {
+      for (const key of keys) {
+        for (const [name, owner] of Object.entries(owners)) assert.ok(key in owner, `${name}.${key}`);
+      }
     }
   });
 

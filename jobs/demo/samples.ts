@@ -1,0 +1,65 @@
+// Sample task states for the demo and `local-apiserver --seed`: a spread of ages and statuses,
+// some protected, some with their own TTL, a few written by a legacy controller.
+
+import type { DateTime } from 'luxon';
+import { formatTimestamp } from '../../src/durations.js';
+import type { ConfigMap } from '../../src/kube/types.js';
+import { encodeState } from '../../src/state/codec.js';
+import { ANNOTATION_TTL, LABEL_KEEP, LABEL_STATE, STATE_VALUE_TASK, stateConfigMapName } from '../../src/state/labels.js';
+import type { FeedbackEntry, TaskState, TaskStatus } from '../../src/state/schema.js';
+
+const STATUSES: TaskStatus[] = ['pending', 'in_progress', 'in_progress', 'succeeded', 'succeeded', 'succeeded', 'failed', 'cancelled', 'max_iterations_reached'];
+
+/** Deterministic: the same count and instant give the same objects. */
+export function sampleStates(count: number, namespace: string, now: DateTime): ConfigMap[] {
+  return Array.from({ length: count }, (_, i) => {
+    const id = `demo-${String(i).padStart(4, '0')}`;
+    // Ages from 1 hour to about 20 days, spread evenly.
+    const lastUpdate = now.minus({ hours: 1 + ((i * 37) % 480) });
+    if (i % 50 === 7) return legacyState(id, namespace, lastUpdate);
+    const cm = encodeState(sampleState(id, STATUSES[i % STATUSES.length]!, lastUpdate), { namespace, managedBy: 'remediation-controller' }).configMap;
+    if (i % 25 === 3) cm.metadata.labels = { ...cm.metadata.labels, [LABEL_KEEP]: 'true' };
+    if (i % 20 === 11) cm.metadata.annotations = { ...cm.metadata.annotations, [ANNOTATION_TTL]: '30d' };
+    return cm;
+  });
+}
+
+function sampleState(id: string, status: TaskStatus, lastUpdate: DateTime): TaskState {
+  const max = 10;
+  const iteration = status === 'pending' ? 0 : status === 'max_iterations_reached' ? max : 1 + (id.length % 4);
+  const at = formatTimestamp(lastUpdate);
+  const feedback: FeedbackEntry[] = Array.from({ length: iteration }, (_, n) => ({
+    id: `${id}-fb-${n + 1}`,
+    timestamp: at,
+    iteration: n + 1,
+    author: 'ci-bot',
+    severity: n % 2 ? 'medium' : 'low',
+    issue_type: n % 2 ? 'test_failure' : 'lint',
+    description: `iteration ${n + 1}: ${n % 2 ? 'flaky integration test' : 'unused import'}`,
+    resolved: n + 1 < iteration,
+  }));
+  return {
+    version: 1,
+    task_id: id,
+    iteration,
+    max_iterations: max,
+    status,
+    last_update: at,
+    iteration_history: Array.from({ length: iteration }, (_, n) => ({ iteration: n + 1, started_at: at })),
+    status_history: status === 'pending' ? [] : [{ from: 'pending', to: 'in_progress', at, reason: 'started' }],
+    error_messages: status === 'failed' ? ['remediation failed: tests still red'] : [],
+    metadata: { repo: 'example/app', pr: String(1000 + id.length) },
+    feedback_history: feedback,
+    feedback_archived: 0,
+  };
+}
+
+/** What the original controllers wrote: iteration and last_update only, no mirrors. */
+function legacyState(id: string, namespace: string, lastUpdate: DateTime): ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: stateConfigMapName(id), namespace, labels: { [LABEL_STATE]: STATE_VALUE_TASK } },
+    data: { iteration: '2', last_update: formatTimestamp(lastUpdate) },
+  };
+}

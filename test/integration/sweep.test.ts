@@ -1,0 +1,268 @@
+// The TTL sweeper against an API server over HTTP (the embedded one, or a real cluster with
+// CMSTATE_TEST_KUBECONFIG), driven through the CLI in-process with --now.
+
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { DateTime } from 'luxon';
+import { cli } from '../support/cli.js';
+import { againstRealCluster, startTestCluster, type TestCluster } from '../support/cluster.js';
+import { feedbackEntries, stateConfigMap } from '../support/states.js';
+import type { KubeClient } from '../../src/kube/client.js';
+import type { ConfigMap } from '../../src/kube/types.js';
+import { encodeState } from '../../src/state/codec.js';
+import { taskState } from '../support/states.js';
+
+const T0 = DateTime.fromISO('2026-11-20T12:00:00Z', { zone: 'utc' });
+const at = (hours: number) => T0.plus({ hours }).toISO({ suppressMilliseconds: true })!;
+const daysAgo = (days: number) => T0.minus({ days }).toISO({ suppressMilliseconds: true })!;
+
+let cluster: TestCluster;
+let client: KubeClient;
+let ns: string;
+
+before(async () => {
+  cluster = await startTestCluster();
+  client = cluster.client();
+});
+after(async () => cluster.close());
+beforeEach(async () => {
+  ns = await cluster.extraNamespace();
+  cluster.local?.faults.clear();
+});
+
+async function seed(objects: ConfigMap[]): Promise<void> {
+  for (const cm of objects) await client.createConfigMap(cm);
+}
+
+async function names(): Promise<string[]> {
+  const all: string[] = [];
+  for await (const page of client.listConfigMapMetadataPages({ namespace: ns, labelSelector: 'cmstate.io/state' })) all.push(...page.map((o) => o.metadata.name));
+  return all.sort();
+}
+
+function sweep(now: string, ...extra: string[]) {
+  return cli(['sweep', '--kubeconfig', cluster.kubeconfig, '-n', ns, '--now', now, '--output', 'json', '--qps', '500', ...extra]);
+}
+
+function standardSet(): ConfigMap[] {
+  return [
+    ...['old-1', 'old-2', 'old-3'].map((id) => stateConfigMap({ id, namespace: ns, lastUpdate: daysAgo(10), status: 'succeeded' })),
+    ...['fresh-1', 'fresh-2'].map((id) => stateConfigMap({ id, namespace: ns, lastUpdate: daysAgo(1) })),
+    stateConfigMap({ id: 'kept', namespace: ns, lastUpdate: daysAgo(30), labels: { 'cmstate.io/keep': 'true' } }),
+    stateConfigMap({ id: 'long-ttl', namespace: ns, lastUpdate: daysAgo(10), annotations: { 'cmstate.io/ttl': 'P30D' } }),
+  ];
+}
+
+describe('sweep', () => {
+  test('a full cycle: mark, wait out the grace period, delete with archives', async () => {
+    await seed(standardSet());
+    // An archive of old-1, as the StateManager writes it.
+    const parent = await client.getConfigMap({ namespace: ns, name: 'task-old-1-state' });
+    const big = encodeState(taskState({ id: 'old-1', lastUpdate: daysAgo(10), feedback: feedbackEntries(400, { descriptionBytes: 2000 }) }), {
+      namespace: ns,
+      budgetBytes: 200_000,
+      compressionThreshold: 1_000_000,
+      parentUid: parent.metadata.uid,
+    });
+    assert.ok(big.archives.length >= 1);
+    await seed(big.archives);
+
+    const first = await sweep(at(0));
+    assert.equal(first.code, 0, first.stderr);
+    const summary1 = first.json<{ planned: Record<string, number>; applied: Record<string, number>; observed: number }>();
+    assert.equal(summary1.observed, 7);
+    assert.deepEqual(summary1.planned, { mark: 3, unmark: 0, delete: 0 });
+    assert.equal(summary1.applied.mark, 3);
+    const marked = await client.getConfigMap({ namespace: ns, name: 'task-old-2-state' });
+    assert.equal(marked.metadata.labels?.['cmstate.io/sweep'], 'marked');
+    assert.equal(marked.metadata.annotations?.['cmstate.io/marked-at'], at(0));
+
+    const waiting = await sweep(at(12));
+    assert.equal(waiting.code, 0);
+    assert.equal(waiting.json<{ applied: Record<string, number> }>().applied.delete, 0);
+
+    const second = await sweep(at(25));
+    assert.equal(second.code, 0, second.stderr);
+    const summary2 = second.json<{ applied: Record<string, number> }>();
+    assert.equal(summary2.applied.delete, 3);
+    assert.equal(summary2.applied.delete_archive, big.archives.length);
+    assert.deepEqual(await names(), ['task-fresh-1-state', 'task-fresh-2-state', 'task-kept-state', 'task-long-ttl-state']);
+  });
+
+  test('a state updated during the grace period is unmarked, not deleted', async () => {
+    await seed(standardSet());
+    assert.equal((await sweep(at(0))).code, 0);
+    const cm = await client.getConfigMap({ namespace: ns, name: 'task-old-3-state' });
+    // A controller writes it again: new last_update, as every write sets it.
+    await client.replaceConfigMap({ ...cm, data: { ...cm.data, last_update: at(1) }, metadata: { ...cm.metadata, annotations: { ...cm.metadata.annotations, 'cmstate.io/last-update': at(1) } } });
+    const run = await sweep(at(25));
+    const summary = run.json<{ applied: Record<string, number> }>();
+    assert.equal(summary.applied.unmark, 1);
+    assert.equal(summary.applied.delete, 2);
+    const kept = await client.getConfigMap({ namespace: ns, name: 'task-old-3-state' });
+    assert.equal(kept.metadata.labels?.['cmstate.io/sweep'], undefined);
+    assert.equal(kept.metadata.annotations?.['cmstate.io/marked-at'], undefined);
+  });
+
+  test('--dry-run prints the plan with reasons and changes nothing', async () => {
+    await seed(standardSet());
+    const before = await client.getConfigMap({ namespace: ns, name: 'task-old-1-state' });
+    const run = await sweep(at(0), '--dry-run');
+    assert.equal(run.code, 0, run.stderr);
+    const plans = run.stdout.slice(0, -1).map((l) => JSON.parse(l) as { plan: string; name: string; reason: string });
+    assert.deepEqual(plans.map((p) => p.name).sort(), ['task-old-1-state', 'task-old-2-state', 'task-old-3-state']);
+    assert.ok(plans.every((p) => p.plan === 'mark' && /expired/.test(p.reason)));
+    assert.equal(run.json<{ dry_run: boolean }>().dry_run, true);
+    const after = await client.getConfigMap({ namespace: ns, name: 'task-old-1-state' });
+    assert.equal(after.metadata.resourceVersion, before.metadata.resourceVersion);
+  });
+
+  test('--dry-run=server sends the writes with dryRun=All and persists nothing', { skip: againstRealCluster && 'needs the request log' }, async () => {
+    await seed(standardSet());
+    cluster.local!.clearRequests();
+    const run = await sweep(at(0), '--dry-run=server');
+    assert.equal(run.code, 0, run.stderr);
+    const patches = cluster.local!.requests.filter((r) => r.method === 'PATCH');
+    assert.equal(patches.length, 3);
+    assert.ok(patches.every((r) => r.query.get('dryRun') === 'All'));
+    const cm = await client.getConfigMap({ namespace: ns, name: 'task-old-1-state' });
+    assert.equal(cm.metadata.labels?.['cmstate.io/sweep'], undefined);
+  });
+
+  test('observe lists metadata only and reads data only for a legacy state without the annotation', { skip: againstRealCluster && 'needs the request log' }, async () => {
+    const legacy: ConfigMap = {
+      metadata: { name: 'task-legacy-state', namespace: ns, labels: { 'cmstate.io/state': 'task' } },
+      data: { iteration: '2', last_update: daysAgo(9) },
+    };
+    await seed([...standardSet(), legacy]);
+    cluster.local!.clearRequests();
+    const run = await sweep(at(0));
+    assert.equal(run.code, 0, run.stderr);
+    const lists = cluster.local!.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/configmaps'));
+    assert.ok(lists.length >= 1);
+    assert.ok(lists.every((r) => /as=PartialObjectMetadataList/.test(r.accept ?? '')), 'every list asks for metadata only');
+    const gets = cluster.local!.requests.filter((r) => r.method === 'GET' && /\/configmaps\/[^/]+$/.test(r.path));
+    assert.deepEqual(gets.map((r) => r.path.split('/').at(-1)), ['task-legacy-state']);
+    assert.equal(run.json<{ applied: Record<string, number> }>().applied.mark, 4);
+  });
+
+  test('malformed annotations are reported and the object is skipped, the others handled', async () => {
+    await seed([
+      stateConfigMap({ id: 'bad-ttl', namespace: ns, lastUpdate: daysAgo(10), annotations: { 'cmstate.io/ttl': 'forever' } }),
+      stateConfigMap({ id: 'bad-time', namespace: ns, lastUpdate: daysAgo(10), annotations: { 'cmstate.io/last-update': 'yesterday' } }),
+      stateConfigMap({ id: 'good', namespace: ns, lastUpdate: daysAgo(10) }),
+    ]);
+    const run = await sweep(at(0));
+    assert.equal(run.code, 0, run.stderr);
+    const summary = run.json<{ skipped: Record<string, number>; applied: Record<string, number> }>();
+    assert.equal(summary.skipped.invalid, 2);
+    assert.equal(summary.applied.mark, 1);
+    assert.match(run.stderr, /cmstate\.io\/ttl \\"forever\\" is not a duration/);
+  });
+
+  test('an object changed between observe and act is not deleted: the conflict is counted', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+    await seed(standardSet());
+    assert.equal((await sweep(at(0))).code, 0);
+    // Hold the delete of old-1 long enough for a controller to write it meanwhile.
+    cluster.local!.faults.add({ match: { method: 'DELETE', path: 'task-old-1-state' }, fault: { kind: 'latency', ms: 1500 } });
+    cluster.local!.clearRequests();
+    const running = sweep(at(25));
+    while (!cluster.local!.requests.some((r) => r.method === 'GET' && r.path.endsWith('/configmaps'))) await new Promise((r) => setTimeout(r, 20));
+    await client.mergePatchConfigMap({ namespace: ns, name: 'task-old-1-state' }, { metadata: { annotations: { touched: 'yes' } } });
+    const run = await running;
+    assert.equal(run.code, 0, run.stderr);
+    const summary = run.json<{ skipped: Record<string, number>; applied: Record<string, number> }>();
+    assert.equal(summary.skipped.conflict, 1);
+    assert.equal(summary.applied.delete, 2);
+    assert.ok((await names()).includes('task-old-1-state'));
+  });
+
+  test('the circuit breaker refuses a mass delete (exit 3, nothing changed) unless --force', async () => {
+    await seed(standardSet());
+    assert.equal((await sweep(at(0))).code, 0);
+    const refused = await sweep(at(25), '--max-delete', '2');
+    assert.equal(refused.code, 3);
+    assert.match(refused.stderr, /refusing to delete 3 objects: more than --max-delete 2/);
+    assert.equal((await names()).length, 7);
+    const percent = await sweep(at(25), '--max-delete-percent', '20');
+    assert.equal(percent.code, 3);
+    const forced = await sweep(at(25), '--max-delete', '2', '--force');
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal((await names()).length, 4);
+  });
+
+  test('a second sweep while another holds the lease exits 3 with a clear message', async () => {
+    await seed(standardSet());
+    await client.createLease({
+      metadata: { name: 'cmstate-sweep', namespace: ns },
+      spec: { holderIdentity: 'other-pod', leaseDurationSeconds: 300, acquireTime: new Date().toISOString(), renewTime: new Date().toISOString() },
+    });
+    const run = await sweep(at(0));
+    assert.equal(run.code, 3);
+    assert.match(run.stderr, /another run holds lease .*cmstate-sweep .*other-pod/);
+    const cm = await client.getConfigMap({ namespace: ns, name: 'task-old-1-state' });
+    assert.equal(cm.metadata.labels?.['cmstate.io/sweep'], undefined);
+  });
+
+  test('faults (429 with Retry-After, 500, dropped connections) slow the sweep but do not change its outcome', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+    const objects = [
+      ...Array.from({ length: 30 }, (_, i) => stateConfigMap({ id: `exp-${i}`, namespace: ns, lastUpdate: daysAgo(10) })),
+      ...Array.from({ length: 30 }, (_, i) => stateConfigMap({ id: `live-${i}`, namespace: ns, lastUpdate: daysAgo(1) })),
+    ];
+    await seed(objects);
+    assert.equal((await sweep(at(0))).code, 0);
+    const local = cluster.local!;
+    local.faults.add({ match: { path: '/configmaps' }, fault: { kind: 'status', code: 429, retryAfterSeconds: 0 }, rate: 0.2 });
+    local.faults.add({ match: { path: '/configmaps' }, fault: { kind: 'status', code: 500 }, rate: 0.15 });
+    local.faults.add({ match: { path: '/configmaps' }, fault: { kind: 'drop' }, rate: 0.1 });
+    const run = await sweep(at(25));
+    local.faults.clear();
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.json<{ applied: Record<string, number> }>().applied.delete, 30);
+    assert.match(run.stderr, /retrying/);
+    const left = await names();
+    assert.equal(left.length, 30);
+    assert.ok(left.every((n) => n.startsWith('task-live-')));
+  });
+
+  test('two shards plan disjoint sets whose union is every expired state', async () => {
+    await seed(Array.from({ length: 40 }, (_, i) => stateConfigMap({ id: `s-${i}`, namespace: ns, lastUpdate: daysAgo(10) })));
+    const planned = async (index: number) => {
+      const run = await sweep(at(0), '--dry-run', '--shard-count', '2', '--shard-index', String(index));
+      assert.equal(run.code, 0, run.stderr);
+      return run.stdout.slice(0, -1).map((l) => (JSON.parse(l) as { name: string }).name);
+    };
+    const [a, b] = [await planned(0), await planned(1)];
+    assert.ok(a.length > 0 && b.length > 0);
+    assert.equal(a.filter((n) => b.includes(n)).length, 0);
+    assert.equal(new Set([...a, ...b]).size, 40);
+  });
+
+  test('SIGTERM stops starting actions, reports what was left, and exits 1', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+    await seed(Array.from({ length: 20 }, (_, i) => stateConfigMap({ id: `t-${i}`, namespace: ns, lastUpdate: daysAgo(10) })));
+    cluster.local!.faults.add({ match: { method: 'PATCH' }, fault: { kind: 'latency', ms: 200 } });
+    const stop = new AbortController();
+    setTimeout(() => stop.abort(), 500);
+    const run = await cli(['sweep', '--kubeconfig', cluster.kubeconfig, '-n', ns, '--now', at(0), '--output', 'json', '--concurrency', '2'], { signal: stop.signal });
+    assert.equal(run.code, 1);
+    const summary = run.json<{ applied: Record<string, number>; skipped: Record<string, number> }>();
+    assert.ok(summary.applied.mark! > 0 && summary.applied.mark! < 20, `applied ${summary.applied.mark}`);
+    assert.equal(summary.applied.mark! + summary.skipped.interrupted!, 20);
+    assert.match(run.stderr, /stopped by a signal/);
+  });
+
+  test('sweep unmark undoes a soft delete by id and by selector', async () => {
+    await seed(standardSet());
+    assert.equal((await sweep(at(0))).code, 0);
+    const byId = await cli(['sweep', 'unmark', 'old-1', '--kubeconfig', cluster.kubeconfig, '-n', ns, '--output', 'json']);
+    assert.equal(byId.code, 0, byId.stderr);
+    assert.equal(byId.json<{ applied: Record<string, number> }>().applied.unmark, 1);
+    const bySelector = await cli(['sweep', 'unmark', '--selector', 'cmstate.io/status=succeeded', '--kubeconfig', cluster.kubeconfig, '-n', ns, '--output', 'json']);
+    assert.equal(bySelector.json<{ applied: Record<string, number> }>().applied.unmark, 2);
+    const missing = await cli(['sweep', 'unmark', 'nope', '--kubeconfig', cluster.kubeconfig, '-n', ns]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no task state .*task-nope-state/);
+    const run = await sweep(at(25));
+    assert.equal(run.json<{ applied: Record<string, number> }>().applied.delete, 0);
+  });
+});

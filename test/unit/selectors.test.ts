@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  SelectorParseError,
+  matchesFields,
+  matchesLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+} from '../../src/local-apiserver/selectors.js';
+
+const labels = {
+  none: undefined,
+  web: { app: 'web', tier: 'frontend', version: '3' },
+  db: { app: 'db', tier: 'backend', legacy: '' },
+  prefixed: { 'example.com/team': 'a', app: 'web' },
+} as const;
+
+describe('parseLabelSelector + matchesLabels', () => {
+  const cases: { selector: string; matches: (keyof typeof labels)[] }[] = [
+    { selector: '', matches: ['none', 'web', 'db', 'prefixed'] },
+    { selector: 'app=web', matches: ['web', 'prefixed'] },
+    { selector: 'app==web', matches: ['web', 'prefixed'] },
+    { selector: 'app = web', matches: ['web', 'prefixed'] },
+    { selector: 'app!=web', matches: ['none', 'db'] },
+    { selector: 'app', matches: ['web', 'db', 'prefixed'] },
+    { selector: '!app', matches: ['none'] },
+    { selector: '!tier', matches: ['none', 'prefixed'] },
+    { selector: 'legacy=', matches: ['db'] },
+    { selector: 'legacy', matches: ['db'] },
+    { selector: 'legacy==', matches: ['db'] },
+    { selector: 'legacy!=', matches: ['none', 'web', 'prefixed'] },
+    { selector: 'app in (web,db)', matches: ['web', 'db', 'prefixed'] },
+    { selector: 'app in (db)', matches: ['db'] },
+    { selector: 'app in ( db , web )', matches: ['web', 'db', 'prefixed'] },
+    { selector: 'app notin (web)', matches: ['none', 'db'] },
+    { selector: 'tier notin (frontend,backend)', matches: ['none', 'prefixed'] },
+    { selector: 'app=web,tier=frontend', matches: ['web'] },
+    { selector: 'app=web,!tier', matches: ['prefixed'] },
+    { selector: 'app in (web),tier notin (backend),version', matches: ['web'] },
+    { selector: 'example.com/team=a', matches: ['prefixed'] },
+    { selector: 'example.com/team', matches: ['prefixed'] },
+    { selector: 'version>2', matches: ['web'] },
+    { selector: 'version<3', matches: [] },
+    { selector: 'app=nothing', matches: [] },
+  ];
+  for (const { selector, matches } of cases) {
+    test(`"${selector}" matches ${matches.join(', ') || 'nothing'}`, () => {
+      const parsed = parseLabelSelector(selector);
+      const actual = (Object.keys(labels) as (keyof typeof labels)[]).filter((k) => matchesLabels(parsed, labels[k]));
+      assert.deepEqual(actual, matches);
+    });
+  }
+
+  const invalid = [
+    'app=web,',
+    ',app',
+    'app in ()',
+    'app in web',
+    'app in (web',
+    '=web',
+    'app=-bad-',
+    'Bad Key=x',
+    'a/b/c=x',
+    `app=${'v'.repeat(64)}`,
+    'version>x',
+    '!',
+  ];
+  for (const selector of invalid) {
+    test(`"${selector}" is rejected`, () => {
+      assert.throws(() => parseLabelSelector(selector), SelectorParseError);
+    });
+  }
+
+  test('parse result is structured', () => {
+    assert.deepEqual(parseLabelSelector('a in (x,y),!b,c!=d'), [
+      { key: 'a', op: 'in', values: new Set(['x', 'y']) },
+      { key: 'b', op: 'doesNotExist' },
+      { key: 'c', op: 'notEquals', value: 'd' },
+    ]);
+  });
+});
+
+describe('parseFieldSelector + matchesFields', () => {
+  const objects = {
+    a: { 'metadata.name': 'a', 'metadata.namespace': 'ns1' },
+    b: { 'metadata.name': 'b', 'metadata.namespace': 'ns1' },
+    c: { 'metadata.name': 'c', 'metadata.namespace': 'ns2' },
+    comma: { 'metadata.name': 'x,y', 'metadata.namespace': 'ns2' },
+  } as const;
+  const cases: { selector: string; matches: (keyof typeof objects)[] }[] = [
+    { selector: '', matches: ['a', 'b', 'c', 'comma'] },
+    { selector: 'metadata.name=a', matches: ['a'] },
+    { selector: 'metadata.name==a', matches: ['a'] },
+    { selector: 'metadata.name!=a', matches: ['b', 'c', 'comma'] },
+    { selector: 'metadata.namespace=ns1', matches: ['a', 'b'] },
+    { selector: 'metadata.namespace=ns1,metadata.name!=a', matches: ['b'] },
+    { selector: 'metadata.name=x\\,y', matches: ['comma'] },
+    { selector: 'metadata.namespace=', matches: [] },
+  ];
+  for (const { selector, matches } of cases) {
+    test(`"${selector}" matches ${matches.join(', ') || 'nothing'}`, () => {
+      const parsed = parseFieldSelector(selector);
+      const actual = (Object.keys(objects) as (keyof typeof objects)[]).filter((k) =>
+        matchesFields(parsed, (f) => (objects[k] as Record<string, string>)[f]),
+      );
+      assert.deepEqual(actual, matches);
+    });
+  }
+
+  for (const selector of ['metadata.name', '=a', 'metadata.name=a,b', 'metadata.name=a\\x']) {
+    test(`"${selector}" is rejected`, () => {
+      assert.throws(() => parseFieldSelector(selector), SelectorParseError);
+    });
+  }
+
+  test('parse result is structured', () => {
+    assert.deepEqual(parseFieldSelector('metadata.name!=a,metadata.namespace=b'), [
+      { field: 'metadata.name', op: 'notEquals', value: 'a' },
+      { field: 'metadata.namespace', op: 'equals', value: 'b' },
+    ]);
+  });
+});
