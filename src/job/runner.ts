@@ -4,6 +4,7 @@
 
 import os from 'node:os';
 import type { DateTime } from 'luxon';
+import { Registry } from 'prom-client';
 import type { CommandContext } from '../command.js';
 import type { DryRunMode, JobConfig } from '../config.js';
 import { ExitCode, exitCodeFor, oneLine } from '../exit.js';
@@ -12,7 +13,7 @@ import { LeaseLock } from '../kube/lease-lock.js';
 import type { EventRecord } from '../kube/types.js';
 import type { Logger } from '../log.js';
 import { createRunMetrics } from '../metrics/run-metrics.js';
-import { ALL_NAMESPACES, pushMetrics } from '../metrics/pushgateway.js';
+import { ALL_NAMESPACES, PushError, pushMetrics, type PushMethod } from '../metrics/pushgateway.js';
 import { formatSummary, Tally } from './tally.js';
 
 export interface JobSpec {
@@ -24,6 +25,20 @@ export interface JobSpec {
   settings: Record<string, unknown>;
   /** Take the per-namespace Lease (default); off for commands that cannot race a run. */
   lock?: boolean;
+  /**
+   * Without --pushgateway, print the run metrics and the exported ones (JobRun.exportMetrics)
+   * to stdout as exposition text, in place of the text summary: the metrics job, whose metrics
+   * are its result. Other jobs only log their run metrics at debug level then.
+   */
+  printMetrics?: boolean;
+}
+
+/** Gauges a job exports besides its run metrics (the metrics job's state gauges), by namespace. */
+export interface ExportedMetrics {
+  /** The namespaces that have metrics. */
+  readonly namespaces: readonly string[];
+  /** A new registry with the metrics of these namespaces, every series labelled with `namespace`. */
+  registry(namespaces: readonly string[]): Registry;
 }
 
 export interface JobRun {
@@ -47,6 +62,12 @@ export interface JobRun {
   progress(what: string): void;
   /** Records a Kubernetes Event; a failure to record is a warning, not a failed action. */
   event(record: EventRecord): Promise<void>;
+  /**
+   * Hands metrics to the runner, which pushes them with the run metrics (a later call replaces
+   * an earlier one): the run's own namespace merged into the run's group, so the group is pushed
+   * in one piece; every other namespace (--all-namespaces) in a group of its own.
+   */
+  exportMetrics(metrics: ExportedMetrics): void;
 }
 
 const PROGRESS_INTERVAL_MS = 5_000;
@@ -68,6 +89,7 @@ export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSp
   if (dryRun !== 'none') log.warn(`DRY-RUN (${dryRun}): nothing will be changed`);
 
   let lastProgress = performance.now();
+  let exported: ExportedMetrics | undefined;
   const run: JobRun = {
     job: spec.name,
     client: connection.client,
@@ -94,6 +116,9 @@ export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSp
       } catch (err) {
         log.warn(`could not record event ${record.reason} for ${record.involved.namespace}/${record.involved.name}: ${oneLine(err)}`);
       }
+    },
+    exportMetrics: (metrics) => {
+      exported = metrics;
     },
   };
 
@@ -132,32 +157,59 @@ export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSp
   if (refusal) exitCode = ExitCode.refused;
   else if (fatal || interrupted || tally.failures.length > 0) exitCode = fatal ? exitCodeFor(fatal) : ExitCode.failed;
 
-  const pushFailed = await pushRunMetrics(run, spec, summary, exitCode === ExitCode.ok);
+  const pushFailed = await pushRunMetrics(run, spec, summary, exitCode === ExitCode.ok, exported);
   if (pushFailed && config.requirePush && exitCode === ExitCode.ok) exitCode = ExitCode.failed;
 
   if (ctx.config.output === 'json') ctx.print(JSON.stringify(summary));
+  else if (spec.printMetrics && !config.pushgateway) log.info(formatSummary(summary));
   else ctx.print(formatSummary(summary));
   return exitCode;
 }
 
-/** Pushes the run's metrics when a Pushgateway is configured; returns true when the push failed. */
-async function pushRunMetrics(run: JobRun, spec: JobSpec, summary: ReturnType<Tally['summary']>, success: boolean): Promise<boolean> {
+/**
+ * Pushes the run's metrics, with the exported ones, when a Pushgateway is configured (else
+ * prints or logs them); returns true when a push failed.
+ */
+async function pushRunMetrics(run: JobRun, spec: JobSpec, summary: ReturnType<Tally['summary']>, success: boolean, exported: ExportedMetrics | undefined): Promise<boolean> {
   const metrics = createRunMetrics(spec.name, { actions: spec.actions });
   const method = metrics.record(summary, { success, finishedAt: run.now.plus({ milliseconds: summary.duration_ms }) });
   const url = run.config.pushgateway;
   if (!url) {
     if (run.config.requirePush) run.log.warn('--require-push without --pushgateway: no metrics were pushed');
-    run.log.debug(await metrics.registry.metrics());
+    const registry = withExported(metrics.registry, exported, exported?.namespaces ?? []);
+    if (spec.printMetrics) run.print((await registry.metrics()).trimEnd());
+    else run.log.debug(await registry.metrics());
     return run.config.requirePush;
   }
-  const grouping = { job: spec.name, namespace: run.namespace ?? ALL_NAMESPACES, shard: run.config.shardCount > 1 ? run.config.shardIndex : undefined };
-  try {
-    await pushMetrics({ url, registry: metrics.registry, grouping, method });
-    run.log.info(`pushed run metrics to ${url}`);
-    return false;
-  } catch (err) {
-    run.log.warn(`metrics push failed: ${oneLine(err)}`);
-    return true;
+
+  const own = run.namespace ?? ALL_NAMESPACES;
+  const shard = run.config.shardCount > 1 ? run.config.shardIndex : undefined;
+  const groups: { namespace: string; registry: Registry; method: PushMethod }[] = [
+    { namespace: own, registry: withExported(metrics.registry, exported, exported?.namespaces.filter((n) => n === own) ?? []), method },
+    // Exported gauges describe the state, not the run: their groups always hold the latest whole set.
+    ...(exported?.namespaces.filter((n) => n !== own) ?? []).map((namespace) => ({ namespace, registry: exported!.registry([namespace]), method: 'put' as const })),
+  ];
+  let failed = false;
+  for (const [index, group] of groups.entries()) {
+    try {
+      await pushMetrics({ url, registry: group.registry, grouping: { job: spec.name, namespace: group.namespace, shard }, method: group.method });
+    } catch (err) {
+      run.log.warn(`metrics push failed: ${oneLine(err)}`);
+      failed = true;
+      // No answer at all: the other groups would only wait out the same retries.
+      if (err instanceof PushError && err.status === undefined) {
+        if (index < groups.length - 1) run.log.warn(`skipped the other ${groups.length - 1 - index} metric groups: the Pushgateway did not answer`);
+        break;
+      }
+    }
   }
+  if (!failed) run.log.info(`pushed ${groups.length === 1 ? 'run metrics' : `${groups.length} metric groups`} to ${url}`);
+  return failed;
+}
+
+/** The run metrics merged with the exported metrics of these namespaces, one registry for one group. */
+function withExported(runRegistry: Registry, exported: ExportedMetrics | undefined, namespaces: readonly string[]): Registry {
+  if (!exported || namespaces.length === 0) return runRegistry;
+  return Registry.merge([runRegistry, exported.registry(namespaces)]);
 }
 

@@ -1,4 +1,4 @@
-// Pushes a registry to a Prometheus Pushgateway, and deletes groups from it.
+// Pushes a registry to a Prometheus Pushgateway, lists its groups, and deletes groups from it.
 //
 // Written on `fetch` rather than prom-client's `Pushgateway` class, which cannot do what a
 // push must do here: it URI-encodes every grouping name and value, so a value with `/` or
@@ -42,10 +42,9 @@ export interface Grouping {
   shard?: number;
 }
 
-export interface GatewayRequestOptions {
+export interface GatewayOptions {
   /** The Pushgateway's base URL, e.g. `http://pushgateway:9091` (a path prefix is kept). */
   url: string;
-  grouping: Grouping;
   /** Retries after the first attempt, for network errors, timeouts, 408, 429 and 5xx. */
   retries?: number;
   /** Per attempt. */
@@ -53,6 +52,10 @@ export interface GatewayRequestOptions {
   /** First backoff; it doubles per retry, with jitter, up to 10 s. */
   backoffMs?: number;
   fetch?: typeof fetch;
+}
+
+export interface GatewayRequestOptions extends GatewayOptions {
+  grouping: Grouping;
 }
 
 export interface PushOptions extends GatewayRequestOptions {
@@ -80,7 +83,7 @@ const MAX_BACKOFF_MS = 10_000;
 /** Pushes the registry's exposition text to the group; throws PushError when it fails. */
 export async function pushMetrics(options: PushOptions): Promise<void> {
   const body = await options.registry.metrics();
-  await send(options, options.method === 'put' ? 'PUT' : 'POST', {
+  await send(options, groupUrl(options.url, options.grouping), options.method === 'put' ? 'PUT' : 'POST', {
     body,
     headers: { 'content-type': options.registry.contentType },
   });
@@ -88,7 +91,24 @@ export async function pushMetrics(options: PushOptions): Promise<void> {
 
 /** Removes the group and every metric in it; a group that does not exist is no error. */
 export async function deleteGroup(options: GatewayRequestOptions): Promise<void> {
-  await send(options, 'DELETE', {});
+  await send(options, groupUrl(options.url, options.grouping), 'DELETE', {});
+}
+
+/**
+ * The grouping keys of every group the gateway holds (its `/api/v1/metrics`), e.g.
+ * `{ job: 'cmstate-metrics', namespace: 'team-a' }`, for finding groups to delete.
+ */
+export async function listGroups(options: GatewayOptions): Promise<Record<string, string>[]> {
+  const url = `${baseUrl(options.url)}/api/v1/metrics`;
+  const text = await send(options, url, 'GET', {});
+  let groups: unknown;
+  try {
+    groups = (JSON.parse(text) as { data?: unknown }).data;
+  } catch {
+    groups = undefined;
+  }
+  if (!Array.isArray(groups)) throw new PushError(`listing groups at ${url} failed: the answer is not the Pushgateway's group list`, url, 200, 1);
+  return groups.map((group: { labels?: Record<string, string> }) => ({ ...group.labels }));
 }
 
 /** The group's path below the base URL: `/metrics/job/cmstate-sweep/namespace/team-a`. */
@@ -111,6 +131,10 @@ function encodePair(name: string, value: string): string {
 }
 
 function groupUrl(base: string, grouping: Grouping): string {
+  return baseUrl(base) + groupPath(grouping);
+}
+
+function baseUrl(base: string): string {
   let parsed: URL;
   try {
     parsed = new URL(base);
@@ -120,7 +144,7 @@ function groupUrl(base: string, grouping: Grouping): string {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new PushError(`Pushgateway URL "${base}" is not http(s)`, base, undefined, 0);
   }
-  return parsed.origin + parsed.pathname.replace(/\/+$/, '') + groupPath(grouping);
+  return parsed.origin + parsed.pathname.replace(/\/+$/, '');
 }
 
 function retryable(status: number): boolean {
@@ -129,20 +153,19 @@ function retryable(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
-async function send(options: GatewayRequestOptions, method: string, init: { body?: string; headers?: Record<string, string> }): Promise<void> {
-  const url = groupUrl(options.url, options.grouping);
+async function send(options: GatewayOptions, url: string, method: string, init: { body?: string; headers?: Record<string, string> }): Promise<string> {
   const retries = options.retries ?? DEFAULTS.retries;
   const timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
   const backoffMs = options.backoffMs ?? DEFAULTS.backoffMs;
   const doFetch = options.fetch ?? fetch;
-  const verb = method === 'DELETE' ? 'delete of' : 'push to';
+  const verb = method === 'DELETE' ? 'delete of' : method === 'GET' ? 'listing' : 'push to';
 
   for (let attempt = 1; ; attempt++) {
     let failure: PushError;
     try {
       const response = await doFetch(url, { method, ...init, signal: AbortSignal.timeout(timeoutMs) });
       const text = await response.text();
-      if (response.ok) return;
+      if (response.ok) return text;
       const detail = text.trim().split('\n')[0]?.slice(0, 200);
       failure = new PushError(
         `${verb} ${url} failed: HTTP ${response.status}${detail ? ` (${detail})` : ''} after ${plural(attempt)}`,

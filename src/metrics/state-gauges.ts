@@ -7,26 +7,22 @@
 // object the caller read in full. Without `details` they are left out, not reported as 0.
 import { Gauge, Registry } from 'prom-client';
 import { DateTime } from 'luxon';
-import type { ObjectMeta, ObjectMetadata } from '../kube/types.js';
+import type { ConfigMap, ObjectMeta, ObjectMetadata } from '../kube/types.js';
+import { decodeStateLenient } from '../state/codec.js';
+import {
+  ANNOTATION_LAST_UPDATE,
+  ANNOTATION_QUARANTINED,
+  API_SIZE_LIMIT,
+  LABEL_STATE,
+  LABEL_STATUS,
+  LABEL_SWEEP,
+  STATE_VALUE_TASK,
+  SWEEP_VALUE_MARKED,
+} from '../state/labels.js';
+import { FEEDBACK_SEVERITIES, TASK_STATUSES, type FeedbackSeverity, type TaskStatus } from '../state/schema.js';
+import { configMapSize } from '../state/size.js';
 
-// TODO(integrator): import from src/state/labels.ts
-const LABEL_STATE = 'cmstate.io/state';
-const STATE_TASK = 'task';
-const LABEL_STATUS = 'cmstate.io/status';
-const LABEL_SWEEP = 'cmstate.io/sweep';
-const SWEEP_MARKED = 'marked';
-const ANNOTATION_LAST_UPDATE = 'cmstate.io/last-update';
-const ANNOTATION_QUARANTINED = 'cmstate.io/quarantined';
-
-// TODO(integrator): import from the state schema (src/state/)
-export const TASK_STATUSES = ['pending', 'in_progress', 'succeeded', 'failed', 'max_iterations_reached', 'cancelled'] as const;
-export type TaskStatus = (typeof TASK_STATUSES)[number];
-export const FEEDBACK_SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
-export type FeedbackSeverity = (typeof FEEDBACK_SEVERITIES)[number];
-
-/** The API server's limit on a ConfigMap's data + binaryData (STATE-FORMAT.md, Size). */
-export const CONFIGMAP_SIZE_LIMIT_BYTES = 1_048_576;
-/** A state counts as near the limit above this share of it. */
+/** A state counts as near the limit above this share of the API server's 1 MiB (API_SIZE_LIMIT). */
 export const NEAR_SIZE_LIMIT_RATIO = 0.8;
 
 /** What only a full read of a task's ConfigMap tells. */
@@ -78,6 +74,19 @@ export function stateDetailKey(metadata: ObjectMeta): string {
   return `${metadata.namespace ?? ''}/${metadata.name}`;
 }
 
+/**
+ * The full-read figures of a task state ConfigMap. Decoded leniently: a state with broken keys
+ * still counts its size and whatever feedback decoded (entries in archive ConfigMaps are not read).
+ */
+export function stateDetailOf(cm: ConfigMap): StateDetail {
+  const { state } = decodeStateLenient(cm);
+  return {
+    ...(state.iteration !== undefined ? { iteration: state.iteration } : {}),
+    bytes: configMapSize(cm),
+    feedback: (state.feedback_history ?? []).map((entry) => ({ severity: entry.severity, resolved: entry.resolved })),
+  };
+}
+
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
@@ -100,7 +109,7 @@ export function computeStateGauges(objects: Iterable<ObjectMetadata>, now: DateT
   const nowMs = now.toMillis();
   for (const { metadata } of objects) {
     const labels = metadata.labels ?? {};
-    if (labels[LABEL_STATE] !== STATE_TASK) continue;
+    if (labels[LABEL_STATE] !== STATE_VALUE_TASK) continue;
     const annotations = metadata.annotations ?? {};
     const gauges = entryFor(metadata.namespace ?? '');
 
@@ -113,7 +122,7 @@ export function computeStateGauges(objects: Iterable<ObjectMetadata>, now: DateT
       gauges.oldestUpdateAgeSeconds = Math.max(gauges.oldestUpdateAgeSeconds, (nowMs - lastUpdateMs) / 1000);
     }
     if (!knownStatus || lastUpdateMs === undefined) gauges.invalid += 1;
-    if (labels[LABEL_SWEEP] === SWEEP_MARKED) gauges.markedForDeletion += 1;
+    if (labels[LABEL_SWEEP] === SWEEP_VALUE_MARKED) gauges.markedForDeletion += 1;
     if (annotations[ANNOTATION_QUARANTINED] !== undefined) gauges.quarantined += 1;
 
     const detail = options.details?.get(stateDetailKey(metadata));
@@ -146,7 +155,7 @@ function addDetail(gauges: NamespaceStateGauges, detail: StateDetail): void {
     gauges.byIteration[key] = (gauges.byIteration[key] ?? 0) + 1;
   }
   gauges.bytes = (gauges.bytes ?? 0) + detail.bytes;
-  if (detail.bytes > NEAR_SIZE_LIMIT_RATIO * CONFIGMAP_SIZE_LIMIT_BYTES) gauges.nearSizeLimit = (gauges.nearSizeLimit ?? 0) + 1;
+  if (detail.bytes > NEAR_SIZE_LIMIT_RATIO * API_SIZE_LIMIT) gauges.nearSizeLimit = (gauges.nearSizeLimit ?? 0) + 1;
   for (const entry of detail.feedback) {
     const count = gauges.feedbackEntries?.find((c) => c.severity === entry.severity && c.resolved === entry.resolved);
     if (count) count.count += 1;

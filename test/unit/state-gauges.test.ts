@@ -5,12 +5,15 @@ import type { ObjectMetadata } from '../../src/kube/types.js';
 import {
   computeStateGauges,
   stateDetailKey,
+  stateDetailOf,
   stateGaugesRegistry,
   type NamespaceStateGauges,
   type StateDetail,
   type StateGaugeOptions,
-  type TaskStatus,
 } from '../../src/metrics/state-gauges.js';
+import type { TaskStatus } from '../../src/state/schema.js';
+import { configMapSize } from '../../src/state/size.js';
+import { feedbackEntries, stateConfigMap } from '../support/states.js';
 import { findSamples, parseExposition, sampleValue } from '../support/pushgateway.js';
 
 const NOW = DateTime.fromISO('2025-06-01T12:00:00Z', { zone: 'utc' });
@@ -202,5 +205,29 @@ describe('stateGaugesRegistry', () => {
     assert.equal(sampleValue(samples, 'cmstate_feedback_entries', { namespace: 'team-a', severity: 'critical', resolved: 'false' }), 1);
     assert.equal(sampleValue(samples, 'cmstate_feedback_entries', { namespace: 'team-a', severity: 'critical', resolved: 'true' }), 0);
     assert.equal(findSamples(samples, 'cmstate_feedback_entries').length, 10);
+  });
+});
+
+describe('stateDetailOf', () => {
+  test('iteration, size as the API server counts it, and severity/resolved of each feedback entry', () => {
+    const cm = stateConfigMap({ id: 'a', namespace: 'team-a', lastUpdate: '2025-06-01T11:00:00Z', status: 'in_progress', iteration: 4, feedback: feedbackEntries(3) });
+    assert.deepEqual(stateDetailOf(cm), {
+      iteration: 4,
+      bytes: configMapSize(cm),
+      feedback: [
+        { severity: 'info', resolved: true },
+        { severity: 'low', resolved: false },
+        { severity: 'medium', resolved: false },
+      ],
+    });
+  });
+
+  test('a state with broken keys still counts its size; what did not decode is left out', () => {
+    const cm = stateConfigMap({ id: 'b', namespace: 'team-a', lastUpdate: '2025-06-01T11:00:00Z' });
+    cm.data = { ...cm.data, iteration: 'three', feedback_history: '[{"id":' };
+    const detail = stateDetailOf(cm);
+    assert.equal(detail.iteration, undefined);
+    assert.equal(detail.bytes, configMapSize(cm));
+    assert.deepEqual(detail.feedback, []);
   });
 });

@@ -1,0 +1,16 @@
+import { DateTime } from 'luxon';
+import { SnapshotWriter } from '/work/main/src/snapshot/writer.js';
+import { verifySnapshot, readSnapshot, listSnapshots } from '/work/main/src/snapshot/reader.js';
+const dir = '/tmp/snaptest/d' + Date.now();
+const w = await SnapshotWriter.create(dir, { namespaces: ['a'], selector: 'x', reason: 'snapshot', now: DateTime.utc() });
+for (let i = 0; i < 3000; i++) await w.add({ metadata: { name: `task-${i}-state`, namespace: 'a', uid: 'u', resourceVersion: '5' }, data: { x: 'é'.repeat(i) }, binaryData: { b: 'AAAA' } });
+const c = await w.commit();
+console.log(c);
+console.log(await verifySnapshot(c.file));
+let n = 0; for await (const cm of readSnapshot(c.manifestFile)) n++;
+console.log(n, (await listSnapshots(dir)).map(l => [l.file, l.manifest?.objects]));
+const w2 = await SnapshotWriter.create(dir, { namespaces: ['a'], selector: 'x', reason: 'repair', now: DateTime.utc() });
+await w2.add({ metadata: { name: 'x', namespace: 'a' } });
+await w2.abort();
+const fs = await import('node:fs');
+console.log(fs.readdirSync(dir));

@@ -1,0 +1,67 @@
+// `cmstate metrics`: state gauges pushed to a Pushgateway (or printed as exposition text), and
+// `--delete-group` to remove this release's groups from the gateway when it is uninstalled.
+
+import type { Argv } from 'yargs';
+import { z } from 'zod';
+import { defineCommand, type CommandContext } from '../../src/command.js';
+import { jobConfigSchema, jobOptions, validate, type JobConfig } from '../../src/config.js';
+import { ExitCode, UsageError } from '../../src/exit.js';
+import { runJob } from '../../src/job/runner.js';
+import { collectStateMetrics, deleteReleaseGroups, METRICS_ACTIONS } from './run.js';
+
+const metricsConfigSchema = z.object({
+  withFeedback: z.boolean(),
+  deleteGroup: z.boolean(),
+});
+
+function metricsOptions(yargs: Argv) {
+  return jobOptions(yargs)
+    .option('with-feedback', { type: 'boolean', default: false, describe: 'Also read every state in full: iteration, size and feedback gauges (needs get on ConfigMaps)' })
+    .option('delete-group', {
+      type: 'boolean',
+      default: false,
+      describe: "Delete this release's groups from --pushgateway instead (every job's, for -n or --all-namespaces; shards 0..--shard-count-1); needs no API server",
+    });
+}
+
+export const metricsCommand = defineCommand({
+  command: 'metrics',
+  describe: 'State gauges for Prometheus: pushed to --pushgateway, or printed as exposition text',
+  builder: (yargs) => metricsOptions(yargs),
+  handler: async (args, ctx) => {
+    const [config, options] = validate([jobConfigSchema, metricsConfigSchema], args);
+    if (options.deleteGroup) return deleteGroups(ctx, config);
+    if (config.shardCount > 1) {
+      throw new UsageError('--shard-count: metrics runs unsharded (one metadata list); with --delete-group it names the sweep\'s shard count');
+    }
+    const withFeedback = options.withFeedback;
+    return runJob(ctx, config, { name: 'metrics', actions: METRICS_ACTIONS, settings: { withFeedback }, lock: false, printMetrics: true }, (run) =>
+      collectStateMetrics(run, { withFeedback }),
+    );
+  },
+});
+
+// The chart's post-delete hook runs this without a service account token: it must never
+// connect to the API server, so the namespace comes from --namespace, not from a context.
+async function deleteGroups(ctx: CommandContext, config: JobConfig): Promise<number> {
+  const url = config.pushgateway;
+  const namespace = config.allNamespaces ? undefined : ctx.config.namespace;
+  const problems = [
+    ...(url ? [] : ['--pushgateway (or CMSTATE_PUSHGATEWAY) is required']),
+    ...(config.allNamespaces || namespace ? [] : ['name the release\'s namespace with --namespace (or CMSTATE_NAMESPACE), or pass --all-namespaces']),
+  ];
+  if (!url || problems.length) throw new UsageError(`--delete-group: ${problems.join('; ')}`);
+
+  const dryRun = ctx.config.dryRun !== 'none';
+  const result = await deleteReleaseGroups({ url }, { namespace, shardCount: config.shardCount, dryRun });
+  for (const failure of result.failures) ctx.log.error(failure);
+  const scope = namespace ?? 'all namespaces';
+  if (ctx.config.output === 'json') {
+    ctx.print(JSON.stringify({ job: 'metrics', delete_group: true, dry_run: dryRun, pushgateway: url, deleted: result.deleted, failed: result.failures.length }));
+  } else if (dryRun) {
+    for (const path of result.deleted) ctx.print(`would delete ${url.replace(/\/+$/, '')}${path}`);
+  } else {
+    ctx.print(`deleted ${result.deleted.length} Pushgateway groups of this release (${scope}) from ${url}${result.failures.length ? `; ${result.failures.length} failed` : ''}`);
+  }
+  return result.failures.length ? ExitCode.failed : ExitCode.ok;
+}

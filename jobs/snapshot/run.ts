@@ -1,0 +1,115 @@
+// `cmstate snapshot`: page through the state ConfigMaps (full objects) into one snapshot file,
+// check that it verifies, then apply retention to the directory. A run that fails or is stopped
+// leaves no snapshot behind and deletes nothing.
+
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import { DateTime } from 'luxon';
+import { oneLine } from '../../src/exit.js';
+import type { JobRun } from '../../src/job/runner.js';
+import { LABEL_STATE, STATE_VALUE_ARCHIVE, STATE_VALUE_TASK } from '../../src/state/labels.js';
+import { listSnapshots, verifySnapshot, type SnapshotListing } from '../../src/snapshot/reader.js';
+import { planRetention, type RetentionPolicy } from '../../src/snapshot/retention.js';
+import { SnapshotWriter } from '../../src/snapshot/writer.js';
+import { SnapshotCorruptError } from '../../src/snapshot/reader.js';
+
+export const SNAPSHOT_ACTIONS = ['snapshot', 'delete_snapshot'] as const;
+
+/** Task states and their archives: everything the snapshot store backs up. */
+export const SNAPSHOT_SELECTOR = `${LABEL_STATE} in (${STATE_VALUE_TASK},${STATE_VALUE_ARCHIVE})`;
+
+export interface SnapshotOptions {
+  dir: string;
+  /** Undefined: no retention (neither --keep-last nor --max-age). */
+  retention: RetentionPolicy | undefined;
+}
+
+export class SnapshotInterruptedError extends Error {
+  override name = 'SnapshotInterruptedError';
+}
+
+export async function snapshot(run: JobRun, options: SnapshotOptions): Promise<void> {
+  if (run.dryRun !== 'none') {
+    await previewSnapshot(run, options);
+    return;
+  }
+  run.tally.plan('snapshot');
+  const writer = await SnapshotWriter.create(options.dir, { namespaces: run.namespace === undefined ? 'all' : [run.namespace], selector: SNAPSHOT_SELECTOR, reason: 'snapshot', now: run.now });
+  let committed;
+  try {
+    for await (const page of run.client.listConfigMapPages({ namespace: run.namespace, labelSelector: SNAPSHOT_SELECTOR, pageSize: run.config.pageSize, signal: run.signal })) {
+      for (const cm of page) await writer.add(cm);
+      run.tally.observed += page.length;
+      run.progress(`${run.tally.observed} objects written`);
+      if (run.signal.aborted) throw new SnapshotInterruptedError('stopped by a signal: the partial snapshot was discarded');
+    }
+    committed = await writer.commit();
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  const check = await verifySnapshot(committed.file);
+  if (!check.ok) throw new SnapshotCorruptError(`the snapshot just written does not verify, retention skipped: ${check.error}`, check.object);
+  run.tally.apply('snapshot');
+  run.log.info({ file: committed.file, objects: committed.objects, bytes: committed.bytes }, `wrote snapshot ${committed.file}`);
+  if (run.output === 'json') run.print(JSON.stringify({ snapshot: committed.file, manifest: committed.manifestFile, objects: committed.objects, bytes: committed.bytes }));
+  else run.print(`wrote ${committed.file}: ${committed.objects} objects, ${committed.bytes} bytes`);
+
+  if (options.retention) await applyRetention(run, options.dir, options.retention);
+}
+
+/** Lists (metadata only) what a snapshot would hold and which files retention would delete. */
+async function previewSnapshot(run: JobRun, options: SnapshotOptions): Promise<void> {
+  run.tally.plan('snapshot');
+  for await (const page of run.client.listConfigMapMetadataPages({ namespace: run.namespace, labelSelector: SNAPSHOT_SELECTOR, pageSize: run.config.pageSize, signal: run.signal })) {
+    run.tally.observed += page.length;
+  }
+  say(run, { plan: 'snapshot', dir: options.dir, objects: run.tally.observed }, `would write a snapshot of ${run.tally.observed} objects to ${options.dir}`);
+  if (!options.retention) return;
+  const upcoming = { file: '(the new snapshot)', time: run.now, verified: true };
+  const plan = planRetention([...(await retentionCandidates(await listSnapshots(options.dir), options.retention.keepMinGood)), upcoming], options.retention, run.now);
+  for (const old of plan.delete) {
+    run.tally.plan('delete_snapshot');
+    say(run, { plan: 'delete_snapshot', file: old.file }, `would delete ${old.file} (retention)`);
+  }
+}
+
+async function applyRetention(run: JobRun, dir: string, policy: RetentionPolicy): Promise<void> {
+  const candidates = await retentionCandidates(await listSnapshots(dir), policy.keepMinGood);
+  const plan = planRetention(candidates, policy, run.now);
+  for (const old of plan.delete) {
+    run.tally.plan('delete_snapshot');
+    try {
+      // The manifest first: a snapshot half deleted must not look complete.
+      if (old.listing.manifestFile) await rm(old.listing.manifestFile, { force: true });
+      await rm(old.file, { force: true });
+      run.tally.apply('delete_snapshot');
+      run.log.info({ file: old.file, time: old.time.toISO(), verified: old.verified }, `retention deleted ${path.basename(old.file)}`);
+    } catch (err) {
+      run.tally.fail(old.file, `could not delete snapshot ${old.file}: ${oneLine(err)}`);
+    }
+  }
+  run.log.info({ kept: plan.keep.length, deleted: plan.delete.length }, `retention kept ${plan.keep.length} snapshots`);
+}
+
+/**
+ * Retention's view of the directory. Only the newest `keepMinGood` snapshots that verify are
+ * protected, so snapshots are verified in full newest first until that many are found; the
+ * older ones' flag cannot change the plan and comes from a cheap check (both files present).
+ */
+async function retentionCandidates(listings: SnapshotListing[], keepMinGood: number) {
+  const candidates: { file: string; time: DateTime; verified: boolean; listing: SnapshotListing }[] = [];
+  let good = 0;
+  for (const listing of [...listings].reverse()) {
+    const complete = listing.dataPresent && listing.manifest !== undefined;
+    let verified = complete;
+    if (complete && good < keepMinGood) verified = (await verifySnapshot(listing.file)).ok;
+    if (verified) good++;
+    candidates.unshift({ file: listing.file, time: listing.time, verified, listing });
+  }
+  return candidates;
+}
+
+function say(run: JobRun, json: Record<string, unknown>, text: string): void {
+  run.print(run.output === 'json' ? JSON.stringify(json) : text);
+}
