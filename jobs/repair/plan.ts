@@ -10,7 +10,7 @@
 
 import type { DateTime } from 'luxon';
 import type { ConfigMap } from '../../src/kube/types.js';
-import { decodeStateLenient, encodeState } from '../../src/state/codec.js';
+import { decodeStateLenient, encodeState, type LenientDecode } from '../../src/state/codec.js';
 import { StateEncodeError } from '../../src/state/errors.js';
 import { type Finding, type RuleId, RULE_IDS, checkInvariants } from '../../src/state/invariants.js';
 import {
@@ -99,7 +99,7 @@ function planTask(cm: ConfigMap, index: ObservedIndex, now: DateTime, options: R
     if (err instanceof StateEncodeError) return quarantine(cm, findings, `cannot be written back: ${err.message}`);
     throw err;
   }
-  const reasons = [...encodingReasons(cm, encoded.configMap, encoded.archives, findings, decoded.legacy), ...reconciled.reasons];
+  const reasons = [...encodingReasons(cm, encoded.configMap, encoded.archives, findings, decoded), ...reconciled.reasons];
   // The repair is only planned when it is complete: otherwise the next run would repair again.
   const left = checkInvariants(encoded.configMap, now, { budgetBytes: options.budgetBytes });
   if (left.length > 0) return quarantine(cm, findings, `a repair would still break a rule: ${left.map((f) => f.message).join('; ')}`);
@@ -109,9 +109,13 @@ function planTask(cm: ConfigMap, index: ObservedIndex, now: DateTime, options: R
 }
 
 /** What re-encoding changed that the reconcile step does not describe. */
-function encodingReasons(before: ConfigMap, after: ConfigMap, archives: ConfigMap[], findings: Finding[], legacy: boolean): string[] {
+function encodingReasons(before: ConfigMap, after: ConfigMap, archives: ConfigMap[], findings: Finding[], decoded: LenientDecode): string[] {
   const reasons: string[] = [];
-  if (legacy) reasons.push('migrated from version 0 to version 1; data keys the format does not know are kept as they were');
+  if (decoded.legacy) {
+    const defaulted = Object.entries(decoded.fields).filter(([key, outcome]) => outcome === 'defaulted' && key !== 'version').map(([key]) => key);
+    const padded = decoded.state.iteration_history?.some((e) => e.recovered === true) ? '; iteration_history padded with recovered entries' : '';
+    reasons.push(`migrated from version 0 to version 1 (defaults for ${defaulted.length > 0 ? defaulted.join(', ') : 'nothing'}${padded}); data keys the format does not know are kept as they were`);
+  }
   if (findings.some((f) => f.rule === 'mirror-mismatch')) reasons.push('labels and annotations rebuilt from the data');
   const wasGzip = before.binaryData?.[FEEDBACK_GZ_KEY] !== undefined && before.data?.[DATA_KEYS.feedback_history] === undefined;
   const isGzip = after.binaryData?.[FEEDBACK_GZ_KEY] !== undefined;
@@ -129,7 +133,7 @@ function encodingReasons(before: ConfigMap, after: ConfigMap, archives: ConfigMa
 function planArchive(cm: ConfigMap, index: ObservedIndex, now: DateTime, options: RepairOptions): RepairPlan {
   const findings: RepairFinding[] = checkInvariants(cm, now, { budgetBytes: options.budgetBytes });
   const namespace = cm.metadata.namespace ?? '';
-  const parent = parentName(cm);
+  const parent = archiveParent(cm);
   if (parent === undefined || !index.hasTask(namespace, parent)) {
     const why = parent === undefined ? 'names no task (no owner reference, task-id label or archive name)' : `belongs to ${parent}, which does not exist`;
     findings.push({ rule: 'orphan-archive', invariant: null, severity: 'error', message: `${cm.metadata.name}: archive ${why}` });
@@ -140,7 +144,7 @@ function planArchive(cm: ConfigMap, index: ObservedIndex, now: DateTime, options
 }
 
 /** The task state an archive belongs to: owner reference first (garbage collection follows it), then its labels and name. */
-function parentName(cm: ConfigMap): string | undefined {
+export function archiveParent(cm: ConfigMap): string | undefined {
   const owner = cm.metadata.ownerReferences?.find((o) => o.kind === 'ConfigMap')?.name;
   if (owner !== undefined) return owner;
   const taskId = cm.metadata.labels?.[LABEL_TASK_ID] ?? parseArchiveName(cm.metadata.name)?.taskId;

@@ -94,7 +94,7 @@ function rebuild(cm: ConfigMap, decoded: LenientDecode, now: DateTime): { state:
     reasons.push(
       `iteration ${target} is above max_iterations ${maxIterations}: clamped to ${maxIterations}` +
         (finished ? ` (status ${status} kept)` : ` with status max_iterations_reached`) +
-        (dropped.length > 0 ? `; iteration_history entries ${ranges(dropped)} dropped (kept in the snapshot)` : ''),
+        (dropped.length > 0 ? `; iteration_history ${dropped.length === 1 ? 'entry' : 'entries'} for ${iterations(dropped)} dropped (kept in the snapshot)` : ''),
     );
     history = history.filter((e) => e.iteration <= maxIterations);
     target = maxIterations;
@@ -145,7 +145,7 @@ function required<T>(value: T | undefined, key: string, raw: string | undefined,
 function readFeedback(cm: ConfigMap, decoded: LenientDecode, reasons: string[]): FeedbackEntry[] {
   const entries = decoded.state.feedback_history;
   if (entries === undefined) {
-    const problem = decoded.findings.find((f) => f.message.includes(`data.${DATA_KEYS.feedback_history}`) || f.message.includes(`binaryData.${FEEDBACK_GZ_KEY}`));
+    const problem = decoded.findings.find((f) => (f.rule === 'field-invalid' || f.rule === 'compressed-invalid') && (f.message.includes(`data.${DATA_KEYS.feedback_history}`) || f.message.includes(`binaryData.${FEEDBACK_GZ_KEY}`)));
     throw new Unsafe(`the feedback is unreadable and this is its only copy${problem ? ` (${afterName(problem.message)})` : ''}`);
   }
   if (cm.data?.[DATA_KEYS.feedback_history] !== undefined && cm.binaryData?.[FEEDBACK_GZ_KEY] !== undefined) {
@@ -204,7 +204,7 @@ function salvageErrorMessages(raw: string | undefined, reasons: string[]): strin
     return [];
   }
   const messages = Array.isArray(parsed) ? parsed.map((m: unknown) => (typeof m === 'string' ? m : JSON.stringify(m))) : [typeof parsed === 'string' ? parsed : raw];
-  reasons.push(`data.error_messages was not a JSON array of strings: its content kept as ${messages.length} message(s)`);
+  reasons.push(`data.error_messages was not a JSON array of strings: its content kept as ${count(messages.length, 'message', 'messages')}`);
   return messages;
 }
 
@@ -212,25 +212,21 @@ function salvageErrorMessages(raw: string | undefined, reasons: string[]): strin
 function normalizeIterationHistory(history: IterationHistoryEntry[], reasons: string[]): IterationHistoryEntry[] {
   const best = new Map<number, IterationHistoryEntry>();
   let zero = 0;
-  let duplicates = 0;
+  let repeated = 0;
   for (const entry of history) {
     if (entry.iteration === 0) {
       zero++;
       continue;
     }
     const current = best.get(entry.iteration);
-    if (current === undefined) best.set(entry.iteration, entry);
-    else {
-      duplicates++;
-      if (better(entry, current)) best.set(entry.iteration, entry);
-    }
+    if (current !== undefined) repeated++;
+    if (current === undefined || better(entry, current)) best.set(entry.iteration, entry);
   }
-  const result = [...best.values()].sort((a, b) => a.iteration - b.iteration);
-  const sorted = zero === 0 && duplicates === 0 && result.every((e, i) => e === history[i]);
-  if (zero > 0) reasons.push(`iteration_history: ${zero} entries for iteration 0 dropped (iterations start at 1)`);
-  if (duplicates > 0) reasons.push(`iteration_history: ${duplicates} repeated iterations dropped, keeping the earliest recorded start of each`);
-  if (!sorted && zero === 0 && duplicates === 0) reasons.push(`iteration_history sorted by iteration`);
-  return result;
+  const numbers = history.map((e) => e.iteration).filter((n) => n > 0);
+  if (zero > 0) reasons.push(`iteration_history: ${count(zero, 'entry', 'entries')} for iteration 0 dropped (iterations start at 1)`);
+  if (repeated > 0) reasons.push(`iteration_history: ${count(repeated, 'repeated entry', 'repeated entries')} dropped, keeping the earliest recorded start of each iteration`);
+  if (numbers.some((n, i) => i > 0 && n < (numbers[i - 1] ?? 0))) reasons.push(`iteration_history sorted by iteration`);
+  return [...best.values()].sort((a, b) => a.iteration - b.iteration);
 }
 
 /** A recorded start beats a recovered one; then the earlier start wins. */
@@ -244,7 +240,7 @@ function padHistory(history: IterationHistoryEntry[], iteration: number, started
   const missing: number[] = [];
   for (let n = 1; n <= iteration; n++) if (!present.has(n)) missing.push(n);
   if (missing.length === 0) return history;
-  reasons.push(`iteration_history: entries for iterations ${ranges(missing)} added as recovered, started_at = last_update ${startedAt}`);
+  reasons.push(`iteration_history: ${missing.length === 1 ? 'an entry' : 'entries'} for ${iterations(missing)} added as recovered, started_at = last_update ${startedAt}`);
   const padding = missing.map((n) => ({ iteration: n, started_at: startedAt, recovered: true as const }));
   return [...history, ...padding].sort((a, b) => a.iteration - b.iteration);
 }
@@ -330,6 +326,15 @@ function parseJson(raw: string | undefined): unknown {
 /** JSON with sorted keys, to compare decoded objects whatever order their keys came in. */
 function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : 1))) : v));
+}
+
+/** `iteration 3`, `iterations 1-3, 5`. */
+function iterations(numbers: number[]): string {
+  return `${numbers.length === 1 ? 'iteration' : 'iterations'} ${ranges(numbers)}`;
+}
+
+function count(n: number, one: string, many: string): string {
+  return n === 1 ? `one ${one}` : `${n} ${many}`;
 }
 
 /** `1-3, 5`. */

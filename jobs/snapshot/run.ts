@@ -4,14 +4,13 @@
 
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { DateTime } from 'luxon';
+import type { DateTime } from 'luxon';
 import { oneLine } from '../../src/exit.js';
 import type { JobRun } from '../../src/job/runner.js';
 import { LABEL_STATE, STATE_VALUE_ARCHIVE, STATE_VALUE_TASK } from '../../src/state/labels.js';
-import { listSnapshots, verifySnapshot, type SnapshotListing } from '../../src/snapshot/reader.js';
+import { listSnapshots, SnapshotCorruptError, verifySnapshot, type SnapshotListing } from '../../src/snapshot/reader.js';
 import { planRetention, type RetentionPolicy } from '../../src/snapshot/retention.js';
 import { SnapshotWriter } from '../../src/snapshot/writer.js';
-import { SnapshotCorruptError } from '../../src/snapshot/reader.js';
 
 export const SNAPSHOT_ACTIONS = ['snapshot', 'delete_snapshot'] as const;
 

@@ -10,6 +10,7 @@ import {
   VersionApi,
   PatchStrategy,
   setHeaderOptions,
+  V1MicroTime,
   type Configuration,
   type KubeConfig,
   type V1ConfigMap,
@@ -50,6 +51,7 @@ export interface ListOptions {
 export type DeleteOutcome = 'deleted' | 'not-found';
 
 const METADATA_LIST_ACCEPT = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+/** Restarts after expired continue tokens in a row without a new item; progress resets the count. */
 const MAX_LIST_RESTARTS = 3;
 
 export class KubeClient {
@@ -153,7 +155,12 @@ export class KubeClient {
       const items = page.items.map(convert).filter((item) => lastKey === undefined || objectKey(item.metadata) > lastKey);
       const last = items.at(-1);
       if (last) lastKey = objectKey(last.metadata);
-      if (items.length > 0) yield items;
+      if (items.length > 0) {
+        // A long list consumed slowly sees a token expire at every etcd compaction (~5 min):
+        // only restarts that bring nothing new count towards giving up.
+        restarts = 0;
+        yield items;
+      }
       token = page.metadata?._continue || undefined;
       if (!token) return;
     }
@@ -410,8 +417,9 @@ function toV1Lease(lease: Lease): V1Lease {
     spec: dropUndefined({
       holderIdentity: spec.holderIdentity,
       leaseDurationSeconds: spec.leaseDurationSeconds,
-      acquireTime: spec.acquireTime ? new Date(spec.acquireTime) : undefined,
-      renewTime: spec.renewTime ? new Date(spec.renewTime) : undefined,
+      // MicroTime: the API server accepts exactly six fractional digits, not Date's three.
+      acquireTime: spec.acquireTime ? new V1MicroTime(spec.acquireTime) : undefined,
+      renewTime: spec.renewTime ? new V1MicroTime(spec.renewTime) : undefined,
       leaseTransitions: spec.leaseTransitions,
     }) as V1Lease['spec'],
   };

@@ -50,8 +50,9 @@ export interface StoreEvent {
   previous?: StoredObject;
 }
 
+/** etcd's key order: the bytes of "<namespace>/<name>", so "team-a/x" sorts before "team/x" as on a real server. */
 export function objectKey(namespace: string | undefined, name: string): string {
-  return `${namespace ?? ''}\u0000${name}`;
+  return `${namespace ?? ''}/${name}`;
 }
 
 /** The objects of one kind: a map for lookups and a sorted key array for ordered, resumable scans. */
@@ -89,7 +90,8 @@ class Collection {
   /** [start, end) of the keys in one namespace, or all keys. */
   range(namespace: string | undefined): [number, number] {
     if (namespace === undefined) return [0, this.sorted.length];
-    return [this.lowerBound(`${namespace}\u0000`), this.lowerBound(`${namespace}\u0001`)];
+    // "0" is the character after "/": names cannot contain "/", so this is exactly the namespace.
+    return [this.lowerBound(`${namespace}/`), this.lowerBound(`${namespace}0`)];
   }
 }
 

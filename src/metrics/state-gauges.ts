@@ -192,7 +192,7 @@ export function stateGaugesRegistry(values: readonly NamespaceStateGauges[]): Re
   const byIteration = withDetails ? gauge('cmstate_task_states_by_iteration', 'Task states by current iteration (data.iteration; only with --with-feedback, which reads full objects).', ['iteration']) : undefined;
   const bytes = withDetails ? gauge('cmstate_task_state_bytes', 'Total size of task state ConfigMaps in bytes, as the API server counts it (only with --with-feedback).', []) : undefined;
   const nearLimit = withDetails ? gauge('cmstate_task_states_near_size_limit', `Task states larger than ${NEAR_SIZE_LIMIT_RATIO * 100}% of the 1 MiB ConfigMap limit: writes will soon be refused (only with --with-feedback).`, []) : undefined;
-  const feedback = withDetails ? gauge('cmstate_feedback_entries', 'Feedback entries across task states by severity and resolved (only with --with-feedback).', ['severity', 'resolved']) : undefined;
+  const feedback = withDetails ? gauge('cmstate_feedback_entries', 'Feedback entries in task state ConfigMaps by severity and resolved; entries moved to archive ConfigMaps are not counted (only with --with-feedback).', ['severity', 'resolved']) : undefined;
 
   for (const v of values) {
     const namespace = v.namespace;

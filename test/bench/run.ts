@@ -4,6 +4,7 @@
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import yargs from 'yargs';
@@ -65,6 +66,7 @@ async function main(): Promise<number> {
   const skipped: string[] = [];
   let failed = false;
   const started = performance.now();
+  const loadBefore = os.loadavg()[0] as number;
   for (const name of selected) {
     const bench = await (BENCHES[name] as () => Promise<Bench | string>)();
     if (typeof bench === 'string') {
@@ -87,11 +89,13 @@ async function main(): Promise<number> {
   }
 
   const totalSeconds = (performance.now() - started) / 1000;
+  const machine = { cpus: os.availableParallelism(), loadAverage: [loadBefore, os.loadavg()[0] as number] };
   if (argv.json) {
-    process.stdout.write(`${JSON.stringify({ scale: argv.scale, node: process.version, totalSeconds, sections, skipped }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ scale: argv.scale, node: process.version, machine, totalSeconds, sections, skipped }, null, 2)}\n`);
   } else {
     for (const line of skipped) process.stdout.write(`- ${line}\n`);
-    process.stdout.write(`(scale ${argv.scale}, ${process.version}, ${totalSeconds.toFixed(0)} s in all)\n`);
+    const load = machine.loadAverage.map((l) => l.toFixed(1)).join(' -> ');
+    process.stdout.write(`(scale ${argv.scale}, ${process.version}, ${machine.cpus} CPUs, 1-minute load average ${load}, ${totalSeconds.toFixed(0)} s in all)\n`);
   }
   return failed ? 1 : 0;
 }

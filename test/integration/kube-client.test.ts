@@ -514,10 +514,16 @@ describe('faults and recovery', { skip: EMBEDDED_ONLY }, () => {
 });
 
 describe('leases, events, access reviews, version', () => {
-  test('Lease lock: acquire, a second holder is refused, release, take over an expired lease', async () => {
+  test('Lease lock: acquire, a second holder is refused, release, take over an expired lease', async (t) => {
     const ns = await cluster.extraNamespace();
     const ref = { namespace: ns, name: 'cmstate-sweep' };
     const first = new LeaseLock(client, { ref, holder: 'run-1', durationSeconds: 30 });
+    const second = new LeaseLock(client, { ref, holder: 'run-2', durationSeconds: 30 });
+    const third = new LeaseLock(client, { ref, holder: 'run-3', durationSeconds: 30 });
+    // A failed assertion must not leave a renewal loop keeping the test process alive.
+    t.after(async () => {
+      for (const lock of [first, second, third]) await lock.release().catch(() => undefined);
+    });
     await first.acquire();
     const held = await client.getLease(ref);
     assert.equal(held.spec?.holderIdentity, 'run-1');
@@ -525,12 +531,11 @@ describe('leases, events, access reviews, version', () => {
     assert.ok(Math.abs(Date.parse(held.spec?.renewTime ?? '') - Date.now()) < 60_000, `renewTime ${held.spec?.renewTime}`);
     if (cluster.local) {
       // MicroTime: a real API server rejects anything but six fractional digits.
-      const stored = cluster.local.getObject('coordination.k8s.io/v1', 'Lease', ns, 'cmstate-sweep') as { spec: { renewTime: string; acquireTime: string } };
+      const stored = cluster.local.getObject('coordination.k8s.io/v1', 'Lease', ns, 'cmstate-sweep') as unknown as { spec: { renewTime: string; acquireTime: string } };
       assert.match(stored.spec.renewTime, /\.\d{6}Z$/);
       assert.match(stored.spec.acquireTime, /\.\d{6}Z$/);
     }
 
-    const second = new LeaseLock(client, { ref, holder: 'run-2', durationSeconds: 30 });
     await assert.rejects(second.acquire(), (err: unknown) => err instanceof LockHeldError && err.holder === 'run-1' && err.expiresAt.getTime() > Date.now());
 
     await first.release();
@@ -542,7 +547,6 @@ describe('leases, events, access reviews, version', () => {
     // A crashed run's lease: last renewed long ago, so it has expired and may be taken over.
     const longAgo = new Date(Date.now() - 10 * 60_000).toISOString();
     await client.createLease({ metadata: { name: ref.name, namespace: ns }, spec: { holderIdentity: 'crashed', leaseDurationSeconds: 60, acquireTime: longAgo, renewTime: longAgo, leaseTransitions: 2 } });
-    const third = new LeaseLock(client, { ref, holder: 'run-3', durationSeconds: 30 });
     await third.acquire();
     const taken = await client.getLease(ref);
     assert.equal(taken.spec?.holderIdentity, 'run-3');

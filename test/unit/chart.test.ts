@@ -172,8 +172,9 @@ describe('values used by the templates', () => {
   });
 
   test('keys read with dig (only some jobs have them) are declared by at least one job', () => {
-    assert.deepEqual([...optionalJobKeys], ['shards']);
+    assert.deepEqual([...optionalJobKeys].sort(), ['readFeedback', 'shards']);
     assert.ok('shards' in (jobs.sweep ?? {}), 'jobs.sweep.shards');
+    assert.ok('readFeedback' in (jobs.metrics ?? {}), 'jobs.metrics.readFeedback');
   });
 
   test('every .job.<key> the pod and Job helpers read is declared by every entry they are given', () => {
@@ -304,7 +305,7 @@ describe('RBAC', () => {
   // What each job may do; the chart grants the union over the enabled jobs and nothing else.
   const expected = {
     sweep: { configmaps: ['get', 'list', 'patch', 'delete'] },
-    repair: { configmaps: ['get', 'list', 'update', 'delete'] },
+    repair: { configmaps: ['get', 'list', 'create', 'update', 'patch', 'delete'] },
     snapshot: { configmaps: ['list'] },
     restore: { configmaps: ['get', 'list', 'create', 'update'] },
     metrics: { configmaps: ['list'] },

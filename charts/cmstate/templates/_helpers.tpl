@@ -123,15 +123,17 @@ The snapshot volume's claim: the existing one, or the one templates/pvc.yaml cre
 {{/*
 Verbs each job needs, per resource ("resource" or "resource.group"). The single source of the RBAC
 rules: templates/rbac.yaml grants the union over the enabled jobs, and test/unit/chart.test.ts
-compares this table with its own, so a change here is deliberate. metricsFeedback applies when
-jobs.metrics.readFeedback is on; everyJob as soon as any job is enabled (the run lock and Events).
+compares this table with its own and with `cmstate doctor`'s (JOB_VERBS in jobs/doctor/checks.ts),
+so a change here is deliberate. Repair creates archives, replaces states and patches the quarantine
+annotation. metricsFeedback applies when jobs.metrics.readFeedback is on; everyJob as soon as any job
+is enabled (the run lock and Events).
 Doctor's SelfSubjectAccessReviews are granted to all authenticated users by system:basic-user.
 */}}
 {{- define "cmstate.rbacVerbs" -}}
 sweep:
   configmaps: [get, list, patch, delete]
 repair:
-  configmaps: [get, list, update, delete]
+  configmaps: [get, list, create, update, patch, delete]
 snapshot:
   configmaps: [list]
 restore:

@@ -1,0 +1,265 @@
+// The repair job's I/O: observe (an index of names, then full pages) → plan (pure, per object) →
+// save the original of every object to change in one snapshot, committed before any write → act
+// (bounded, rate limited, each write under the observed resourceVersion) → report.
+//
+// A conflict means a controller wrote the object meanwhile: it is read again and planned once
+// more; what still needs a change is saved in a second snapshot and written once, and a second
+// conflict skips it (counted). Nothing is written that is not in a committed snapshot first.
+
+import { ObservedIndex } from './observed-index.js';
+import { archiveParent, planObject, type RepairOptions, type RepairPlan } from './plan.js';
+import { describeChanges } from './diff.js';
+import { RuleCounts } from './report.js';
+import { inShard } from '../sweep/shard.js';
+import { runBounded } from '../../src/job/executor.js';
+import type { JobRun } from '../../src/job/runner.js';
+import { UsageError, oneLine } from '../../src/exit.js';
+import { AlreadyExistsError, ConflictError, NotFoundError } from '../../src/kube/errors.js';
+import type { ConfigMap, ObjectRef } from '../../src/kube/types.js';
+import { SnapshotWriter } from '../../src/snapshot/writer.js';
+import { ANNOTATION_QUARANTINED, LABEL_STATE, STATE_VALUE_ARCHIVE, STATE_VALUE_TASK } from '../../src/state/labels.js';
+
+export const REPAIR_SELECTOR = `${LABEL_STATE} in (${STATE_VALUE_TASK},${STATE_VALUE_ARCHIVE})`;
+
+/** Summary action names (planned/applied), snake_case like the rest of the summary. */
+export const REPAIR_ACTIONS = ['repair', 'quarantine', 'delete_orphan'] as const;
+const ACTION_NAME: Record<Exclude<RepairPlan['action'], 'none'>, (typeof REPAIR_ACTIONS)[number]> = { replace: 'repair', quarantine: 'quarantine', 'delete-orphan': 'delete_orphan' };
+
+/** Event messages are cut here; the log line has the whole reasons. */
+const EVENT_MESSAGE_MAX = 1000;
+
+export interface RepairRunOptions {
+  /** Where the originals go before anything changes; required unless nothing is persisted (dry runs). */
+  snapshotDir?: string;
+  plan: RepairOptions;
+}
+
+export async function repair(run: JobRun, options: RepairRunOptions): Promise<RuleCounts> {
+  const counts = new RuleCounts();
+  const index = await observeIndex(run);
+  const plans = await observeAndPlan(run, index, options.plan, counts);
+  if (!run.planOnly && plans.length > 0) {
+    const conflicted = await saveAndAct(run, options, plans, counts);
+    if (conflicted.length > 0 && run.signal.aborted) run.tally.skip('interrupted', conflicted.length);
+    else if (conflicted.length > 0) {
+      const replanned = await replan(run, index, options.plan, conflicted);
+      const again = await saveAndAct(run, options, replanned, counts);
+      for (const plan of again) {
+        run.tally.skip('conflict');
+        run.log.info({ object: idOf(plan.object) }, `skipped ${idOf(plan.object)}: changed again while it was repaired`);
+      }
+    }
+  }
+  report(run, counts);
+  return counts;
+}
+
+/** First pass, metadata only: which tasks exist and their archive numbers, so every object can be planned as it streams by. */
+async function observeIndex(run: JobRun): Promise<ObservedIndex> {
+  const index = new ObservedIndex();
+  const pages = run.client.listConfigMapMetadataPages({ namespace: run.namespace, labelSelector: REPAIR_SELECTOR, pageSize: run.config.pageSize, signal: run.signal });
+  for await (const page of pages) for (const item of page) index.add(item.metadata);
+  return index;
+}
+
+/** Second pass, full objects page by page; only the plans that change something are kept (printed instead in a dry run). */
+async function observeAndPlan(run: JobRun, index: ObservedIndex, options: RepairOptions, counts: RuleCounts): Promise<RepairPlan[]> {
+  const plans: RepairPlan[] = [];
+  const pages = run.client.listConfigMapPages({ namespace: run.namespace, labelSelector: REPAIR_SELECTOR, pageSize: run.config.pageSize, signal: run.signal });
+  for await (const page of pages) {
+    for (const cm of page) {
+      // Shards split by task id, so a task and its archives land in the same shard.
+      if (!inShard(cm.metadata.name, run.config.shardIndex, run.config.shardCount)) continue;
+      // A task created after the first pass: its archives (listed after it) are not orphans.
+      index.add(cm.metadata);
+      run.tally.observed++;
+      let plan: RepairPlan;
+      try {
+        plan = planObject(cm, index, run.now, options);
+      } catch (err) {
+        run.tally.fail(idOf(cm), `cannot plan ${idOf(cm)}: ${oneLine(err)}`);
+        continue;
+      }
+      counts.found(plan);
+      if (plan.action === 'none') {
+        if (plan.quarantined) run.tally.skip('quarantined');
+        continue;
+      }
+      run.tally.plan(ACTION_NAME[plan.action]);
+      if (run.planOnly) printPlanned(run, plan);
+      else plans.push(plan);
+    }
+    run.progress(`${run.tally.observed} objects observed, ${plans.length} to change`);
+  }
+  return plans;
+}
+
+/** Saves the originals in one snapshot, then acts; returns the plans whose write conflicted. */
+async function saveAndAct(run: JobRun, options: RepairRunOptions, plans: RepairPlan[], counts: RuleCounts): Promise<RepairPlan[]> {
+  if (plans.length === 0) return [];
+  await saveOriginals(run, options, plans);
+  const conflicted: RepairPlan[] = [];
+  let done = 0;
+  const result = await runBounded(
+    plans,
+    run.config.concurrency,
+    async (plan) => {
+      if (await act(run, plan)) counts.done(plan);
+      else conflicted.push(plan);
+      done++;
+      run.progress(`${done}/${plans.length} objects changed`);
+    },
+    run.signal,
+  );
+  if (result.started < plans.length) run.tally.skip('interrupted', plans.length - result.started);
+  return conflicted;
+}
+
+async function saveOriginals(run: JobRun, options: RepairRunOptions, plans: RepairPlan[]): Promise<void> {
+  // A server dry run persists nothing, so there is nothing to keep.
+  if (run.dryRun !== 'none') return;
+  if (options.snapshotDir === undefined) throw new UsageError('repair needs a snapshot directory (--snapshot-dir) to save the originals in before it changes anything');
+  const writer = await SnapshotWriter.create(options.snapshotDir, { namespaces: run.namespace === undefined ? 'all' : [run.namespace], selector: REPAIR_SELECTOR, reason: 'repair', now: run.now });
+  try {
+    for (const plan of plans) await writer.add(plan.object);
+  } catch (err) {
+    await writer.abort();
+    throw err;
+  }
+  const committed = await writer.commit();
+  run.log.info({ snapshot: committed.file, objects: committed.objects, bytes: committed.bytes }, `saved the originals of ${committed.objects} objects in ${committed.file}`);
+}
+
+/** Carries out one plan; false when the object changed since it was read (a conflict). */
+async function act(run: JobRun, plan: RepairPlan): Promise<boolean> {
+  const id = idOf(plan.object);
+  const meta = plan.object.metadata;
+  const ref: ObjectRef = { namespace: meta.namespace ?? '', name: meta.name };
+  const reasons = plan.reasons.join('; ');
+  try {
+    switch (plan.action) {
+      case 'replace': {
+        const written = await replaceWithArchives(run, plan);
+        await run.event({ involved: involvedOf(written), type: 'Normal', reason: 'Repaired', action: 'Repair', message: eventMessage(`repaired (${rulesOf(plan)}): ${reasons}`) });
+        break;
+      }
+      case 'quarantine': {
+        const patched = await run.client.mergePatchConfigMap(ref, { metadata: { resourceVersion: meta.resourceVersion, annotations: { [ANNOTATION_QUARANTINED]: plan.quarantineReason } } }, run.signal);
+        await run.event({ involved: involvedOf(patched), type: 'Warning', reason: 'Quarantined', action: 'Quarantine', message: eventMessage(`quarantined (${rulesOf(plan)}): ${plan.quarantineReason ?? ''}`) });
+        break;
+      }
+      case 'delete-orphan': {
+        const outcome = await run.client.deleteConfigMap(ref, { uid: meta.uid, resourceVersion: meta.resourceVersion }, run.signal);
+        if (outcome === 'not-found') {
+          run.tally.skip('gone');
+          return true;
+        }
+        await run.event({ involved: involvedOf(plan.object), type: 'Normal', reason: 'OrphanArchiveDeleted', action: 'Delete', message: eventMessage(reasons) });
+        break;
+      }
+      case 'none':
+        return true;
+    }
+    run.tally.apply(ACTION_NAME[plan.action]);
+    run.log.info({ object: id, action: plan.action, rules: [...new Set(plan.findings.map((f) => f.rule))] }, `${plan.action} ${id}: ${reasons}`);
+    return true;
+  } catch (err) {
+    if (err instanceof ConflictError) {
+      run.log.info({ object: id, action: plan.action }, `${id} changed since it was read: reading it again`);
+      return false;
+    }
+    if (err instanceof NotFoundError) {
+      run.tally.skip('gone');
+      return true;
+    }
+    run.tally.fail(id, `${plan.action} ${id} failed: ${oneLine(err)}`);
+    return true;
+  }
+}
+
+/** New archives first (the entries must exist somewhere before the state stops holding them), then the state; a failed write removes the archives it created. */
+async function replaceWithArchives(run: JobRun, plan: RepairPlan): Promise<ConfigMap> {
+  const created: ConfigMap[] = [];
+  try {
+    for (const archive of plan.newArchives ?? []) created.push(await run.client.createConfigMap(archive, run.signal));
+    const written = await run.client.replaceConfigMap(plan.repaired!, run.signal);
+    if (created.length > 0) run.tally.apply('create_archive', created.length);
+    return written;
+  } catch (err) {
+    for (const archive of created) {
+      const { namespace = '', name, uid } = archive.metadata;
+      await run.client.deleteConfigMap({ namespace, name }, { uid }).catch((cleanup: unknown) => run.log.warn(`could not remove archive ${namespace}/${name} after a failed repair: ${oneLine(cleanup)}`));
+    }
+    // Another writer took the archive's name: the task changed meanwhile.
+    if (err instanceof AlreadyExistsError) throw new ConflictError(`archive ${err.context.name} was created by another writer`, 409, err.context);
+    throw err;
+  }
+}
+
+/** Reads each conflicted object again and plans it once more; what no longer needs a change is counted and dropped. */
+async function replan(run: JobRun, index: ObservedIndex, options: RepairOptions, conflicted: RepairPlan[]): Promise<RepairPlan[]> {
+  const plans: RepairPlan[] = [];
+  for (const old of conflicted) {
+    const { namespace = '', name } = old.object.metadata;
+    try {
+      const cm = await run.client.getConfigMap({ namespace, name }, run.signal);
+      if (cm.metadata.labels?.[LABEL_STATE] === STATE_VALUE_ARCHIVE) await refreshParent(run, index, cm);
+      const plan = planObject(cm, index, run.now, options);
+      if (plan.action === 'none') {
+        run.tally.skip('changed');
+        run.log.info({ object: idOf(cm) }, `${idOf(cm)} needs nothing any more after a concurrent write`);
+      } else plans.push(plan);
+    } catch (err) {
+      if (err instanceof NotFoundError) run.tally.skip('gone');
+      else run.tally.fail(`${namespace}/${name}`, `cannot read ${namespace}/${name} again after a conflict: ${oneLine(err)}`);
+    }
+  }
+  return plans;
+}
+
+/** Before an archive is planned again, whether its task exists now. */
+async function refreshParent(run: JobRun, index: ObservedIndex, archive: ConfigMap): Promise<void> {
+  const parent = archiveParent(archive);
+  const namespace = archive.metadata.namespace ?? '';
+  if (parent === undefined || index.hasTask(namespace, parent)) return;
+  try {
+    index.add((await run.client.getConfigMap({ namespace, name: parent }, run.signal)).metadata);
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+}
+
+function printPlanned(run: JobRun, plan: RepairPlan): void {
+  const { namespace = '', name } = plan.object.metadata;
+  const changes = describeChanges(plan);
+  if (run.output === 'json') {
+    run.print(JSON.stringify({ plan: ACTION_NAME[plan.action as Exclude<RepairPlan['action'], 'none'>], namespace, name, findings: plan.findings.map(({ rule, severity, message }) => ({ rule, severity, message })), reasons: plan.reasons, changes }));
+    return;
+  }
+  const lines = [`${namespace}/${name}: would ${plan.action.replace('-', ' ')}`, ...plan.findings.map((f) => `  finding ${f.rule}${f.severity === 'warning' ? ' (warning)' : ''}: ${f.message}`), ...plan.reasons.map((r) => `  why: ${r}`), ...changes.map((c) => `    ${c}`)];
+  run.print(lines.join('\n'));
+}
+
+function report(run: JobRun, counts: RuleCounts): void {
+  const rules = counts.toJSON();
+  run.log.info({ rules }, `${run.job}: findings by rule`);
+  if (run.output === 'json') run.print(JSON.stringify({ rules }));
+  else run.print(counts.format().join('\n'));
+}
+
+function rulesOf(plan: RepairPlan): string {
+  return [...new Set(plan.findings.map((f) => f.rule))].join(', ');
+}
+
+function eventMessage(text: string): string {
+  return text.length > EVENT_MESSAGE_MAX ? `${text.slice(0, EVENT_MESSAGE_MAX - 1)}…` : text;
+}
+
+function idOf(cm: ConfigMap): string {
+  return `${cm.metadata.namespace ?? ''}/${cm.metadata.name}`;
+}
+
+function involvedOf(cm: ConfigMap) {
+  const { namespace = '', name, uid, resourceVersion } = cm.metadata;
+  return { kind: 'ConfigMap', namespace, name, uid, resourceVersion };
+}
