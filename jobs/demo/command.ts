@@ -10,6 +10,8 @@ import { LocalApiServer } from '../../src/local-apiserver/index.js';
 import { LABEL_STATUS, LABEL_SWEEP, TASK_SELECTOR } from '../../src/state/labels.js';
 import { sampleStates } from './samples.js';
 import { runCli } from '../../src/cli.js';
+import { listSnapshots } from '../../src/snapshot/reader.js';
+import { seedCorruptedStates } from '../repair/demo-corpus.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 
@@ -18,7 +20,7 @@ const SAMPLE_COUNT = 300;
 
 export const demoCommand = defineCommand({
   command: 'demo',
-  describe: 'Run the jobs against the embedded API server with sample data',
+  describe: 'Run every job against the embedded API server with sample data',
   handler: async (_args, ctx) => {
     const dir = await mkdtemp(path.join(tmpdir(), 'cmstate-demo-'));
     const server = await LocalApiServer.start({ port: 0 });
@@ -28,19 +30,34 @@ export const demoCommand = defineCommand({
       server.seed([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } }]);
       const now = ctx.now().startOf('second');
       server.seed(sampleStates(SAMPLE_COUNT, NAMESPACE, now));
+      const corrupted = await seedCorruptedStates(server, NAMESPACE, now);
       ctx.print(`Embedded API server on ${server.url}, kubeconfig ${kubeconfig}`);
-      ctx.print(`Seeded ${SAMPLE_COUNT} task states in namespace "${NAMESPACE}" (last updates from 1 hour to 20 days ago).\n`);
+      ctx.print(`Seeded ${SAMPLE_COUNT} task states in namespace "${NAMESPACE}" (last updates from 1 hour to 20 days ago),`);
+      ctx.print(`and ${corrupted.length} corrupted ones for the repair job.\n`);
       await describeStates(ctx, kubeconfig);
 
+      const snapshots = path.join(dir, 'snapshots');
       const later = formatTimestamp(now.plus({ hours: 25 }));
-      const steps: [string, string[]][] = [
-        ['What would a sweep do now? (dry run: nothing changes)', ['sweep', '--dry-run']],
+      const restored = ['demo-0000', 'demo-0001', 'demo-0002'];
+      const steps: Step[] = [
+        ['The TTL sweeper: what would it do now? (a dry run changes nothing)', ['sweep', '--dry-run'], 8],
         ['Sweep: soft-delete (mark) the expired states', ['sweep']],
-        ['A second run 25 hours later (--now previews it): the grace period is over, marked states go', ['sweep', '--now', later]],
+        ['A run 25 hours later (--now previews it): the grace period is over, marked states go', ['sweep', '--now', later]],
+        ['Consistency repair: what is broken, and what would change? (corrupted states were seeded)', ['repair', '--dry-run'], 12],
+        ['Repair: originals saved to the snapshot store first, then repaired or quarantined', ['repair', '--snapshot-dir', snapshots]],
+        ['Repair again: nothing left to do', ['repair', '--snapshot-dir', snapshots]],
+        ['Snapshot every state ConfigMap', ['snapshot', '--dir', snapshots, '--keep-last', '5']],
+        ...restored.map((id): Step => [`Delete task ${id} by hand`, ['state', 'delete', id]]),
+        ['Restore what is missing from the snapshot (the report lists every object; the skipped ones are left out here)', ['restore', '--from', LATEST_SNAPSHOT], /^(created|overwritten)/],
+        ['They are back', ['state', 'get', restored[1]!]],
+        ['State gauges (without --pushgateway: the exposition text, state gauges shown)', ['metrics'], /^cmstate_task_states/],
       ];
-      for (const [title, args] of steps) {
-        ctx.print(`\n== ${title}\n$ cmstate ${args.join(' ')}`);
-        const code = await run(ctx, [...args, '--kubeconfig', kubeconfig, '--qps', '500', '--log-level', 'error'], args.includes('--dry-run') ? 8 : 0);
+      for (const [title, args, show] of steps) {
+        const resolved = await Promise.all(args.map((arg) => (arg === LATEST_SNAPSHOT ? latestSnapshot(snapshots) : arg)));
+        ctx.print(`\n== ${title}\n$ cmstate ${resolved.join(' ')}`);
+        // The jobs' default --qps protects a shared API server; this one is ours alone.
+        const fast = JOBS.has(resolved[0]!) ? ['--qps', '500'] : [];
+        const code = await run(ctx, [...resolved, '--kubeconfig', kubeconfig, '--log-level', 'error', ...fast], show);
         if (code !== 0) return code;
       }
       ctx.print('');
@@ -53,15 +70,30 @@ export const demoCommand = defineCommand({
   },
 });
 
-/** Runs a CLI command in-process, showing at most `maxLines` plan lines before its summary. */
-async function run(ctx: CommandContext, args: string[], maxLines = 0): Promise<number> {
+/** A demo step: its title, the CLI arguments, and which output lines to show (a count, or a filter). */
+type Step = [title: string, args: string[], show?: number | RegExp];
+
+const JOBS = new Set(['sweep', 'repair', 'snapshot', 'restore', 'metrics']);
+
+/** Stands for the newest snapshot file, known only once the snapshot step has run. */
+const LATEST_SNAPSHOT = '<latest snapshot>';
+
+async function latestSnapshot(dir: string): Promise<string> {
+  const newest = (await listSnapshots(dir)).filter((s) => s.reason === 'snapshot').at(-1);
+  if (!newest) throw new Error(`no snapshot in ${dir}`);
+  return newest.file;
+}
+
+const SUMMARY_LINE = /^[a-z-]+( \(dry run\))?: observed /;
+
+/** Runs a CLI command in-process and shows its output (cut or filtered by `show`), summary last. */
+async function run(ctx: CommandContext, args: string[], show: number | RegExp = Infinity): Promise<number> {
   const lines: string[] = [];
-  const code = await runCli(args, { stdout: (line) => lines.push(line), signal: ctx.signal });
-  const summary = lines.pop();
-  if (maxLines > 0) {
-    for (const line of lines.slice(0, maxLines)) ctx.print(`  ${line}`);
-    if (lines.length > maxLines) ctx.print(`  ... and ${lines.length - maxLines} more`);
-  }
+  const code = await runCli(args, { stdout: (line) => lines.push(...line.split('\n')), signal: ctx.signal });
+  const summary = lines.length && SUMMARY_LINE.test(lines.at(-1)!) ? lines.pop() : undefined;
+  const shown = show instanceof RegExp ? lines.filter((line) => show.test(line)) : lines.slice(0, show);
+  for (const line of shown) ctx.print(`  ${line}`);
+  if (typeof show === 'number' && lines.length > show) ctx.print(`  ... and ${lines.length - show} more lines`);
   if (summary !== undefined) ctx.print(summary);
   return code;
 }

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { defineCommand } from '../../src/command.js';
 import { jobConfigSchema, jobOptions, validate } from '../../src/config.js';
 import { runJob } from '../../src/job/runner.js';
-import { parseLabelSelector } from '../../src/local-apiserver/selectors.js';
+import { parseLabelSelector } from '../../src/kube/selectors.js';
 import { taskIdSchema } from '../../src/state/schema.js';
 import { RESTORE_MODES } from './plan.js';
 import { RESTORE_ACTIONS, restore } from './run.js';

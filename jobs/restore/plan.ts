@@ -2,7 +2,7 @@
 // object to send, with its owner references pointing at the owners' uids of now.
 
 import type { ConfigMap, OwnerReference } from '../../src/kube/types.js';
-import { matchesLabels, type LabelSelector } from '../../src/local-apiserver/selectors.js';
+import { matchesLabels, type LabelSelector } from '../../src/kube/selectors.js';
 import { LABEL_TASK_ID, parseArchiveName, taskIdFromName } from '../../src/state/labels.js';
 
 export const RESTORE_MODES = ['create-missing', 'overwrite'] as const;

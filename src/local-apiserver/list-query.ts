@@ -10,7 +10,7 @@ import {
   parseLabelSelector,
   type FieldSelector,
   type LabelSelector,
-} from './selectors.js';
+} from '../kube/selectors.js';
 import { badRequest } from './status.js';
 import type { StoredObject } from './store.js';
 

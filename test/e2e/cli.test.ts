@@ -7,7 +7,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { cliProcess } from '../support/cli.js';
+import { cli, cliProcess } from '../support/cli.js';
 import { startTestCluster, type TestCluster } from '../support/cluster.js';
 import { stateConfigMap } from '../support/states.js';
 
@@ -133,6 +133,18 @@ describe('cmstate as a process: options, errors, output', () => {
     const unreachable = await cliProcess(['state', 'get', 'x', '--kubeconfig', dead, '-n', 'default']);
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stderr, new RegExp(`cannot reach the API server at http://127.0.0.1:${port} \\(ECONNREFUSED\\)`));
+  });
+
+  test('`cmstate demo` (npm start) runs every job against the embedded server and shows what it did', async () => {
+    const run = await cli(['demo']);
+    assert.equal(run.code, 0, run.stderr);
+    const out = run.stdout.join('\n');
+    assert.match(out, /sweep: observed 305 · planned mark 169.* applied mark 169/);
+    assert.match(out, /applied mark 19, unmark 0, delete 169/);
+    assert.match(out, /repair: observed \d+ · planned repair 6, quarantine 1, delete_orphan 1 · applied repair 6, quarantine 1, delete_orphan 1/);
+    assert.match(out, /no findings/);
+    assert.match(out, /created demo\/task-demo-0001-state/);
+    assert.match(out, /cmstate_task_states_quarantined\{namespace="demo"\} 1/);
   });
 
   test('`cmstate schema` prints the JSON Schema of the wire format', async () => {

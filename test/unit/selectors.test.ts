@@ -6,7 +6,7 @@ import {
   matchesLabels,
   parseFieldSelector,
   parseLabelSelector,
-} from '../../src/local-apiserver/selectors.js';
+} from '../../src/kube/selectors.js';
 
 const labels = {
   none: undefined,

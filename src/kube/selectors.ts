@@ -1,7 +1,7 @@
 // Label and field selectors in the API server's query syntax, parsed once per request and matched
 // per object. Semantics follow k8s.io/apimachinery: `!=` and `notin` also match objects without the key.
 
-import { labelKeyErrors, labelValueErrors } from './validation.js';
+import { labelKeyErrors, labelValueErrors } from './names.js';
 
 export type LabelRequirement =
   | { key: string; op: 'exists' | 'doesNotExist' }
