@@ -81,27 +81,19 @@ export async function benchState(options: BenchOptions): Promise<BenchSection> {
     // Untimed: the first requests pay for JIT and connection set-up in both processes.
     await scenario(kubeConfig, 5, false, 50, 'warmup');
     const rows: Cell[][] = [];
+    let worst = { p99: 0, writers: 0, target: '' };
     for (const sharedTask of [true, false]) {
       for (const writers of WRITER_COUNTS) {
-        const label = `${sharedTask ? 'one' : 'many'}-${writers}`;
-        options.progress(`state: ${increments} increments, ${writers} writers on ${sharedTask ? 'one task' : 'different tasks'}`);
-        const r = await scenario(kubeConfig, writers, sharedTask, increments, label);
+        const target = sharedTask ? 'one task' : 'different tasks';
+        options.progress(`state: ${increments} increments, ${writers} writers on ${target}`);
+        const r = await scenario(kubeConfig, writers, sharedTask, increments, `${sharedTask ? 'one' : 'many'}-${writers}`);
         const p99 = percentile(r.latenciesMs, 99);
+        if (p99 > worst.p99) worst = { p99, writers, target };
         const meanAttempts = r.attempts.reduce((a, b) => a + b, 0) / Math.max(1, r.attempts.length);
-        rows.push([
-          sharedTask ? 'one task' : 'different tasks',
-          writers,
-          r.latenciesMs.length,
-          r.latenciesMs.length / r.seconds,
-          percentile(r.latenciesMs, 50),
-          p99,
-          Math.max(...r.latenciesMs),
-          meanAttempts,
-          p99 < LATENCY_LIMIT_MS ? 'yes' : 'NO',
-        ]);
+        const row: Cell[] = [target, writers, r.latenciesMs.length, r.latenciesMs.length / r.seconds, percentile(r.latenciesMs, 50), p99, Math.max(...r.latenciesMs), meanAttempts];
+        rows.push([...row, p99 < LATENCY_LIMIT_MS ? 'yes' : 'NO']);
       }
     }
-    const worstRow = rows.reduce((worst, row) => ((row[5] as number) > (worst[5] as number) ? row : worst));
     return {
       title: `StateManager.incrementIteration (issue 3): ${increments} increments per case`,
       columns: ['target', 'writers', 'increments', 'increments/s', 'p50 ms', 'p99 ms', 'max ms', 'rounds/op', 'p99 < 1 s'],
@@ -110,7 +102,7 @@ export async function benchState(options: BenchOptions): Promise<BenchSection> {
         'Each writer: its own KubeClient (qps 1000) and StateManager, incrementing in a loop; local API server in its own process.',
         'Latency is per incrementIteration call, conflict retries included; rounds/op = read-modify-write rounds per increment (1 = no conflict).',
         'Every case checks the final iteration equals the increments made (none lost).',
-        `Requirement "every state operation under one second": worst p99 is ${worstRow[5] as number < 10 ? (worstRow[5] as number).toFixed(1) : Math.round(worstRow[5] as number)} ms (${worstRow[1]} writers, ${worstRow[0]}): ${(worstRow[5] as number) < LATENCY_LIMIT_MS ? 'met' : 'NOT met'}.`,
+        `Requirement "every state operation under one second": worst p99 is ${Math.round(worst.p99)} ms (${worst.writers} writers, ${worst.target}): ${worst.p99 < LATENCY_LIMIT_MS ? 'met' : 'NOT met'}.`,
       ],
     };
   } finally {
