@@ -3,11 +3,11 @@
 
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cli, cliProcess } from '../support/cli.js';
+import { freePort } from '../support/ports.js';
 import { startTestCluster, type TestCluster } from '../support/cluster.js';
 import { stateConfigMap } from '../support/states.js';
 
@@ -18,14 +18,6 @@ before(async () => {
 });
 after(async () => cluster.close());
 
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 const base = () => ['--kubeconfig', cluster.kubeconfig, '-n', cluster.namespace];
 
@@ -128,7 +120,7 @@ describe('cmstate as a process: options, errors, output', () => {
     assert.match(missing.stderr, /cannot load kubeconfig \/nonexistent\/kubeconfig/);
 
     const dead = path.join(tmpdir(), `cmstate-dead-${process.pid}.kubeconfig`);
-    const port = await closedPort();
+    const port = await freePort();
     await writeFile(dead, (await readFile(cluster.kubeconfig, 'utf8')).replace(/server: .*/, `server: "http://127.0.0.1:${port}"`));
     const unreachable = await cliProcess(['state', 'get', 'x', '--kubeconfig', dead, '-n', 'default']);
     assert.equal(unreachable.code, 1);

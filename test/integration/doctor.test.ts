@@ -2,9 +2,9 @@
 // with CMSTATE_TEST_KUBECONFIG; deny rules need the embedded one), a real Pushgateway when
 // installed, and broken setups: a denied verb, closed ports, an unwritable directory, a bad kubeconfig.
 
+import { freePort } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -56,17 +56,6 @@ async function doctorJson(...args: string[]) {
   return { run, report, check: (name: string) => byName.get(name) ?? assert.fail(`no check "${name}" in ${[...byName.keys()].join(', ')}`) };
 }
 
-/** A port nothing listens on. */
-function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const RBAC_CHECKS = ['rbac configmaps', 'rbac leases.coordination.k8s.io', 'rbac events'];
 
@@ -148,7 +137,7 @@ describe('doctor', () => {
   });
 
   test('an unreachable Pushgateway: exit 1 with the fix, the rest still ok', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const { run, report, check } = await doctorJson('--pushgateway', `http://127.0.0.1:${port}`);
     assert.equal(run.code, 1);
     const push = check('pushgateway');
@@ -189,7 +178,7 @@ describe('doctor', () => {
   });
 
   test('an unreachable API server: exit 1 within seconds, RBAC not checked', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const kubeconfig = path.join(dir, 'closed-kubeconfig');
     await writeFile(
       kubeconfig,
@@ -221,7 +210,7 @@ describe('doctor', () => {
       [path.join(dir, 'no-such-kubeconfig'), /cannot load kubeconfig/],
     ] as const;
     for (const [kubeconfig, expected] of cases) {
-      const run = await cli(['doctor', '--kubeconfig', kubeconfig, '--output', 'json', '--pushgateway', `http://127.0.0.1:${await closedPort()}`]);
+      const run = await cli(['doctor', '--kubeconfig', kubeconfig, '--output', 'json', '--pushgateway', `http://127.0.0.1:${await freePort()}`]);
       assert.equal(run.code, 1, run.stderr);
       const report = run.json<Report>();
       assert.deepEqual(report.checks.map((c) => [c.name, c.ok]), [['config', false], ['pushgateway', false]], 'the other checks still run');

@@ -2,8 +2,8 @@
 // the API server (embedded, or a real cluster with CMSTATE_TEST_KUBECONFIG) and a real
 // Prometheus Pushgateway, asserting what a scrape of the gateway shows.
 
+import { freePort } from '../support/ports.js';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { DateTime } from 'luxon';
 import type { KubeClient } from '../../src/kube/client.js';
@@ -69,14 +69,6 @@ function run(command: string[], ...extra: string[]) {
   return cli([...command, '--kubeconfig', cluster.kubeconfig, '-n', ns, '--now', iso(T0), '--qps', '500', ...extra]);
 }
 
-async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address && typeof address === 'object');
-  return `http://127.0.0.1:${address.port}`;
-}
 
 function assertKnownStateGauges(samples: readonly Sample[], labels: Record<string, string>): void {
   const states = (status: string) => sampleValue(samples, 'cmstate_task_states', { ...labels, status });
@@ -214,7 +206,7 @@ describe('metrics on a real Pushgateway', { skip: gateway ? false : PUSHGATEWAY_
 
   test('an unreachable Pushgateway: the job still succeeds with a warning; --require-push makes it exit 1', async () => {
     await seed(knownSet());
-    const closed = await closedPortUrl();
+    const closed = `http://127.0.0.1:${await freePort()}`;
     const ok = await run(['sweep', '--pushgateway', closed]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stderr, /"level":"?(warn|40)"?.*metrics push failed: push to .*ECONNREFUSED/);

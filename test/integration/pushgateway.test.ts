@@ -1,6 +1,6 @@
+import { freePort } from '../support/ports.js';
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { DateTime } from 'luxon';
 import { Counter, Registry } from 'prom-client';
 import { ALL_NAMESPACES, deleteGroup, groupPath, pushMetrics, PushError, type Grouping } from '../../src/metrics/pushgateway.js';
@@ -32,14 +32,6 @@ function sweepMetrics(): RunMetrics {
   return createRunMetrics('sweep', { actions: ['mark', 'unmark', 'delete'] });
 }
 
-async function closedPortUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  assert.ok(address && typeof address === 'object');
-  return `http://127.0.0.1:${address.port}`;
-}
 
 const gateway = await startPushgateway();
 after(() => gateway?.stop());
@@ -204,7 +196,7 @@ describe('Pushgateway (real prometheus-pushgateway)', { skip: gateway ? false : 
 
 describe('pushMetrics without a gateway', () => {
   test('an unreachable gateway is a PushError after the retries, quickly with a small backoff', async () => {
-    const url = await closedPortUrl();
+    const url = `http://127.0.0.1:${await freePort()}`;
     const started = Date.now();
     const err = await pushMetrics({ url, registry: createRunMetrics('sweep').registry, grouping: { job: 'sweep', namespace: 'team-a' }, method: 'put', ...FAST }).catch((e: unknown) => e);
     assert.ok(err instanceof PushError, String(err));

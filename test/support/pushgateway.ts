@@ -1,9 +1,9 @@
 // A real Prometheus Pushgateway for tests: Debian's `prometheus-pushgateway`, started as our
 // own process on a free 127.0.0.1 port with persistence off (never the package's systemd
 // service), and a small exposition-text parser for assertions on its /metrics.
+import { freePort } from './ports.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
-import { createServer } from 'node:net';
 
 export const PUSHGATEWAY_BINARY = '/usr/bin/prometheus-pushgateway';
 /** The skip message when the binary is absent (outside CI). */
@@ -88,16 +88,6 @@ async function stop(child: ChildProcess, exited: Promise<number | null>): Promis
   await exited;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
 
 export interface Sample {
   name: string;
