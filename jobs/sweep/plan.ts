@@ -75,7 +75,7 @@ export interface SweepAction {
   markedAt?: string;
   /** mark: when the state becomes deletable, marked-at + grace (RFC 3339 UTC). */
   deleteAfter?: string;
-  /** delete: the task's archive ConfigMaps, to delete with it (set by `attachArchives`). */
+  /** delete: the task's archive ConfigMaps, to delete with it (see `archivesOf`). */
   archives?: SweepObjectRef[];
 }
 
@@ -123,7 +123,7 @@ export type SweepDecision =
 
 /**
  * Decides what to do with one task state as of `now`. Archives and other objects are
- * `not-a-task`; a delete action comes back without archives (see `attachArchives`).
+ * `not-a-task`; a delete action comes back without archives (see `archivesOf`).
  */
 export function planTask(object: SweepObject, policy: SweepPolicy, now: DateTime): SweepDecision {
   if (!isTask(object)) return { outcome: 'not-a-task' };
@@ -139,11 +139,12 @@ export function planTask(object: SweepObject, policy: SweepPolicy, now: DateTime
 
   const at = now.toUTC();
   const expired = at > lastUpdate.value.plus(ttl.value.duration);
-  const age = describeAge(lastUpdate.value, at, ttl.value);
+  // Only for the reasons below; most states are neither expired nor marked and need none.
+  const age = () => describeAge(lastUpdate.value, at, ttl.value);
 
   if (!marked) {
     if (!expired) return { outcome: 'not-expired' };
-    return act('mark', ref, `expired: ${age}`, {
+    return act('mark', ref, `expired: ${age()}`, {
       markedAt: formatTimestamp(at),
       deleteAfter: formatTimestamp(at.plus(policy.grace)),
     });
@@ -157,16 +158,16 @@ export function planTask(object: SweepObject, policy: SweepPolicy, now: DateTime
       `updated since marked: last update ${formatTimestamp(lastUpdate.value)} is after marked-at ${formatTimestamp(markedAt.value)}`,
     );
   }
-  if (!expired) return act('unmark', ref, `no longer expired: ${age}`);
+  if (!expired) return act('unmark', ref, `no longer expired: ${age()}`);
   if (!markedAt.ok) return skip(ref, `${markedAt.reason}; not deleting`);
 
   const deletableAt = markedAt.value.plus(policy.grace);
   const marking = `marked ${formatTimestamp(markedAt.value)}`;
   if (at >= deletableAt) {
-    return act('delete', ref, `expired: ${age}; ${marking}, grace ${formatDuration(policy.grace)} elapsed`);
+    return act('delete', ref, `expired: ${age()}; ${marking}, grace ${formatDuration(policy.grace)} elapsed`);
   }
   const deleteAfter = formatTimestamp(deletableAt);
-  return { outcome: 'wait', waiting: { object: ref, deleteAfter, reason: `expired: ${age}; ${marking}, deletable after ${deleteAfter}` } };
+  return { outcome: 'wait', waiting: { object: ref, deleteAfter, reason: `expired: ${age()}; ${marking}, deletable after ${deleteAfter}` } };
 }
 
 /**
@@ -183,7 +184,7 @@ export function needsLastUpdateFromData(object: SweepObject, policy: SweepPolicy
   );
 }
 
-/** The key `attachArchives` looks tasks up by. */
+/** The key `indexArchives` files archives under. */
 export function taskKey(namespace: string, taskName: string): string {
   return `${namespace}/${taskName}`;
 }
@@ -212,18 +213,14 @@ export function indexArchives(
 }
 
 /**
- * Returns the actions with every delete carrying its task's archives (an empty list when it has
- * none). Archives whose task is not planned for delete are left alone: orphans are repair's job.
+ * The archives to delete with a task: a copy of its entry in `index`, empty when it has none.
+ * Archives whose task is not deleted are left alone: orphans are repair's job.
  */
-export function attachArchives(actions: SweepAction[], archivesByTask: Map<string, SweepObjectRef[]>): SweepAction[] {
-  return actions.map((action) =>
-    action.kind === 'delete'
-      ? { ...action, archives: [...(archivesByTask.get(taskKey(action.object.namespace, action.object.name)) ?? [])] }
-      : action,
-  );
+export function archivesOf(index: Map<string, SweepObjectRef[]>, task: SweepObjectRef): SweepObjectRef[] {
+  return [...(index.get(taskKey(task.namespace, task.name)) ?? [])];
 }
 
-/** The whole plan for a set of observed objects: `planTask` per task, then `attachArchives`. */
+/** The whole plan for a set of observed objects: `planTask` per task, deletes with `archivesOf`. */
 export function planSweep(objects: SweepObject[], policy: SweepPolicy, now: DateTime): SweepPlan {
   const actions: SweepAction[] = [];
   const skipped: SweepSkip[] = [];
@@ -259,7 +256,8 @@ export function planSweep(objects: SweepObject[], policy: SweepPolicy, now: Date
         break;
     }
   }
-  return { actions: attachArchives(actions, indexArchives(objects)), skipped, waiting, stats };
+  const archives = indexArchives(objects);
+  return { actions: actions.map((a) => (a.kind === 'delete' ? { ...a, archives: archivesOf(archives, a.object) } : a)), skipped, waiting, stats };
 }
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };

@@ -1,6 +1,13 @@
-// The sweeper's I/O: observe (metadata pages) → plan (pure, per page) → circuit breaker → act
-// (bounded, rate limited, preconditioned) → report. A conflict on any write means the state
-// changed after it was observed: it is skipped and counted, never retried blindly.
+// The sweeper's I/O in two passes over the same metadata pages, so that memory stays flat however
+// many states there are: the circuit breaker needs the whole plan's count before the first delete,
+// but nothing needs the whole plan at once.
+//   1. plan: observe, plan per page (pure), count the actions; keep only the counts and the
+//      archive index. The circuit breaker judges the counts.
+//   2. act: observe again, plan each page again with the same `now` and policy, and act
+//      (bounded, rate limited, preconditioned) or print, never more of a kind than pass 1
+//      counted: what changed between the passes is left for the next run and counted.
+// A conflict on any write means the state changed after it was observed: skipped and counted,
+// never retried blindly.
 
 import { ConflictError } from '../../src/kube/errors.js';
 import { runBounded } from '../../src/job/executor.js';
@@ -9,9 +16,9 @@ import { RefusedError, oneLine } from '../../src/exit.js';
 import { ANNOTATION_MARKED_AT, LABEL_SWEEP, SWEEP_VALUE_MARKED } from '../../src/state/labels.js';
 import { checkDeleteBudget } from './breaker.js';
 import { observeSweepObjects, readLastUpdate } from './observe.js';
-import { attachArchives, indexArchives, needsLastUpdateFromData, planTask, type SweepAction, type SweepObjectRef, type SweepPolicy } from './plan.js';
+import { archivesOf, indexArchives, needsLastUpdateFromData, planTask, type SweepAction, type SweepActionKind, type SweepDecision, type SweepObject, type SweepObjectRef, type SweepPolicy } from './plan.js';
 
-export const SWEEP_ACTIONS = ['mark', 'unmark', 'delete'] as const;
+export const SWEEP_ACTIONS = ['mark', 'unmark', 'delete'] as const satisfies readonly SweepActionKind[];
 
 export interface SweepOptions {
   policy: SweepPolicy;
@@ -20,56 +27,41 @@ export interface SweepOptions {
   force: boolean;
 }
 
+/** What pass 1 keeps: counts, and the archives of every task (few: only long histories have any). */
+interface CountedPlan {
+  counts: Record<SweepActionKind, number>;
+  archives: Map<string, SweepObjectRef[]>;
+}
+
 export async function sweep(run: JobRun, options: SweepOptions): Promise<void> {
-  const actions = await observeAndPlan(run, options.policy);
-  const deletes = actions.filter((a) => a.kind === 'delete').length;
-  const verdict = checkDeleteBudget({ plannedDeletes: deletes, observed: run.tally.observed, maxDelete: options.maxDelete, maxDeletePercent: options.maxDeletePercent, force: options.force });
+  const decide = decider(run, options.policy);
+  const plan = await countPlan(run, decide);
+  const planned = SWEEP_ACTIONS.reduce((sum, kind) => sum + plan.counts[kind], 0);
+  const verdict = checkDeleteBudget({ plannedDeletes: plan.counts.delete, observed: run.tally.observed, maxDelete: options.maxDelete, maxDeletePercent: options.maxDeletePercent, force: options.force });
   if (!verdict.allowed) {
-    run.tally.skip('circuit_breaker', actions.length);
+    run.tally.skip('circuit_breaker', planned);
     throw new RefusedError(`${verdict.reason}; nothing was changed`);
   }
   if (verdict.overridden) run.log.warn(`--force: ${verdict.overridden}`);
-
-  if (run.planOnly) {
-    for (const action of actions) printPlanned(run, action);
-    return;
-  }
-  let done = 0;
-  await runBounded(
-    actions,
-    run.config.concurrency,
-    async (action) => {
-      await act(run, action);
-      done++;
-      run.progress(`${done}/${actions.length} actions done`);
-    },
-    run.signal,
-  );
-  const notStarted = actions.length - done;
-  if (notStarted > 0) run.tally.skip('interrupted', notStarted);
+  await carryOut(run, decide, plan, planned);
 }
 
-/** Streams metadata pages and plans each task as it arrives; only actions are kept. */
-async function observeAndPlan(run: JobRun, policy: SweepPolicy): Promise<SweepAction[]> {
-  const actions: SweepAction[] = [];
+/** Pass 1: streams the pages and plans each object as it arrives; only counts are kept. */
+async function countPlan(run: JobRun, decide: Decide): Promise<CountedPlan> {
+  const counts: Record<SweepActionKind, number> = { mark: 0, unmark: 0, delete: 0 };
   const archives = new Map<string, SweepObjectRef[]>();
-  const pages = observeSweepObjects(run.client, { namespace: run.namespace, pageSize: run.config.pageSize, shardIndex: run.config.shardIndex, shardCount: run.config.shardCount, signal: run.signal });
-  for await (const page of pages) {
+  let planned = 0;
+  for await (const page of observe(run)) {
     indexArchives(page, archives);
-    for (let object of page) {
-      try {
-        if (needsLastUpdateFromData(object, policy)) object = await readLastUpdate(run.client, object, run.signal);
-      } catch (err) {
-        run.tally.fail(`${object.namespace}/${object.name}`, `cannot read data.last_update of ${object.namespace}/${object.name}: ${oneLine(err)}`);
-        continue;
-      }
-      const decision = planTask(object, policy, run.now);
-      if (decision.outcome === 'not-a-task') continue;
+    for (const object of page) {
+      const decision = await decide(object);
+      if (decision === undefined || decision.outcome === 'not-a-task') continue;
       run.tally.observed++;
       switch (decision.outcome) {
         case 'act':
           run.tally.plan(decision.action.kind);
-          actions.push(decision.action);
+          counts[decision.action.kind]++;
+          planned++;
           break;
         case 'skip':
           run.tally.skip('invalid');
@@ -82,9 +74,79 @@ async function observeAndPlan(run: JobRun, policy: SweepPolicy): Promise<SweepAc
           break;
       }
     }
-    run.progress(`${run.tally.observed} task states observed, ${actions.length} actions planned`);
+    run.progress(`planning: ${run.tally.observed} task states observed, ${planned} actions planned`);
   }
-  return attachArchives(actions, archives);
+  return { counts, archives };
+}
+
+/** Pass 2: the same pages again, each action carried out (or printed) as its page arrives. */
+async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan, planned: number): Promise<void> {
+  const yielded: Record<SweepActionKind, number> = { mark: 0, unmark: 0, delete: 0 };
+  const started: Record<SweepActionKind, number> = { mark: 0, unmark: 0, delete: 0 };
+  let beyondPlan = 0;
+  let done = 0;
+  async function* approvedActions(): AsyncGenerator<SweepAction> {
+    for await (const page of observe(run)) {
+      for (const object of page) {
+        // Decided in pass 1 already: its failures and skips are counted and logged there.
+        const decision = await decide(object, { quiet: true });
+        if (decision?.outcome !== 'act') continue;
+        const { action } = decision;
+        // The breaker approved pass 1's counts: an action that appeared since (the state
+        // changed between the passes) waits for the next run rather than exceed them.
+        if (yielded[action.kind] >= plan.counts[action.kind]) {
+          beyondPlan++;
+          continue;
+        }
+        yielded[action.kind]++;
+        yield action.kind === 'delete' ? { ...action, archives: archivesOf(plan.archives, action.object) } : action;
+      }
+    }
+  }
+  await runBounded(
+    approvedActions(),
+    run.config.concurrency,
+    async (action) => {
+      started[action.kind]++;
+      if (run.planOnly) printPlanned(run, action);
+      else await act(run, action);
+      done++;
+      run.progress(`${done}/${planned} actions done`);
+    },
+    run.signal,
+  );
+  const notStarted = SWEEP_ACTIONS.reduce((sum, kind) => sum + plan.counts[kind] - started[kind], 0);
+  if (notStarted > 0) run.tally.skip(run.signal.aborted ? 'interrupted' : 'changed', notStarted);
+  if (beyondPlan > 0) run.tally.skip('changed', beyondPlan);
+}
+
+function observe(run: JobRun): AsyncGenerator<SweepObject[]> {
+  return observeSweepObjects(run.client, { namespace: run.namespace, pageSize: run.config.pageSize, shardIndex: run.config.shardIndex, shardCount: run.config.shardCount, signal: run.signal });
+}
+
+type Decide = (object: SweepObject, options?: { quiet?: boolean }) => Promise<SweepDecision | undefined>;
+
+/**
+ * planTask for both passes. A legacy object without the last-update annotation needs a full read
+ * for data.last_update; what was read is kept by resourceVersion, so pass 2 reads it again only
+ * if it changed. Undefined when that read failed: counted as a failure unless `quiet`.
+ */
+function decider(run: JobRun, policy: SweepPolicy): Decide {
+  const readLastUpdates = new Map<string, { resourceVersion: string; lastUpdateFromData: string | undefined }>();
+  return async (object, { quiet = false } = {}) => {
+    const id = `${object.namespace}/${object.name}`;
+    if (!needsLastUpdateFromData(object, policy)) return planTask(object, policy, run.now);
+    const known = readLastUpdates.get(id);
+    if (known?.resourceVersion === object.resourceVersion) return planTask({ ...object, lastUpdateFromData: known.lastUpdateFromData }, policy, run.now);
+    try {
+      const complete = await readLastUpdate(run.client, object, run.signal);
+      readLastUpdates.set(id, { resourceVersion: complete.resourceVersion, lastUpdateFromData: complete.lastUpdateFromData });
+      return planTask(complete, policy, run.now);
+    } catch (err) {
+      if (!quiet) run.tally.fail(id, `cannot read data.last_update of ${id}: ${oneLine(err)}`);
+      return undefined;
+    }
+  };
 }
 
 function printPlanned(run: JobRun, action: SweepAction): void {

@@ -2,6 +2,9 @@
 // and, on an identical reseeded server, the same deletion the way operators do it without
 // cmstate: kubectl get -o json | jq | xargs kubectl delete. Both delete the same 20%.
 //
+// cmstate runs as the image runs it: compiled, inside a memory cgroup with the chart's limit for
+// the sweep (see cmstate-process.ts), and once more without any limit, for comparison.
+//
 // What is measured: ONE sweep run that deletes. The expired 20% were already marked by an earlier
 // run (label cmstate.io/sweep=marked, cmstate.io/marked-at two days ago, past the 24 h grace), so
 // this run observes everything and deletes them; the pipeline deletes the same objects by their
@@ -21,6 +24,7 @@ import { loadKubeConfig } from '../../src/kube/config.js';
 import { ANNOTATION_LAST_UPDATE, ANNOTATION_MARKED_AT, LABEL_SWEEP, SWEEP_VALUE_MARKED, TASK_SELECTOR } from '../../src/state/labels.js';
 import type { JobSummary } from '../../src/metrics/summary.js';
 import { feedbackEntries, stateConfigMap } from '../support/states.js';
+import { builtCli, chartMemoryLimit, MemoryCgroup, type MemoryLimit } from './cmstate-process.js';
 import { startServerProcess, writeSeedFile, type RequestCounts, type ServerProcess } from './server-process.js';
 import { mib, type BenchOptions, type BenchSection, type Cell } from './table.js';
 
@@ -68,6 +72,8 @@ interface Measured {
   wallSeconds: number;
   /** Peak RSS in KiB: the process's, or for a pipeline the largest of its processes. */
   maxRssKiB: number | undefined;
+  /** Run in a memory cgroup: the most memory ever charged to it. */
+  cgroupPeakBytes: number | undefined;
   stdoutLines: number;
   lastLine: string;
   stderrTail: string;
@@ -78,11 +84,12 @@ interface Measured {
  * resident set of the process and its waited-for descendants); without it, a Node process reports
  * its own maxRSS at exit through a preload, and a pipeline has none.
  */
-async function measure(command: string, args: string[], env: NodeJS.ProcessEnv, dir: string, nodePreload: boolean): Promise<Measured> {
+async function measure(command: string, args: string[], env: NodeJS.ProcessEnv, dir: string, nodePreload: boolean, cgroup?: MemoryCgroup): Promise<Measured> {
   const rssFile = path.join(dir, `rss-${randomBytes(4).toString('hex')}`);
   const useTime = existsSync(TIME);
   const preload = 'data:text/javascript,process.on("exit",()=>process.stderr.write("\\ncmstate-bench-maxrss-kib="+process.resourceUsage().maxRSS+"\\n"))';
-  const [cmd, argv] = useTime ? [TIME, ['-f', '%M', '-o', rssFile, command, ...args]] : [command, nodePreload ? ['--import', preload, ...args] : args];
+  const [timed, timedArgs] = useTime ? [TIME, ['-f', '%M', '-o', rssFile, command, ...args]] : [command, nodePreload ? ['--import', preload, ...args] : args];
+  const [cmd, argv] = cgroup ? cgroup.wrap(timed, timedArgs) : [timed, timedArgs];
   const started = performance.now();
   const child = spawn(cmd, argv, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderrTail = '';
@@ -100,13 +107,15 @@ async function measure(command: string, args: string[], env: NodeJS.ProcessEnv, 
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
   const wallSeconds = (performance.now() - started) / 1000;
   let maxRssKiB: number | undefined;
-  if (useTime) maxRssKiB = Number((await readFile(rssFile, 'utf8')).trim().split('\n').at(-1));
+  if (useTime) maxRssKiB = Number((await readFile(rssFile, 'utf8').catch(() => '')).trim().split('\n').at(-1)) || undefined;
   else maxRssKiB = Number(/cmstate-bench-maxrss-kib=(\d+)/.exec(stderrTail)?.[1] ?? NaN) || undefined;
-  return { code, wallSeconds, maxRssKiB, stdoutLines, lastLine, stderrTail };
+  const cgroupPeakBytes = await cgroup?.peakBytes();
+  return { code, wallSeconds, maxRssKiB, cgroupPeakBytes, stdoutLines, lastLine, stderrTail };
 }
 
 const TOOLS = {
   cmstate: 'cmstate sweep',
+  unlimited: '  same, no memory limit',
   pipeline: 'kubectl | jq | xargs kubectl delete',
   parallel: '  same, xargs -n 50 -P 32',
 } as const;
@@ -138,15 +147,26 @@ async function checkRemaining(server: ServerProcess, objects: number, cutoffMs: 
   if (remaining !== expected) throw new Error(`${tool} left ${remaining} states, expected ${expected}`);
 }
 
-async function runSweep(server: ServerProcess, objects: number, now: string, dir: string): Promise<RunResult> {
-  const args = ['--import', 'tsx', path.join(root, 'src/main.ts'), 'sweep', '--kubeconfig', server.kubeconfig, '-n', NAMESPACE, '--qps', '1000', '--concurrency', '32', '--output', 'json', '--now', now];
+/** `cmstate sweep`, compiled; in a memory cgroup with the chart's limit when `limit` is given. */
+async function runSweep(server: ServerProcess, objects: number, now: string, dir: string, limit: MemoryLimit | undefined): Promise<RunResult> {
+  const tool: Tool = limit ? 'cmstate' : 'unlimited';
+  const args = [builtCli(), 'sweep', '--kubeconfig', server.kubeconfig, '-n', NAMESPACE, '--qps', '1000', '--concurrency', '32', '--output', 'json', '--now', now];
+  const cgroup = limit && (await MemoryCgroup.create(`cmstate-bench-sweep-${objects}`, limit.bytes));
+  if (typeof cgroup === 'string') throw new Error(`${cgroup} (run the sweep benchmark as root)`);
   await server.resetRequests();
-  const run = await measure(process.execPath, args, process.env, dir, true);
-  const requests = await server.requests();
-  if (run.code !== 0) throw new Error(`cmstate sweep exited ${run.code}: ${run.stderrTail.trim().split('\n').slice(-5).join('\n')}`);
-  const summary = JSON.parse(run.lastLine) as JobSummary;
-  if (summary.failed !== 0 || summary.observed !== objects) throw new Error(`cmstate sweep observed ${summary.observed} of ${objects}, failed ${summary.failed}`);
-  return { ...run, tool: 'cmstate', objects, deleted: summary.applied['delete'] ?? 0, requests, jobSeconds: summary.duration_ms / 1000 };
+  try {
+    const run = await measure(process.execPath, args, process.env, dir, true, cgroup);
+    const requests = await server.requests();
+    if (run.code !== 0) {
+      const memory = limit && run.cgroupPeakBytes !== undefined ? ` (memory: ${mib(run.cgroupPeakBytes).toFixed(0)} MiB of the ${limit.quantity} limit)` : '';
+      throw new Error(`cmstate sweep exited ${run.code}${memory}: ${run.stderrTail.trim().split('\n').slice(-5).join('\n')}`);
+    }
+    const summary = JSON.parse(run.lastLine) as JobSummary;
+    if (summary.failed !== 0 || summary.observed !== objects) throw new Error(`cmstate sweep observed ${summary.observed} of ${objects}, failed ${summary.failed}`);
+    return { ...run, tool, objects, deleted: summary.applied['delete'] ?? 0, requests, jobSeconds: summary.duration_ms / 1000 };
+  } finally {
+    if (cgroup) await cgroup.remove();
+  }
 }
 
 /**
@@ -184,6 +204,9 @@ export async function benchSweep(options: BenchOptions): Promise<BenchSection> {
     const seedFile = path.join(dir, 'states.ndjson');
     options.progress(`sweep: generating ${largest} state ConfigMaps with the real codec`);
     const lineBytes = await writeSeedFile(seedFile, largest, (i) => sweepState(i, nowMs));
+    options.progress('sweep: compiling the CLI');
+    builtCli();
+    const limit = await chartMemoryLimit('sweep');
     const results: RunResult[] = [];
     for (const objects of sizes) {
       for (const tool of Object.keys(TOOLS) as Tool[]) {
@@ -194,7 +217,10 @@ export async function benchSweep(options: BenchOptions): Promise<BenchSection> {
           if (server.seeded !== objects) throw new Error(`seeded ${server.seeded} states, expected ${objects}`);
           options.progress(`sweep: ${tool} over ${objects} states`);
           const load = os.loadavg()[0] as number;
-          const result = tool === 'cmstate' ? await runSweep(server, objects, now, dir) : await runPipeline(server, objects, cutoffMs, dir, tool === 'parallel');
+          const result =
+            tool === 'cmstate' || tool === 'unlimited'
+              ? await runSweep(server, objects, now, dir, tool === 'cmstate' ? limit : undefined)
+              : await runPipeline(server, objects, cutoffMs, dir, tool === 'parallel');
           result.load = [load, os.loadavg()[0] as number];
           await checkRemaining(server, objects, cutoffMs, TOOLS[tool]);
           results.push(result);
@@ -204,13 +230,13 @@ export async function benchSweep(options: BenchOptions): Promise<BenchSection> {
       }
     }
     const seedBytes = Object.fromEntries(sizes.map((n) => [n, lineBytes.slice(0, n).reduce((a, b) => a + b, 0)]));
-    return report(results, sizes, seedBytes);
+    return report(results, sizes, seedBytes, limit);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-function report(results: RunResult[], sizes: number[], seedBytes: Record<number, number>): BenchSection {
+function report(results: RunResult[], sizes: number[], seedBytes: Record<number, number>, limit: MemoryLimit): BenchSection {
   const rows: Cell[][] = results.map((r) => [
     TOOLS[r.tool],
     r.objects,
@@ -219,6 +245,7 @@ function report(results: RunResult[], sizes: number[], seedBytes: Record<number,
     r.jobSeconds ?? '-',
     r.objects / r.wallSeconds,
     r.maxRssKiB === undefined ? 'n/a' : r.maxRssKiB / 1024,
+    r.cgroupPeakBytes === undefined ? '-' : mib(r.cgroupPeakBytes),
     r.requests.total,
     r.load ? `${r.load[0].toFixed(1)}-${r.load[1].toFixed(1)}` : '-',
   ]);
@@ -235,22 +262,29 @@ function report(results: RunResult[], sizes: number[], seedBytes: Record<number,
     );
   }
   const [small, large] = sizes as [number, number];
-  const rssSmall = find('cmstate', small).maxRssKiB;
-  const rssLarge = find('cmstate', large).maxRssKiB;
-  if (rssSmall !== undefined && rssLarge !== undefined) {
-    const growth = rssLarge / rssSmall;
-    notes.push(`cmstate peak RSS at ${large.toLocaleString('en-US')} / at ${small.toLocaleString('en-US')} = ${growth.toFixed(2)}x (target <= ${RSS_GROWTH_TARGET}x: ${growth <= RSS_GROWTH_TARGET ? 'met' : 'NOT met'}).`);
+  const growth = (tool: Tool) => {
+    const [a, b] = [find(tool, small).maxRssKiB, find(tool, large).maxRssKiB];
+    return a === undefined || b === undefined ? undefined : b / a;
+  };
+  const limited = growth('cmstate');
+  const unlimited = growth('unlimited');
+  if (limited !== undefined) {
+    notes.push(
+      `cmstate peak RSS at ${large.toLocaleString('en-US')} / at ${small.toLocaleString('en-US')} = ${limited.toFixed(2)}x under the chart's ${limit.quantity} limit (target <= ${RSS_GROWTH_TARGET}x: ${limited <= RSS_GROWTH_TARGET ? 'met' : 'NOT met'})` +
+        (unlimited === undefined ? '.' : `; ${unlimited.toFixed(2)}x without a limit.`),
+    );
   }
   notes.push(
     'One sweep run that deletes: the expired 20% were marked by an earlier run (marked-at 2 days ago, grace 24 h); --now pins the clock, default --ttl 7d. The pipeline selects the same 20% by cmstate.io/last-update < now - 7d.',
-    'Wall time: spawn to exit, process start-up (node + tsx) included; "job s" is the summary\'s duration_ms. Peak RSS: GNU time %M (for the pipeline, its largest process). Requests: the server\'s request log, reset before each run.',
-    'cmstate also sends an Event per deletion and takes/releases its Lease; the pipeline sends neither, but kubectl delete GETs each object afterwards (--wait, its default). Every run is checked afterwards: exactly the expired states are gone.',
+    `cmstate runs compiled (tsconfig.build.json, as in the image), in a memory cgroup limited to jobs.sweep.resources.limits.memory of the chart (${limit.quantity}): Node sizes its heap from that limit, as in the pod. "cgroup MiB": the most memory the kernel charged to that cgroup, what it compares with the limit. The "no memory limit" row is the same run on the bare machine, where V8 sizes its heap from all of its memory and collects lazily: its peak RSS is mostly garbage not yet collected.`,
+    'Wall time: spawn to exit, process start-up included; "job s" is the summary\'s duration_ms. Peak RSS: GNU time %M (for the pipeline, its largest process). Requests: the server\'s request log, reset before each run.',
+    'cmstate lists the metadata twice (pass 1 plans and counts for the circuit breaker, pass 2 acts page by page, so no plan is held in memory), sends an Event per deletion and takes/releases its Lease; the pipeline sends neither, but kubectl delete GETs each object afterwards (--wait, its default). Every run is checked afterwards: exactly the expired states are gone.',
     'kubectl throttles itself to 5 requests/s after a burst of 10 (client-go defaults, per process): most of the pipeline\'s time. "load": the machine\'s 1-minute load average before-after the run (other work on the machine slows every figure).',
     '1% of the states carry ~870 KiB of gzip feedback (random text), the rest 1-8 KiB plain; server in its own process, 2-core machine shared by server and client.',
   );
   return {
     title: 'TTL sweep vs. kubectl pipeline (issue 4)',
-    columns: ['tool', 'states', 'deleted', 'wall s', 'job s', 'states/s', 'peak RSS MiB', 'API requests', 'load'],
+    columns: ['tool', 'states', 'deleted', 'wall s', 'job s', 'states/s', 'peak RSS MiB', 'cgroup MiB', 'API requests', 'load'],
     rows,
     notes,
   };

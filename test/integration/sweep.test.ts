@@ -167,7 +167,8 @@ describe('sweep', () => {
     cluster.local!.faults.add({ match: { method: 'DELETE', path: 'task-old-1-state' }, fault: { kind: 'latency', ms: 1500 } });
     cluster.local!.clearRequests();
     const running = sweep(at(25));
-    while (!cluster.local!.requests.some((r) => r.method === 'GET' && r.path.endsWith('/configmaps'))) await new Promise((r) => setTimeout(r, 20));
+    // Two lists: pass 1 (plan) and pass 2 (act) have observed it; the write lands before the delete.
+    while (cluster.local!.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/configmaps')).length < 2) await new Promise((r) => setTimeout(r, 20));
     await client.mergePatchConfigMap({ namespace: ns, name: 'task-old-1-state' }, { metadata: { annotations: { touched: 'yes' } } });
     const run = await running;
     assert.equal(run.code, 0, run.stderr);
@@ -175,6 +176,49 @@ describe('sweep', () => {
     assert.equal(summary.skipped.conflict, 1);
     assert.equal(summary.applied.delete, 2);
     assert.ok((await names()).includes('task-old-1-state'));
+  });
+
+  describe('between planning (pass 1) and acting (pass 2)', { skip: againstRealCluster && 'needs fault injection' }, () => {
+    // Pass 2's list is held back 1 s, so a write made after pass 1's list lands between the passes.
+    async function sweepWithWriteBetweenPasses(write: () => Promise<void>) {
+      cluster.local!.faults.add({ match: { verb: 'list', path: '/configmaps' }, fault: { kind: 'latency', ms: 1000 }, nth: 2 });
+      cluster.local!.clearRequests();
+      const running = sweep(at(25));
+      while (!cluster.local!.requests.some((r) => r.method === 'GET' && r.path.endsWith('/configmaps'))) await new Promise((r) => setTimeout(r, 10));
+      await write();
+      const run = await running;
+      assert.equal(run.code, 0, run.stderr);
+      return run.json<{ planned: Record<string, number>; applied: Record<string, number>; skipped: Record<string, number> }>();
+    }
+
+    test('a state updated meanwhile is not deleted: pass 2 acts on what it sees, and counts the change', async () => {
+      await seed(standardSet());
+      assert.equal((await sweep(at(0))).code, 0);
+      const summary = await sweepWithWriteBetweenPasses(async () => {
+        const cm = await client.getConfigMap({ namespace: ns, name: 'task-old-1-state' });
+        await client.replaceConfigMap({ ...cm, metadata: { ...cm.metadata, annotations: { ...cm.metadata.annotations, 'cmstate.io/last-update': at(1) } } });
+      });
+      assert.deepEqual(summary.planned, { mark: 0, unmark: 0, delete: 3 });
+      assert.equal(summary.applied.delete, 2);
+      // The planned delete that did not happen, and the unmark pass 1 did not plan (left to the next run).
+      assert.equal(summary.skipped.changed, 2);
+      assert.ok((await names()).includes('task-old-1-state'));
+      const next = await sweep(at(26));
+      assert.equal(next.json<{ applied: Record<string, number> }>().applied.unmark, 1);
+    });
+
+    test('a deletable state that appears meanwhile never takes the deletes past what the breaker approved', async () => {
+      await seed(standardSet());
+      assert.equal((await sweep(at(0))).code, 0);
+      const summary = await sweepWithWriteBetweenPasses(async () => {
+        await seed([stateConfigMap({ id: 'late', namespace: ns, lastUpdate: daysAgo(10), labels: { 'cmstate.io/sweep': 'marked' }, annotations: { 'cmstate.io/marked-at': at(0) } })]);
+      });
+      assert.deepEqual(summary.planned, { mark: 0, unmark: 0, delete: 3 });
+      assert.equal(summary.applied.delete, 3);
+      assert.equal(summary.skipped.changed, 1);
+      // 4 states were deletable by then; one of them is left for the next run.
+      assert.equal((await names()).length, 5);
+    });
   });
 
   test('the circuit breaker refuses a mass delete (exit 3, nothing changed) unless --force', async () => {

@@ -2,7 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DateTime, Duration } from 'luxon';
 import {
-  attachArchives,
+  archivesOf,
   indexArchives,
   needsLastUpdateFromData,
   planSweep,
@@ -439,23 +439,25 @@ describe('planSweep', () => {
     assert.deepEqual(plan.skipped, fromTasks.flatMap((d) => (d.outcome === 'skip' ? [d.skip] : [])));
   });
 
-  test('streaming: pages planned one by one, archives on another page, give the same plan', () => {
+  test('two passes over pages: archives indexed in the first, attached per page in the second, give the same plan', () => {
     const page1 = [deletable('task-a-state'), deletable('task-b-state')];
     const page2 = [archive('task-a-state-archive-1', { ownerName: 'task-a-state' }), task({ name: 'task-c-state' })];
     const page3 = [archive('task-b-state-archive-1', { taskId: 'b' }), archive('task-a-state-archive-2', { ownerName: 'task-a-state' })];
+    const pages = [page1, page2, page3];
 
     const index = new Map();
-    const actions: SweepAction[] = [];
-    for (const page of [page1, page2, page3]) {
-      indexArchives(page, index);
+    for (const page of pages) indexArchives(page, index);
+    const streamed: SweepAction[] = [];
+    for (const page of pages) {
       for (const object of page) {
         const decision = planTask(object, POLICY, NOW);
-        if (decision.outcome === 'act') actions.push(decision.action);
+        if (decision.outcome !== 'act') continue;
+        const { action } = decision;
+        streamed.push(action.kind === 'delete' ? { ...action, archives: archivesOf(index, action.object) } : action);
       }
     }
-    const streamed = attachArchives(actions, index);
 
-    assert.deepEqual(streamed, planSweep([...page1, ...page2, ...page3], POLICY, NOW).actions);
+    assert.deepEqual(streamed, planSweep(pages.flat(), POLICY, NOW).actions);
     assert.deepEqual(
       streamed.map((a) => [a.object.name, a.archives?.map((r) => r.name)]),
       [
@@ -473,15 +475,14 @@ describe('planSweep', () => {
     assert.deepEqual([...index.entries()], [[taskKey('ns1', 'task-a-state'), [ref(a1)]]]);
   });
 
-  test('attachArchives does not change its input', () => {
-    const actions = planSweep([deletable('task-a-state')], POLICY, NOW).actions.map((a) => ({ ...a, archives: undefined }));
-    const before = structuredClone(actions);
+  test('archivesOf returns a copy: changing it leaves the index alone', () => {
     const index = indexArchives([archive('task-a-state-archive-1', { ownerName: 'task-a-state' })]);
-    const attached = attachArchives(actions, index);
-    assert.deepEqual(actions, before);
-    assert.equal(attached[0]?.archives?.length, 1);
-    attached[0]?.archives?.push(REF);
+    const task = { namespace: 'ns1', name: 'task-a-state', resourceVersion: '1' };
+    const archives = archivesOf(index, task);
+    assert.equal(archives.length, 1);
+    archives.push(REF);
     assert.equal(index.get(taskKey('ns1', 'task-a-state'))?.length, 1);
+    assert.deepEqual(archivesOf(index, { ...task, name: 'task-z-state' }), []);
   });
 
   test('no objects: an empty plan', () => {

@@ -1,0 +1,103 @@
+// cmstate as the image runs it, for benchmarks that measure its memory: the compiled CLI (not
+// tsx, which adds its compiler and source maps to every figure), inside a memory cgroup with the
+// chart's limit for the job. Node sizes its heap from the cgroup limit, so what V8 lets pile up
+// before it collects is what it would let pile up in the pod; without a limit it sizes the heap
+// from the whole machine and the peak RSS says more about the machine than about cmstate.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+/** Inside node_modules, so the build resolves the project's packages like dist/ does. */
+const BUILD_DIR = path.join(root, 'node_modules/.cache/cmstate-bench');
+
+let built: string | undefined;
+
+/**
+ * Compiles src/ and jobs/ (tsconfig.build.json, as `npm run build` and the image do) into a
+ * directory of the bench's own, so a build of dist/ during a long bench changes nothing it runs.
+ * Returns the entrypoint to run with node.
+ */
+export function builtCli(): string {
+  if (built) return built;
+  const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
+  const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', BUILD_DIR], { cwd: root, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`building the CLI failed: ${(result.stdout + result.stderr).trim().split('\n').slice(0, 5).join('\n')}`);
+  built = path.join(BUILD_DIR, 'src/main.js');
+  return built;
+}
+
+const QUANTITY = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+const FACTORS: Record<string, number> = { '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
+
+/** A Kubernetes memory quantity (`256Mi`, `1G`, `536870912`) in bytes. */
+export function quantityBytes(quantity: string): number {
+  const match = QUANTITY.exec(quantity.trim());
+  if (!match) throw new Error(`"${quantity}" is not a memory quantity like 256Mi`);
+  return Math.round(Number(match[1]) * (FACTORS[match[2] ?? ''] as number));
+}
+
+export interface MemoryLimit {
+  /** As the chart writes it: `256Mi`. */
+  quantity: string;
+  bytes: number;
+}
+
+/** The chart's default memory limit for a job (`jobs.<job>.resources.limits.memory` in values.yaml). */
+export async function chartMemoryLimit(job: string): Promise<MemoryLimit> {
+  const values = parse(await readFile(path.join(root, 'charts/cmstate/values.yaml'), 'utf8')) as { jobs?: Record<string, { resources?: { limits?: { memory?: string } } }> };
+  const quantity = values.jobs?.[job]?.resources?.limits?.memory;
+  if (quantity === undefined) throw new Error(`charts/cmstate/values.yaml sets no jobs.${job}.resources.limits.memory`);
+  return { quantity: String(quantity), bytes: quantityBytes(String(quantity)) };
+}
+
+/** The two layouts of the memory controller: cgroup v2 (unified) and v1. */
+const LAYOUTS = [
+  { root: '/sys/fs/cgroup', probe: 'cgroup.controllers', limit: 'memory.max', peak: 'memory.peak' },
+  { root: '/sys/fs/cgroup/unified', probe: 'cgroup.controllers', limit: 'memory.max', peak: 'memory.peak' },
+  { root: '/sys/fs/cgroup/memory', probe: 'memory.limit_in_bytes', limit: 'memory.limit_in_bytes', peak: 'memory.max_usage_in_bytes' },
+] as const;
+
+/** A memory cgroup of its own for one measured process: the limit a pod's container would have. */
+export class MemoryCgroup {
+  private constructor(
+    private readonly dir: string,
+    private readonly layout: (typeof LAYOUTS)[number],
+  ) {}
+
+  /** Creates one (needs root and a writable memory controller); a reason when it cannot. */
+  static async create(name: string, limitBytes: number): Promise<MemoryCgroup | string> {
+    for (const layout of LAYOUTS) {
+      if (!existsSync(path.join(layout.root, layout.probe))) continue;
+      if (layout.probe === 'cgroup.controllers' && !(await readFile(path.join(layout.root, layout.probe), 'utf8')).split(/\s+/).includes('memory')) continue;
+      const dir = path.join(layout.root, `${name}-${process.pid}`);
+      try {
+        await mkdir(dir, { recursive: true });
+        await writeFile(path.join(dir, layout.limit), String(limitBytes));
+        return new MemoryCgroup(dir, layout);
+      } catch (err) {
+        return `cannot create a memory cgroup under ${layout.root}: ${(err as Error).message}`;
+      }
+    }
+    return 'no memory cgroup controller found under /sys/fs/cgroup';
+  }
+
+  /** `command args…` run inside the cgroup: a shell joins it, then execs the command. */
+  wrap(command: string, args: string[]): [string, string[]] {
+    return ['/bin/sh', ['-c', `echo $$ > ${path.join(this.dir, 'cgroup.procs')} && exec "$@"`, 'sh', command, ...args]];
+  }
+
+  /** The most memory ever charged to the cgroup (what the kernel compares with the limit). */
+  async peakBytes(): Promise<number | undefined> {
+    const text = await readFile(path.join(this.dir, this.layout.peak), 'utf8').catch(() => undefined);
+    return text === undefined ? undefined : Number(text.trim());
+  }
+
+  async remove(): Promise<void> {
+    await rmdir(this.dir).catch(() => undefined);
+  }
+}
