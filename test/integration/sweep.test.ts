@@ -290,6 +290,23 @@ describe('sweep', () => {
     assert.equal(new Set([...a, ...b]).size, 40);
   });
 
+  test('--all-namespaces sweeps every namespace in one run, each object by its own namespace', async () => {
+    const other = await cluster.extraNamespace();
+    await seed([stateConfigMap({ id: 'here-old', namespace: ns, lastUpdate: daysAgo(10) }), stateConfigMap({ id: 'here-fresh', namespace: ns, lastUpdate: daysAgo(1) })]);
+    await seed([stateConfigMap({ id: 'there-old', namespace: other, lastUpdate: daysAgo(10) })]);
+    const marked = async (namespace: string, id: string) => (await client.getConfigMap({ namespace, name: `task-${id}-state` })).metadata.labels?.['cmstate.io/sweep'] === 'marked';
+
+    const first = await cli(['sweep', '--all-namespaces', '--kubeconfig', cluster.kubeconfig, '--now', at(0), '--output', 'json']);
+    assert.equal(first.code, 0, first.stderr);
+    assert.ok(first.json<{ observed: number }>().observed >= 3);
+    assert.deepEqual([await marked(ns, 'here-old'), await marked(ns, 'here-fresh'), await marked(other, 'there-old')], [true, false, true]);
+
+    const second = await cli(['sweep', '-A', '--kubeconfig', cluster.kubeconfig, '--now', at(25), '--output', 'json']);
+    assert.equal(second.code, 0, second.stderr);
+    assert.deepEqual(await names(), ['task-here-fresh-state']);
+    await assert.rejects(client.getConfigMap({ namespace: other, name: 'task-there-old-state' }), /not found/i);
+  });
+
   test('SIGTERM stops starting actions, reports what was left, and exits 1', { skip: againstRealCluster && 'needs fault injection' }, async () => {
     await seed(Array.from({ length: 20 }, (_, i) => stateConfigMap({ id: `t-${i}`, namespace: ns, lastUpdate: daysAgo(10) })));
     cluster.local!.faults.add({ match: { method: 'PATCH' }, fault: { kind: 'latency', ms: 200 } });
