@@ -88,8 +88,8 @@ async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan, planned:
   async function* approvedActions(): AsyncGenerator<SweepAction> {
     for await (const page of observe(run)) {
       for (const object of page) {
-        // Decided in pass 1 already: its failures and skips are counted and logged there.
-        const decision = await decide(object, { quiet: true });
+        // Skips and waits were counted and logged in pass 1.
+        const decision = await decide(object);
         if (decision?.outcome !== 'act') continue;
         const { action } = decision;
         // The breaker approved pass 1's counts: an action that appeared since (the state
@@ -124,18 +124,20 @@ function observe(run: JobRun): AsyncGenerator<SweepObject[]> {
   return observeSweepObjects(run.client, { namespace: run.namespace, pageSize: run.config.pageSize, shardIndex: run.config.shardIndex, shardCount: run.config.shardCount, signal: run.signal });
 }
 
-type Decide = (object: SweepObject, options?: { quiet?: boolean }) => Promise<SweepDecision | undefined>;
+type Decide = (object: SweepObject) => Promise<SweepDecision | undefined>;
 
 /**
  * planTask for both passes. A legacy object without the last-update annotation needs a full read
- * for data.last_update; what was read is kept by resourceVersion, so pass 2 reads it again only
- * if it changed. Undefined when that read failed: counted as a failure unless `quiet`.
+ * for data.last_update; what was read is kept by resourceVersion (legacy objects only), so pass 2
+ * reads it again only if it changed. Undefined when that read failed, which is counted as a
+ * failure once per object.
  */
 function decider(run: JobRun, policy: SweepPolicy): Decide {
   const readLastUpdates = new Map<string, { resourceVersion: string; lastUpdateFromData: string | undefined }>();
-  return async (object, { quiet = false } = {}) => {
-    const id = `${object.namespace}/${object.name}`;
+  const failedReads = new Set<string>();
+  return async (object) => {
     if (!needsLastUpdateFromData(object, policy)) return planTask(object, policy, run.now);
+    const id = `${object.namespace}/${object.name}`;
     const known = readLastUpdates.get(id);
     if (known?.resourceVersion === object.resourceVersion) return planTask({ ...object, lastUpdateFromData: known.lastUpdateFromData }, policy, run.now);
     try {
@@ -143,7 +145,8 @@ function decider(run: JobRun, policy: SweepPolicy): Decide {
       readLastUpdates.set(id, { resourceVersion: complete.resourceVersion, lastUpdateFromData: complete.lastUpdateFromData });
       return planTask(complete, policy, run.now);
     } catch (err) {
-      if (!quiet) run.tally.fail(id, `cannot read data.last_update of ${id}: ${oneLine(err)}`);
+      if (!failedReads.has(id)) run.tally.fail(id, `cannot read data.last_update of ${id}: ${oneLine(err)}`);
+      failedReads.add(id);
       return undefined;
     }
   };

@@ -146,6 +146,22 @@ describe('sweep', () => {
     assert.equal(run.json<{ applied: Record<string, number> }>().applied.mark, 4);
   });
 
+  test('a legacy state that cannot be read is one failure (exit 1), and the others are still handled', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+    const legacy: ConfigMap = {
+      metadata: { name: 'task-legacy-state', namespace: ns, labels: { 'cmstate.io/state': 'task' } },
+      data: { iteration: '2', last_update: daysAgo(9) },
+    };
+    await seed([...standardSet(), legacy]);
+    cluster.local!.faults.add({ match: { method: 'GET', path: '/configmaps/task-legacy-state' }, fault: { kind: 'status', code: 403 } });
+    const run = await sweep(at(0));
+    assert.equal(run.code, 1, run.stderr);
+    const summary = run.json<{ failed: number; applied: Record<string, number> }>();
+    // Both passes tried to read it; it is counted once.
+    assert.equal(summary.failed, 1);
+    assert.equal(summary.applied.mark, 3);
+    assert.match(run.stderr, /cannot read data\.last_update of .*task-legacy-state/);
+  });
+
   test('malformed annotations are reported and the object is skipped, the others handled', async () => {
     await seed([
       stateConfigMap({ id: 'bad-ttl', namespace: ns, lastUpdate: daysAgo(10), annotations: { 'cmstate.io/ttl': 'forever' } }),
