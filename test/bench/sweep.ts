@@ -82,7 +82,8 @@ interface Measured {
 /**
  * Runs a command and measures it from spawn to exit. Peak RSS comes from GNU time (%M: the largest
  * resident set of the process and its waited-for descendants); without it, a Node process reports
- * its own maxRSS at exit through a preload, and a pipeline has none.
+ * its own maxRSS at exit through a preload, and a pipeline has none. With `cgroup`, the command
+ * runs inside it and the cgroup's peak charge is read afterwards.
  */
 async function measure(command: string, args: string[], env: NodeJS.ProcessEnv, dir: string, nodePreload: boolean, cgroup?: MemoryCgroup): Promise<Measured> {
   const rssFile = path.join(dir, `rss-${randomBytes(4).toString('hex')}`);
