@@ -4,20 +4,18 @@
 
 import { freePort } from '../support/ports.js';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { after, before, beforeEach, describe, test } from 'node:test';
-import { parse } from 'yaml';
 import { cli } from '../support/cli.js';
 import { againstRealCluster, startTestCluster, type TestCluster } from '../support/cluster.js';
 import { PUSHGATEWAY_MISSING, startPushgateway, type PushgatewayProcess } from '../support/pushgateway.js';
-import { JOB_VERBS, requiredAccess, type CheckResult } from '../../jobs/doctor/checks.js';
+import { requiredAccess, type CheckResult } from '../../jobs/doctor/checks.js';
 import type { LocalApiServer } from '../../src/local-apiserver/index.js';
 
 const EMBEDDED_ONLY = againstRealCluster && 'deny rules need the embedded API server';
-const repo = path.resolve(import.meta.dirname, '../..');
 
 interface Report {
   checks: CheckResult[];
@@ -226,13 +224,6 @@ describe('doctor', () => {
     const run = await doctor('--jobs', 'sweep,cleanup');
     assert.equal(run.code, 2);
     assert.match(run.stderr, /--jobs: unknown job cleanup/);
-  });
-
-  test('the chart grants what doctor checks: JOB_VERBS equals cmstate.rbacVerbs', async () => {
-    const helpers = await readFile(path.join(repo, 'charts/cmstate/templates/_helpers.tpl'), 'utf8');
-    const body = /\{\{-?\s*define\s+"cmstate\.rbacVerbs"\s*-?\}\}([\s\S]*?)\{\{-?\s*end\s*-?\}\}/.exec(helpers)?.[1];
-    assert.ok(body, 'define "cmstate.rbacVerbs" in _helpers.tpl');
-    assert.deepEqual(parse(body), JOB_VERBS);
   });
 
   test('requiredAccess: the union over the jobs, with who needs each verb', () => {
