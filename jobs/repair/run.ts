@@ -104,8 +104,9 @@ async function saveAndAct(run: JobRun, options: RepairRunOptions, plans: RepairP
     plans,
     run.config.concurrency,
     async (plan) => {
-      if (await act(run, plan)) counts.done(plan);
-      else conflicted.push(plan);
+      const outcome = await act(run, plan);
+      if (outcome === 'done') counts.done(plan);
+      else if (outcome === 'conflict') conflicted.push(plan);
       done++;
       run.progress(`${done}/${plans.length} objects changed`);
     },
@@ -130,8 +131,11 @@ async function saveOriginals(run: JobRun, options: RepairRunOptions, plans: Repa
   run.log.info({ snapshot: committed.file, objects: committed.objects, bytes: committed.bytes }, `saved the originals of ${committed.objects} objects in ${committed.file}`);
 }
 
-/** Carries out one plan; false when the object changed since it was read (a conflict). */
-async function act(run: JobRun, plan: RepairPlan): Promise<boolean> {
+/**
+ * Carries out one plan: `done`; `conflict` when the object changed since it was read; `not-done`
+ * when it is gone or the write failed (counted in the tally, not in the per-rule table).
+ */
+async function act(run: JobRun, plan: RepairPlan): Promise<'done' | 'conflict' | 'not-done'> {
   const id = idOf(plan.object);
   const meta = plan.object.metadata;
   const ref: ObjectRef = { namespace: meta.namespace ?? '', name: meta.name };
@@ -152,32 +156,37 @@ async function act(run: JobRun, plan: RepairPlan): Promise<boolean> {
         const outcome = await run.client.deleteConfigMap(ref, { uid: meta.uid, resourceVersion: meta.resourceVersion }, run.signal);
         if (outcome === 'not-found') {
           run.tally.skip('gone');
-          return true;
+          return 'not-done';
         }
         await run.event({ involved: involvedOf(plan.object), type: 'Normal', reason: 'OrphanArchiveDeleted', action: 'Delete', message: eventMessage(reasons) });
         break;
       }
       case 'none':
-        return true;
+        return 'done';
     }
     run.tally.apply(ACTION_NAME[plan.action]);
     run.log.info({ object: id, action: plan.action, rules: [...new Set(plan.findings.map((f) => f.rule))] }, `${plan.action} ${id}: ${reasons}`);
-    return true;
+    return 'done';
   } catch (err) {
     if (err instanceof ConflictError) {
       run.log.info({ object: id, action: plan.action }, `${id} changed since it was read: reading it again`);
-      return false;
+      return 'conflict';
     }
     if (err instanceof NotFoundError) {
       run.tally.skip('gone');
-      return true;
+      return 'not-done';
     }
     run.tally.fail(id, `${plan.action} ${id} failed: ${oneLine(err)}`);
-    return true;
+    return 'not-done';
   }
 }
 
-/** New archives first (the entries must exist somewhere before the state stops holding them), then the state; a failed write removes the archives it created. */
+/**
+ * New archives first (the entries must exist somewhere before the state stops holding them), then
+ * the state. A failed write removes the archives it created, unless the state may hold the
+ * repaired data after all: a retried write whose first answer was lost fails (409) although it
+ * landed, and then the state needs those archives.
+ */
 async function replaceWithArchives(run: JobRun, plan: RepairPlan): Promise<ConfigMap> {
   const created: ConfigMap[] = [];
   try {
@@ -186,6 +195,17 @@ async function replaceWithArchives(run: JobRun, plan: RepairPlan): Promise<Confi
     if (created.length > 0) run.tally.apply('create_archive', created.length);
     return written;
   } catch (err) {
+    if (created.length > 0) {
+      const now = await stateAfterFailedWrite(run, plan);
+      if (now.holds === 'repaired') {
+        run.tally.apply('create_archive', created.length);
+        return now.state;
+      }
+      if (now.holds === 'unknown') {
+        run.log.warn(`kept ${created.length} new archives of ${idOf(plan.object)}: cannot tell whether the repaired state was written (${now.why})`);
+        throw err;
+      }
+    }
     for (const archive of created) {
       const { namespace = '', name, uid } = archive.metadata;
       await run.client.deleteConfigMap({ namespace, name }, { uid }).catch((cleanup: unknown) => run.log.warn(`could not remove archive ${namespace}/${name} after a failed repair: ${oneLine(cleanup)}`));
@@ -193,6 +213,19 @@ async function replaceWithArchives(run: JobRun, plan: RepairPlan): Promise<Confi
     // Another writer took the archive's name: the task changed meanwhile.
     if (err instanceof AlreadyExistsError) throw new ConflictError(`archive ${err.context.name} was created by another writer`, 409, err.context);
     throw err;
+  }
+}
+
+/** What the state holds after a failed write: the repaired data, something else (or nothing), or unknown. */
+async function stateAfterFailedWrite(run: JobRun, plan: RepairPlan): Promise<{ holds: 'repaired'; state: ConfigMap } | { holds: 'other' } | { holds: 'unknown'; why: string }> {
+  const { namespace = '', name } = plan.object.metadata;
+  const repaired = plan.repaired!;
+  try {
+    const state = await run.client.getConfigMap({ namespace, name }, run.signal);
+    const same = JSON.stringify([state.data, state.binaryData]) === JSON.stringify([repaired.data, repaired.binaryData]);
+    return same ? { holds: 'repaired', state } : { holds: 'other' };
+  } catch (err) {
+    return err instanceof NotFoundError ? { holds: 'other' } : { holds: 'unknown', why: oneLine(err) };
   }
 }
 

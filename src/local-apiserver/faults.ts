@@ -7,7 +7,9 @@ export type Fault =
   | { kind: 'latency'; ms: number }
   | { kind: 'status'; code: number; retryAfterSeconds?: number }
   /** Destroys the socket without answering. */
-  | { kind: 'drop' };
+  | { kind: 'drop' }
+  /** Carries the request out, then destroys the socket instead of answering: a write that landed although the client saw it fail. */
+  | { kind: 'lose-response' };
 
 export interface FaultMatch {
   /** HTTP method, case-insensitive. */

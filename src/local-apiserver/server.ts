@@ -260,6 +260,12 @@ export class LocalApiServer {
       if (fault?.kind === 'latency') await new Promise((resolve) => setTimeout(resolve, fault.ms));
       if (fault?.kind === 'status') throw statusForCode(fault.code, fault.retryAfterSeconds ?? (fault.code === 429 ? 1 : undefined));
       const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req);
+      if (fault?.kind === 'lose-response') {
+        res.end = (() => {
+          req.socket.destroy();
+          return res;
+        }) as typeof res.end;
+      }
       this.answer(r, req, res, url, body, finish);
     } catch (err) {
       const apiError = err instanceof ApiError ? err : internalError((err as Error).message);
