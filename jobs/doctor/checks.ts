@@ -1,6 +1,6 @@
 // The checks of `cmstate doctor`: each answers ok or problem, with the fix a person can apply. The
 // verb table is the chart's (charts/cmstate/templates/_helpers.tpl, cmstate.rbacVerbs), so what
-// doctor checks is exactly what the chart grants; test/integration/doctor.test.ts compares them.
+// doctor checks is exactly what the chart grants; test/unit/chart.test.ts compares them.
 
 import { randomBytes } from 'node:crypto';
 import { rm, stat, writeFile } from 'node:fs/promises';

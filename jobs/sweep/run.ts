@@ -30,27 +30,27 @@ export interface SweepOptions {
 /** What pass 1 keeps: counts, and the archives of every task (few: only long histories have any). */
 interface CountedPlan {
   counts: Record<SweepActionKind, number>;
+  total: number;
   archives: Map<string, SweepObjectRef[]>;
 }
 
 export async function sweep(run: JobRun, options: SweepOptions): Promise<void> {
   const decide = decider(run, options.policy);
   const plan = await countPlan(run, decide);
-  const planned = SWEEP_ACTIONS.reduce((sum, kind) => sum + plan.counts[kind], 0);
   const verdict = checkDeleteBudget({ plannedDeletes: plan.counts.delete, observed: run.tally.observed, maxDelete: options.maxDelete, maxDeletePercent: options.maxDeletePercent, force: options.force });
   if (!verdict.allowed) {
-    run.tally.skip('circuit_breaker', planned);
+    run.tally.skip('circuit_breaker', plan.total);
     throw new RefusedError(`${verdict.reason}; nothing was changed`);
   }
   if (verdict.overridden) run.log.warn(`--force: ${verdict.overridden}`);
-  await carryOut(run, decide, plan, planned);
+  await carryOut(run, decide, plan);
 }
 
 /** Pass 1: streams the pages and plans each object as it arrives; only counts are kept. */
 async function countPlan(run: JobRun, decide: Decide): Promise<CountedPlan> {
   const counts: Record<SweepActionKind, number> = { mark: 0, unmark: 0, delete: 0 };
   const archives = new Map<string, SweepObjectRef[]>();
-  let planned = 0;
+  let total = 0;
   for await (const page of observe(run)) {
     indexArchives(page, archives);
     for (const object of page) {
@@ -61,7 +61,7 @@ async function countPlan(run: JobRun, decide: Decide): Promise<CountedPlan> {
         case 'act':
           run.tally.plan(decision.action.kind);
           counts[decision.action.kind]++;
-          planned++;
+          total++;
           break;
         case 'skip':
           run.tally.skip('invalid');
@@ -74,15 +74,16 @@ async function countPlan(run: JobRun, decide: Decide): Promise<CountedPlan> {
           break;
       }
     }
-    run.progress(`planning: ${run.tally.observed} task states observed, ${planned} actions planned`);
+    run.progress(`planning: ${run.tally.observed} task states observed, ${total} actions planned`);
+    // SIGTERM: pass 2 starts nothing, and what was planned so far is reported as interrupted.
+    if (run.signal.aborted) break;
   }
-  return { counts, archives };
+  return { counts, total, archives };
 }
 
 /** Pass 2: the same pages again, each action carried out (or printed) as its page arrives. */
-async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan, planned: number): Promise<void> {
+async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan): Promise<void> {
   const yielded: Record<SweepActionKind, number> = { mark: 0, unmark: 0, delete: 0 };
-  const started: Record<SweepActionKind, number> = { mark: 0, unmark: 0, delete: 0 };
   let beyondPlan = 0;
   let done = 0;
   async function* approvedActions(): AsyncGenerator<SweepAction> {
@@ -103,19 +104,19 @@ async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan, planned:
       }
     }
   }
-  await runBounded(
+  const { started } = await runBounded(
     approvedActions(),
     run.config.concurrency,
     async (action) => {
-      started[action.kind]++;
       if (run.planOnly) printPlanned(run, action);
       else await act(run, action);
       done++;
-      run.progress(`${done}/${planned} actions done`);
+      run.progress(`${done}/${plan.total} actions done`);
     },
     run.signal,
   );
-  const notStarted = SWEEP_ACTIONS.reduce((sum, kind) => sum + plan.counts[kind] - started[kind], 0);
+  // Planned but never started: interrupted by SIGTERM, or no longer planned in pass 2.
+  const notStarted = plan.total - started;
   if (notStarted > 0) run.tally.skip(run.signal.aborted ? 'interrupted' : 'changed', notStarted);
   if (beyondPlan > 0) run.tally.skip('changed', beyondPlan);
 }
@@ -129,8 +130,8 @@ type Decide = (object: SweepObject) => Promise<SweepDecision | undefined>;
 /**
  * planTask for both passes. A legacy object without the last-update annotation needs a full read
  * for data.last_update; what was read is kept by resourceVersion (legacy objects only), so pass 2
- * reads it again only if it changed. Undefined when that read failed, which is counted as a
- * failure once per object.
+ * reads it again only if it changed. Undefined when that read failed (a failure, counted once),
+ * and from then on for that object.
  */
 function decider(run: JobRun, policy: SweepPolicy): Decide {
   const readLastUpdates = new Map<string, { resourceVersion: string; lastUpdateFromData: string | undefined }>();
@@ -138,6 +139,8 @@ function decider(run: JobRun, policy: SweepPolicy): Decide {
   return async (object) => {
     if (!needsLastUpdateFromData(object, policy)) return planTask(object, policy, run.now);
     const id = `${object.namespace}/${object.name}`;
+    // Unread in pass 1, so not planned: pass 2 leaves it alone too.
+    if (failedReads.has(id)) return undefined;
     const known = readLastUpdates.get(id);
     if (known?.resourceVersion === object.resourceVersion) return planTask({ ...object, lastUpdateFromData: known.lastUpdateFromData }, policy, run.now);
     try {
@@ -145,7 +148,7 @@ function decider(run: JobRun, policy: SweepPolicy): Decide {
       readLastUpdates.set(id, { resourceVersion: complete.resourceVersion, lastUpdateFromData: complete.lastUpdateFromData });
       return planTask(complete, policy, run.now);
     } catch (err) {
-      if (!failedReads.has(id)) run.tally.fail(id, `cannot read data.last_update of ${id}: ${oneLine(err)}`);
+      run.tally.fail(id, `cannot read data.last_update of ${id}: ${oneLine(err)}`);
       failedReads.add(id);
       return undefined;
     }

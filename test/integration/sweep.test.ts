@@ -153,11 +153,13 @@ describe('sweep', () => {
     };
     await seed([...standardSet(), legacy]);
     cluster.local!.faults.add({ match: { method: 'GET', path: '/configmaps/task-legacy-state' }, fault: { kind: 'status', code: 403 } });
+    cluster.local!.clearRequests();
     const run = await sweep(at(0));
     assert.equal(run.code, 1, run.stderr);
     const summary = run.json<{ failed: number; applied: Record<string, number> }>();
-    // Both passes tried to read it; it is counted once.
+    // Read once: pass 2 leaves alone what pass 1 could not read.
     assert.equal(summary.failed, 1);
+    assert.equal(cluster.local!.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/task-legacy-state')).length, 1);
     assert.equal(summary.applied.mark, 3);
     assert.match(run.stderr, /cannot read data\.last_update of .*task-legacy-state/);
   });
