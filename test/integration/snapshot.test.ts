@@ -393,13 +393,26 @@ describe('snapshot and restore', () => {
     });
   });
 
+  test('retention: a damaged snapshot does not count towards --keep-min-good, so an older good one is kept', async () => {
+    const ns = await cluster.extraNamespace();
+    await seedStates(ns, 5, 'g');
+    const dir = path.join(work, 'retention-damaged');
+    const at = (hours: number) => DateTime.fromISO(NOW).plus({ hours }).toUTC().toISO()!;
+    for (const h of [0, 1, 2]) assert.equal((await run(['snapshot', '--dir', dir, '-n', ns], at(h))).code, 0);
+    await truncate((await listSnapshots(dir)).at(-1)!.file, 10);
+    const result = await run(['snapshot', '--dir', dir, '-n', ns, '--keep-last', '1', '--keep-min-good', '2'], at(3));
+    assert.equal(result.code, 0, result.stderr);
+    const left = (await listSnapshots(dir)).map((s) => s.time.toISO());
+    assert.deepEqual(left, [at(1), at(3)].map((t) => DateTime.fromISO(t).toUTC().toISO()));
+  });
+
   test('retention after a successful snapshot: --keep-last, never the newest good one', async () => {
     const ns = await cluster.extraNamespace();
     await seedStates(ns, 5, 'r');
     const dir = path.join(work, 'retention');
     const at = (hours: number) => DateTime.fromISO(NOW).plus({ hours }).toUTC().toISO()!;
     for (const h of [0, 1, 2]) assert.equal((await run(['snapshot', '--dir', dir, '-n', ns], at(h))).code, 0);
-    // The newest is damaged: --keep-last 1 must keep it and also the newest one that verifies.
+    // The newest of the old ones is damaged; the new one verifies, so --keep-last 1 keeps only it.
     const listed = await listSnapshots(dir);
     await truncate(listed.at(-1)!.file, 10);
     const result = await run(['snapshot', '--dir', dir, '-n', ns, '--keep-last', '1'], at(3));
