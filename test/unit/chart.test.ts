@@ -1,6 +1,7 @@
 // The Helm chart, checked without Helm: values against values.schema.json, every value a template
 // reads declared (and every declared value read), YAML structure around the template directives,
-// the restricted Pod Security fields and the RBAC verb table.
+// the restricted Pod Security fields, the RBAC verb table, the Job pod failure policy against the
+// API server's validation, and every emitted field against the Kubernetes versions Chart.yaml declares.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse, parseAllDocuments } from 'yaml';
 import { JOB_VERBS } from '../../jobs/doctor/checks.js';
+import { ExitCode } from '../../src/exit.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const chart = join(repo, 'charts/cmstate');
@@ -87,6 +89,11 @@ describe('values.schema.json', () => {
     });
   }
 
+  test('accepts the global values an umbrella chart passes to every subchart', () => {
+    const values = mergeValues(defaults, { global: { imageRegistry: 'registry.example.com', storageClass: 'fast' } });
+    assert.equal(validate(values), true, ajv.errorsText(validate.errors));
+  });
+
   test('ci/ covers the renders a review runs: every job, allNamespaces, sharding, restore', () => {
     for (const f of ['all-jobs-values.yaml', 'all-namespaces-values.yaml', 'sharded-values.yaml', 'restore-values.yaml']) {
       assert.ok(ciFiles.includes(f), f);
@@ -96,6 +103,7 @@ describe('values.schema.json', () => {
   // Each case changes the defaults at dotted paths and names where the schema must object.
   const rejected: { why: string; set: Record<string, unknown>; at: string; keyword: string }[] = [
     { why: 'unknown top-level key', set: { replicas: 1 }, at: '', keyword: 'additionalProperties' },
+    { why: 'global that is not a map', set: { global: 'registry.example.com' }, at: '/global', keyword: 'type' },
     { why: 'typo in a job key', set: { 'jobs.sweep.shedule': '0 * * * *' }, at: '/jobs/sweep', keyword: 'additionalProperties' },
     { why: 'a job the CLI does not have', set: { 'jobs.compact': { enabled: true } }, at: '/jobs', keyword: 'additionalProperties' },
     { why: 'shards on a job that cannot be sharded', set: { 'jobs.repair.shards': 2 }, at: '/jobs/repair', keyword: 'additionalProperties' },
@@ -319,5 +327,173 @@ describe('RBAC', () => {
     assert.match(helpers, /if \$job\.enabled \}\}\n\{\{- \$grants = append \$grants \$name/);
     assert.match(templates.get('rbac.yaml') ?? '', /include "cmstate\.rbacRules"/);
     assert.doesNotMatch(templates.get('rbac.yaml') ?? '', /"\*"|\[\*\]/);
+  });
+});
+
+describe('Job pod failure policy', () => {
+  // The policy holds no directives, so the line transform gives its values exactly.
+  const jobSpec = parse(templateToYaml(defineText('cmstate.jobSpec'))) as Values;
+  const podSpec = parse(templateToYaml(defineText('cmstate.podSpec'))) as Values;
+  const rules = (jobSpec.podFailurePolicy as { rules: Values[] }).rules;
+  const containerNames = (podSpec.containers as Values[]).map((c) => c.name);
+  // The tests restate the API server's validation of a batch/v1 PodFailurePolicy
+  // (pkg/apis/batch/validation); a condition type is a qualified name, like a label key.
+  const qualifiedName = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+
+  test('every onPodConditions pattern has a type and a status True, False or Unknown', () => {
+    const patterns = rules.flatMap((rule) => (rule.onPodConditions ?? []) as Values[]);
+    assert.ok(patterns.length > 0);
+    for (const pattern of patterns) {
+      assert.match(String(pattern.type), qualifiedName);
+      assert.ok(['True', 'False', 'Unknown'].includes(pattern.status as string), `status ${JSON.stringify(pattern.status)} of ${String(pattern.type)}`);
+    }
+  });
+
+  test('every rule has an action valid without backoffLimitPerIndex and exactly one requirement', () => {
+    for (const rule of rules) {
+      // FailIndex would need backoffLimitPerIndex, which the chart does not set.
+      assert.ok(['FailJob', 'Ignore', 'Count'].includes(rule.action as string), String(rule.action));
+      assert.ok((rule.onExitCodes === undefined) !== (rule.onPodConditions === undefined), JSON.stringify(rule));
+    }
+  });
+
+  test('onExitCodes names the pod\'s container and lists ordered, distinct, non-zero codes', () => {
+    for (const { onExitCodes } of rules.filter((rule) => rule.onExitCodes !== undefined) as { onExitCodes: Values }[]) {
+      assert.ok(['In', 'NotIn'].includes(onExitCodes.operator as string));
+      assert.ok(containerNames.includes(onExitCodes.containerName), String(onExitCodes.containerName));
+      const codes = onExitCodes.values as number[];
+      assert.ok(codes.length > 0 && codes.length <= 255 && codes.every(Number.isInteger));
+      assert.ok(codes.every((code, i) => i === 0 || (codes[i - 1] ?? code) < code), `${codes.join(',')} must be ordered and distinct`);
+      if (onExitCodes.operator === 'In') assert.ok(!codes.includes(0));
+    }
+    assert.equal(podSpec.restartPolicy, 'Never', 'a pod failure policy requires restartPolicy Never');
+  });
+
+  test('fails the Job on the usage and refusal exit codes and ignores disruptions', () => {
+    assert.deepEqual(rules, [
+      { action: 'FailJob', onExitCodes: { containerName: 'cmstate', operator: 'In', values: [ExitCode.usage, ExitCode.refused] } },
+      { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+    ]);
+  });
+});
+
+describe('supported Kubernetes versions', () => {
+  const chartText = readFileSync(join(chart, 'Chart.yaml'), 'utf8');
+  const kubeVersion = (parse(chartText) as Values).kubeVersion;
+  const floor = Number(/^>=1\.(\d+)\.0-0$/.exec(String(kubeVersion))?.[1]);
+  // `helm template` without --kube-version checks kubeVersion against the Kubernetes version helm was
+  // built for: v1.30.0 for helm 3.15 releases (client-go v0.30).
+  const helmTemplateDefault = 30;
+
+  // The minor version from which each field the chart emits is GA in the API reference ("21": in 1.21
+  // or earlier; batch/v1 CronJob, the newest API the chart uses, went GA in 1.21). metadata,
+  // apiVersion and kind are left out, and so is the PrometheusRule CRD.
+  const gaSince: Record<number, string> = {
+    21: `CronJob.spec.schedule CronJob.spec.suspend CronJob.spec.concurrencyPolicy
+      CronJob.spec.startingDeadlineSeconds CronJob.spec.successfulJobsHistoryLimit
+      CronJob.spec.failedJobsHistoryLimit CronJob.spec.jobTemplate.spec Job.spec Pod.spec
+      JobSpec.backoffLimit JobSpec.activeDeadlineSeconds JobSpec.completions JobSpec.parallelism JobSpec.template.spec
+      PodSpec.restartPolicy PodSpec.automountServiceAccountToken PodSpec.serviceAccountName PodSpec.securityContext
+      PodSpec.imagePullSecrets PodSpec.nodeSelector PodSpec.tolerations PodSpec.affinity
+      PodSpec.containers.name PodSpec.containers.image PodSpec.containers.imagePullPolicy PodSpec.containers.args
+      PodSpec.containers.env PodSpec.containers.resources PodSpec.containers.securityContext
+      PodSpec.containers.volumeMounts.name PodSpec.containers.volumeMounts.mountPath
+      PodSpec.volumes.name PodSpec.volumes.persistentVolumeClaim.claimName
+      PodSecurityContext.runAsNonRoot PodSecurityContext.runAsUser PodSecurityContext.runAsGroup
+      PodSecurityContext.fsGroup PodSecurityContext.seccompProfile.type
+      SecurityContext.runAsNonRoot SecurityContext.runAsUser SecurityContext.runAsGroup SecurityContext.privileged
+      SecurityContext.allowPrivilegeEscalation SecurityContext.readOnlyRootFilesystem
+      SecurityContext.capabilities.drop SecurityContext.seccompProfile.type EnvVar.name EnvVar.value
+      PersistentVolumeClaim.spec.accessModes PersistentVolumeClaim.spec.storageClassName
+      PersistentVolumeClaim.spec.resources.requests.storage
+      Role.rules ClusterRole.rules PolicyRule.apiGroups PolicyRule.resources PolicyRule.verbs
+      RoleBinding.roleRef.apiGroup RoleBinding.roleRef.kind RoleBinding.roleRef.name
+      RoleBinding.subjects.kind RoleBinding.subjects.name RoleBinding.subjects.namespace
+      ClusterRoleBinding.roleRef.apiGroup ClusterRoleBinding.roleRef.kind ClusterRoleBinding.roleRef.name
+      ClusterRoleBinding.subjects.kind ClusterRoleBinding.subjects.name ClusterRoleBinding.subjects.namespace`,
+    23: 'JobSpec.ttlSecondsAfterFinished PodSecurityContext.fsGroupChangePolicy',
+    24: 'JobSpec.completionMode',
+    // The field is older; the limit is enforced since LocalStorageCapacityIsolation went GA.
+    25: 'PodSpec.volumes.emptyDir.sizeLimit',
+    27: 'CronJob.spec.timeZone',
+    // Matching DisruptionTarget also needs the PodDisruptionConditions gate, GA in 1.31 too.
+    31: `JobSpec.podFailurePolicy.rules.action JobSpec.podFailurePolicy.rules.onExitCodes.containerName
+      JobSpec.podFailurePolicy.rules.onExitCodes.operator JobSpec.podFailurePolicy.rules.onExitCodes.values
+      JobSpec.podFailurePolicy.rules.onPodConditions.type JobSpec.podFailurePolicy.rules.onPodConditions.status`,
+  };
+  const minorOf = new Map(Object.entries(gaSince).flatMap(([minor, fields]) => fields.split(/\s+/).filter(Boolean).map((f) => [f, Number(minor)] as const)));
+
+  // A key right under `if semverCompare ">=1.N.0-0" ...KubeVersion.Version` is renamed key@N, so the
+  // paths below carry the version each field is gated on.
+  const gate = /^[ \t]*\{\{-?\s*if semverCompare ">=1\.(\d+)\.0-0" \S*\.Capabilities\.KubeVersion\.Version\s*-?\}\}\n([ \t]*)([A-Za-z]+):/gm;
+  const leafPaths = (node: unknown, path: string): string[] => {
+    const maps = (Array.isArray(node) ? node : [node]).filter(isMap);
+    if (maps.length === 0) return [path];
+    return maps.flatMap((m) => Object.entries(m)
+      .filter(([key]) => key !== 'metadata')
+      .flatMap(([key, value]) => leafPaths(value, `${path}.${key}`)));
+  };
+  /** The leaf fields a template text emits, each prefixed by `type` or else by its document's kind. */
+  const emitted = (text: string, type?: string): string[] =>
+    parseAllDocuments(templateToYaml(text.replace(gate, '$2$3@$1:'))).flatMap((doc) => {
+      const object = doc.toJS() as unknown;
+      if (type) return object === null ? [] : leafPaths(object, type);
+      if (!isMap(object) || object.kind === 'PrometheusRule') return [];
+      const { apiVersion: _apiVersion, kind, ...fields } = object;
+      return leafPaths(fields, String(kind));
+    });
+  // The helpers that emit API fields, by the API type they emit; the others emit names and labels.
+  const fieldHelpers: Record<string, string> = {
+    'cmstate.jobSpec': 'JobSpec', 'cmstate.podSpec': 'PodSpec', 'cmstate.podSecurityContext': 'PodSecurityContext',
+    'cmstate.containerSecurityContext': 'SecurityContext', 'cmstate.env': 'EnvVar', 'cmstate.rbacRules': 'PolicyRule',
+  };
+  const otherHelpers = ['name', 'fullname', 'chart', 'labels', 'selectorLabels', 'serviceAccountName', 'image', 'scopes',
+    'resourceName', 'usesSnapshots', 'snapshotsClaimName', 'rbacVerbs'].map((n) => `cmstate.${n}`);
+  const fields = [
+    ...Object.entries(fieldHelpers).flatMap(([name, type]) => emitted(defineText(name), type)),
+    ...[...templates].filter(([name]) => name.endsWith('.yaml')).flatMap(([, text]) => emitted(text)),
+  ];
+  const unmarked = (path: string): string => path.replace(/@\d+/g, '');
+  const gatedAt = (path: string): number => Math.max(0, ...[...path.matchAll(/@(\d+)/g)].map((m) => Number(m[1])));
+
+  test('Chart.yaml declares kubeVersion ">=1.N.0-0", a floor plain `helm template` admits', () => {
+    // A pre-release version (v1.32.13-gke.1200, v1.31.7-eks-4096722) satisfies a helm range only if
+    // the range has a pre-release too: hence "-0".
+    assert.ok(floor > 0, `kubeVersion ${JSON.stringify(kubeVersion)}`);
+    assert.ok(floor <= helmTemplateDefault, `1.${floor} is above helm 3.15's default v1.${helmTemplateDefault}.0`);
+  });
+
+  test('the Chart.yaml comment states the same floor', () => {
+    assert.match(chartText, new RegExp(`^# Kubernetes 1\\.${floor}\\+`, 'm'));
+  });
+
+  test('every helper is classified as emitting API fields or not', () => {
+    const defines = [...helpers.matchAll(/\{\{- define "([^"]+)" -\}\}/g)].map((m) => m[1]);
+    assert.deepEqual(defines.sort(), [...Object.keys(fieldHelpers), ...otherHelpers].sort());
+  });
+
+  test('every field the chart emits has a GA version, and the table lists no other', () => {
+    assert.deepEqual([...new Set(fields.map(unmarked))].sort(), [...minorOf.keys()].sort());
+  });
+
+  test('a field newer than the floor is rendered only behind a version gate for it', () => {
+    const ungated = fields.filter((f) => (minorOf.get(unmarked(f)) ?? 0) > Math.max(floor, gatedAt(f)));
+    assert.deepEqual(ungated, [], `GA after 1.${floor}: raise kubeVersion or gate them`);
+  });
+
+  test('no version gate is at or below the floor (it would always be true)', () => {
+    const gates = [...fields.join(' ').matchAll(/@(\d+)/g)].map((m) => Number(m[1]));
+    assert.ok(gates.every((minor) => minor > floor), gates.join(','));
+  });
+
+  test('every semverCompare gates on the cluster version with a range that admits vendor builds', () => {
+    const all = [...templates.values()].join('\n');
+    const compares = all.match(/semverCompare/g) ?? [];
+    const gates = all.match(/semverCompare ">=1\.\d+\.0-0" \S*\.Capabilities\.KubeVersion\.Version/g) ?? [];
+    assert.equal(gates.length, compares.length);
+  });
+
+  test('the PrometheusRule (a CRD) is rendered only where the cluster serves it', () => {
+    assert.match(templates.get('prometheusrule.yaml') ?? '', /^\{\{- if and \.Values\.prometheusRule\.enabled \(\.Capabilities\.APIVersions\.Has "monitoring\.coreos\.com\/v1"\) \}\}/);
   });
 });

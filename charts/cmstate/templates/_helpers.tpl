@@ -318,10 +318,15 @@ volumes:
 {{/*
 Job spec shared by the CronJobs' jobTemplate, the restore Job and the Pushgateway cleanup hook.
 Takes the cmstate.podSpec dict, plus shards (> 1: an Indexed Job of that many pods; the caller passes
---shard-count in args, and the CLI reads each pod's index from JOB_COMPLETION_INDEX). The job's backoffLimit, activeDeadlineSeconds and
-ttlSecondsAfterFinished come from .job. Exit codes 2 (usage) and 3 (refused by a safety rule) fail
-the Job at once, since a retry would fail the same way; a pod evicted by a node drain is retried
-without counting against backoffLimit.
+--shard-count in args, and the CLI reads each pod's index from JOB_COMPLETION_INDEX). The job's
+backoffLimit, activeDeadlineSeconds and ttlSecondsAfterFinished come from .job.
+The pod failure policy fails the Job at once on exit codes 2 (usage) and 3 (refused by a safety
+rule), since a retry would fail the same way, and retries a pod evicted by a node drain without
+counting it against backoffLimit. It is rendered from Kubernetes 1.31 only: podFailurePolicy and the
+DisruptionTarget pod condition went GA there, and before that they are beta feature gates an
+administrator may turn off. Without it the Job still works, with plain backoffLimit retries: a retry
+after exit code 2 or 3 just fails the same way. The "-0" admits vendor versions such as v1.32.13-gke.1200, which
+semver treats as pre-releases of 1.32.13.
 */}}
 {{- define "cmstate.jobSpec" -}}
 {{- $shards := int .shards -}}
@@ -337,6 +342,7 @@ completionMode: Indexed
 completions: {{ $shards }}
 parallelism: {{ $shards }}
 {{- end }}
+{{- if semverCompare ">=1.31.0-0" .root.Capabilities.KubeVersion.Version }}
 podFailurePolicy:
   rules:
     - action: FailJob
@@ -347,6 +353,8 @@ podFailurePolicy:
     - action: Ignore
       onPodConditions:
         - type: DisruptionTarget
+          status: "True"
+{{- end }}
 template:
   metadata:
     labels:
