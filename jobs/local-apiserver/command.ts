@@ -14,11 +14,15 @@ export const localApiServerCommand = defineCommand({
     yargs
       .option('port', { type: 'number', default: 8001, describe: 'Port on 127.0.0.1 (0: any free port)' })
       .option('data', { type: 'string', describe: 'Persist objects to this JSON file (loaded at start)' })
-      .option('write-kubeconfig', { type: 'string', describe: 'Write a kubeconfig pointing at the server here' })
+      .option('write-kubeconfig', { type: 'string', describe: 'Write a kubeconfig pointing at the server here (with an admin token)' })
+      .option('token-auth-file', {
+        type: 'string',
+        describe: 'Bearer tokens and their users, as kube-apiserver\'s --token-auth-file (token,user,uid,"group1,group2"); default: one admin token',
+      })
       .option('seed', { type: 'number', default: 0, describe: 'Create this many sample task states in the namespace' }),
   handler: async (args, ctx) => {
     const opts = validate(z.object({ port: z.number().int().min(0).max(65535), seed: z.number().int().min(0).max(1_000_000) }), args);
-    const server = await LocalApiServer.start({ port: opts.port, dataFile: args.data });
+    const server = await LocalApiServer.start({ port: opts.port, dataFile: args.data, tokenAuthFile: args.tokenAuthFile });
     const namespace = ctx.config.namespace ?? 'default';
     if (opts.seed > 0) server.seed(sampleStates(opts.seed, namespace, ctx.now().startOf('second')));
     if (args.writeKubeconfig) await server.writeKubeconfig(args.writeKubeconfig, namespace);

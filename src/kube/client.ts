@@ -152,7 +152,8 @@ export class KubeClient {
         }
         throw err;
       }
-      const items = page.items.map(convert).filter((item) => lastKey === undefined || objectKey(item.metadata) > lastKey);
+      // A real server answers an empty metadata-only list with `"items": null`.
+      const items = (page.items ?? []).map(convert).filter((item) => lastKey === undefined || objectKey(item.metadata) > lastKey);
       const last = items.at(-1);
       if (last) lastKey = objectKey(last.metadata);
       if (items.length > 0) {
@@ -212,10 +213,16 @@ export class KubeClient {
     return fromV1ConfigMap(v1);
   }
 
-  /** Deletes under preconditions; a 404 means the job is already done. */
+  /**
+   * Deletes under preconditions; a 404 means the job is already done. dryRun travels in the
+   * DeleteOptions body, never in the query: kube-apiserver reads the options from the body
+   * whenever there is one and then ignores the query's dryRun, so a query-only dry run would
+   * delete for real.
+   */
   async deleteConfigMap(ref: ObjectRef, preconditions?: Preconditions, signal?: AbortSignal): Promise<DeleteOutcome> {
+    const body = dropUndefined({ preconditions, dryRun: this.dryRun ? [this.dryRun] : undefined });
     return this.deleteWith({ verb: 'delete', resource: 'configmaps', ...ref }, signal, () =>
-      this.core.deleteNamespacedConfigMap({ ...ref, dryRun: this.dryRun, body: { preconditions } }, this.transport),
+      this.core.deleteNamespacedConfigMap({ ...ref, body }, this.transport),
     );
   }
 

@@ -25,7 +25,8 @@ export function dnsSubdomainErrors(value: string): string[] {
 export function dnsLabelErrors(value: string): string[] {
   const errs: string[] = [];
   if (value.length > 63) errs.push('must be no more than 63 characters');
-  if (!DNS1123_LABEL.test(value)) errs.push(LABEL_MSG);
+  // A valid subdomain that is no label can only be wrong by its dots, and is told so.
+  if (!DNS1123_LABEL.test(value)) errs.push(DNS1123_SUBDOMAIN.test(value) ? 'must not contain dots' : LABEL_MSG);
   return errs;
 }
 

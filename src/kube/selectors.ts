@@ -24,154 +24,200 @@ export class SelectorParseError extends Error {
   override name = 'SelectorParseError';
 }
 
-type Token =
-  | { t: 'ident'; v: string }
-  | { t: '(' | ')' | ',' | '!' | '=' | '==' | '!=' | '>' | '<' | 'in' | 'notin' | 'end' };
+// The lexer and recursive-descent parser of k8s.io/apimachinery/pkg/labels, token for token, so
+// that a selector the API server rejects is rejected here with the same words (the embedded API
+// server answers with these messages) and one it accepts is accepted.
 
-const SPECIAL = new Set(['(', ')', ',', '!', '=', '>', '<']);
+type TokenKind = 'error' | 'end' | '(' | ')' | ',' | '!' | '==' | '=' | '>' | 'ident' | 'in' | '<' | '!=' | 'notin';
 
-function tokenize(text: string): Token[] {
+interface Token {
+  kind: TokenKind;
+  /** The text as written (for an error token, the lexer's message). */
+  literal: string;
+}
+
+const LITERAL_TOKENS: ReadonlyMap<string, TokenKind> = new Map<string, TokenKind>([
+  [')', ')'], [',', ','], ['!', '!'], ['==', '=='], ['=', '='], ['>', '>'], ['in', 'in'], ['<', '<'], ['!=', '!='],
+  ['notin', 'notin'], ['(', '('],
+]);
+
+const BINARY_OPERATORS = 'in, notin, =, ==, !=, gt, lt';
+
+const isWhitespace = (c: string) => c === ' ' || c === '\t' || c === '\r' || c === '\n';
+const isSpecial = (c: string) => '=!(),><'.includes(c);
+
+function lex(text: string): Token[] {
   const tokens: Token[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const c = text[i] as string;
-    if (/\s/.test(c)) {
-      i++;
-    } else if (c === '=' && text[i + 1] === '=') {
-      tokens.push({ t: '==' });
-      i += 2;
-    } else if (c === '!' && text[i + 1] === '=') {
-      tokens.push({ t: '!=' });
-      i += 2;
-    } else if (SPECIAL.has(c)) {
-      tokens.push({ t: c as '(' | ')' | ',' | '!' | '=' | '>' | '<' });
-      i++;
+  let pos = 0;
+  for (;;) {
+    while (pos < text.length && isWhitespace(text[pos] as string)) pos++;
+    if (pos >= text.length) {
+      tokens.push({ kind: 'end', literal: '' });
+      return tokens;
+    }
+    if (isSpecial(text[pos] as string)) {
+      // The longest run of special characters that is still an operator ("!=" but not "!(").
+      let buffer = '';
+      let last: Token | undefined;
+      while (pos < text.length && isSpecial(text[pos] as string)) {
+        buffer += text[pos];
+        const kind = LITERAL_TOKENS.get(buffer);
+        if (kind) last = { kind, literal: buffer };
+        else if (last) break;
+        pos++;
+      }
+      tokens.push(last ?? { kind: 'error', literal: `error expected: keyword found '${buffer}'` });
     } else {
-      let j = i;
-      while (j < text.length && !SPECIAL.has(text[j] as string) && !/\s/.test(text[j] as string)) j++;
-      const word = text.slice(i, j);
-      tokens.push(word === 'in' ? { t: 'in' } : word === 'notin' ? { t: 'notin' } : { t: 'ident', v: word });
-      i = j;
+      const begin = pos;
+      while (pos < text.length && !isSpecial(text[pos] as string) && !isWhitespace(text[pos] as string)) pos++;
+      const word = text.slice(begin, pos);
+      tokens.push({ kind: LITERAL_TOKENS.get(word) ?? 'ident', literal: word });
     }
   }
-  tokens.push({ t: 'end' });
-  return tokens;
 }
 
 class LabelParser {
   private pos = 0;
   constructor(private readonly tokens: Token[]) {}
 
-  private peek(): Token {
-    return this.tokens[this.pos] as Token;
+  /** In a value position `in` and `notin` are plain words, as in `x in (in)`. */
+  private lookahead(values: boolean): Token {
+    return asValue(this.tokens[this.pos] as Token, values);
   }
 
-  private next(): Token {
-    return this.tokens[this.pos++] as Token;
+  private consume(values: boolean): Token {
+    return asValue(this.tokens[this.pos++] as Token, values);
   }
 
   parse(): LabelRequirement[] {
     const reqs: LabelRequirement[] = [];
-    if (this.peek().t === 'end') return reqs;
     for (;;) {
-      reqs.push(this.requirement());
-      const t = this.next();
-      if (t.t === 'end') return reqs;
-      if (t.t !== ',') throw new SelectorParseError(`found '${describe(t)}', expected: ',' or 'end of string'`);
+      const t = this.lookahead(true);
+      if (t.kind === 'end') return reqs;
+      if (t.kind !== 'ident' && t.kind !== '!') throw new SelectorParseError(`found '${t.literal}', expected: !, identifier, or 'end of string'`);
+      try {
+        reqs.push(this.requirement());
+      } catch (err) {
+        if (err instanceof SelectorParseError) throw new SelectorParseError(`unable to parse requirement: ${err.message}`);
+        throw err;
+      }
+      const sep = this.consume(true);
+      if (sep.kind === 'end') return reqs;
+      if (sep.kind !== ',') throw new SelectorParseError(`found '${sep.literal}', expected: ',' or 'end of string'`);
+      const after = this.lookahead(true);
+      if (after.kind !== 'ident' && after.kind !== '!') throw new SelectorParseError(`found '${after.literal}', expected: identifier after ','`);
     }
   }
 
   private requirement(): LabelRequirement {
-    if (this.peek().t === '!') {
-      this.next();
-      return { key: this.key(), op: 'doesNotExist' };
-    }
-    const key = this.key();
-    const op = this.peek();
-    switch (op.t) {
-      case ',':
-      case 'end':
-        return { key, op: 'exists' };
+    let t = this.consume(true);
+    const negated = t.kind === '!';
+    if (negated) t = this.consume(true);
+    if (t.kind !== 'ident') throw new SelectorParseError(`found '${t.literal}', expected: identifier`);
+    const key = t.literal;
+    const keyErrors = labelKeyErrors(key);
+    if (keyErrors.length > 0) throw new SelectorParseError(`Invalid value: ${JSON.stringify(key)}: ${keyErrors.join('; ')}`);
+    if (negated) return { key, op: 'doesNotExist' };
+    const next = this.lookahead(true).kind;
+    if (next === 'end' || next === ',') return { key, op: 'exists' };
+    const op = this.consume(false);
+    switch (op.kind) {
+      case 'in':
+      case 'notin': {
+        const values = this.valueSet();
+        checkValues(key, values);
+        return { key, op: op.kind === 'in' ? 'in' : 'notIn', values: new Set(values) };
+      }
       case '=':
       case '==':
       case '!=': {
-        this.next();
-        const value = this.optionalValue();
-        return { key, op: op.t === '!=' ? 'notEquals' : 'equals', value };
-      }
-      case 'in':
-      case 'notin': {
-        this.next();
-        const values = this.valueSet();
-        if (values.size === 0) throw new SelectorParseError(`for 'in', 'notin' operators, values set can't be empty`);
-        return { key, op: op.t === 'in' ? 'in' : 'notIn', values };
+        const value = this.exactValue();
+        checkValues(key, [value]);
+        return { key, op: op.kind === '!=' ? 'notEquals' : 'equals', value };
       }
       case '>':
       case '<': {
-        this.next();
-        const raw = this.optionalValue();
-        const value = Number(raw);
-        if (!/^-?\d+$/.test(raw) || !Number.isSafeInteger(value)) {
-          throw new SelectorParseError(`for 'Gt', 'Lt' operators, the value must be an integer, got '${raw}'`);
+        const value = this.exactValue();
+        const errors: string[] = [];
+        if (!/^[+-]?\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+          errors.push(`values[0]: Invalid value: ${JSON.stringify(value)}: for 'Gt', 'Lt' operators, the value must be an integer`);
         }
-        return { key, op: op.t === '>' ? 'gt' : 'lt', value };
+        errors.push(...valueErrors(key, [value]));
+        throwAggregate(errors);
+        return { key, op: op.kind === '>' ? 'gt' : 'lt', value: Number(value) };
       }
       default:
-        throw new SelectorParseError(`found '${describe(op)}', expected: in, notin, =, ==, !=, gt, lt`);
+        throw new SelectorParseError(`found '${op.literal}', expected: ${BINARY_OPERATORS}`);
     }
   }
 
-  private key(): string {
-    const t = this.next();
-    if (t.t !== 'ident') throw new SelectorParseError(`found '${describe(t)}', expected: identifier`);
-    const errors = labelKeyErrors(t.v);
-    if (errors.length > 0) throw new SelectorParseError(`key: Invalid value: "${t.v}": ${errors.join('; ')}`);
-    return t.v;
-  }
-
-  private optionalValue(): string {
-    const t = this.peek();
-    if (t.t === ',' || t.t === 'end' || t.t === ')') return '';
-    this.next();
-    if (t.t !== 'ident') throw new SelectorParseError(`found '${describe(t)}', expected: identifier`);
-    return checkedValue(t.v);
-  }
-
-  private valueSet(): Set<string> {
-    const open = this.next();
-    if (open.t !== '(') throw new SelectorParseError(`found '${describe(open)}', expected: '('`);
+  /** `(a,b,,c)`: a possibly empty list of possibly empty values; `()` is the one empty value. */
+  private valueSet(): string[] {
+    const open = this.consume(true);
+    if (open.kind !== '(') throw new SelectorParseError(`found '${open.literal}' expected: '('`);
+    const first = this.lookahead(true);
+    if (first.kind === ')') {
+      this.consume(true);
+      return [''];
+    }
+    if (first.kind !== 'ident' && first.kind !== ',') throw new SelectorParseError(`found '${first.literal}', expected: ',', ')' or identifier`);
     const values = new Set<string>();
-    if (this.peek().t === ')') {
-      this.next();
-      return values;
-    }
     for (;;) {
-      values.add(this.optionalValue());
-      const t = this.next();
-      if (t.t === ')') return values;
-      if (t.t !== ',') throw new SelectorParseError(`found '${describe(t)}', expected: ',' or ')'`);
+      const t = this.consume(true);
+      if (t.kind === 'ident') {
+        values.add(t.literal);
+        const after = this.lookahead(true);
+        if (after.kind === ',') continue;
+        if (after.kind === ')') break;
+        throw new SelectorParseError(`found '${after.literal}', expected: ',' or ')'`);
+      } else if (t.kind === ',') {
+        if (values.size === 0) values.add('');
+        const after = this.lookahead(true).kind;
+        if (after === ')' || after === ',') values.add('');
+        if (after === ')') break;
+      } else {
+        throw new SelectorParseError(`found '${t.literal}', expected: ',', or identifier`);
+      }
     }
+    this.consume(true);
+    // The server keeps a set and validates it in sorted order.
+    return [...values].sort();
+  }
+
+  private exactValue(): string {
+    const next = this.lookahead(true);
+    if (next.kind === 'end' || next.kind === ',') return '';
+    const t = this.consume(true);
+    if (t.kind === 'ident') return t.literal;
+    throw new SelectorParseError(`found '${t.literal}', expected: identifier`);
   }
 }
 
-function describe(t: Token): string {
-  return t.t === 'ident' ? t.v : t.t === 'end' ? 'end of string' : t.t;
+function asValue(t: Token, values: boolean): Token {
+  return values && (t.kind === 'in' || t.kind === 'notin') ? { kind: 'ident', literal: t.literal } : t;
 }
 
-function checkedValue(value: string): string {
-  const errors = labelValueErrors(value);
-  if (errors.length > 0) throw new SelectorParseError(`values[0]: Invalid value: "${value}": ${errors.join('; ')}`);
-  return value;
+/** Each value's errors as field errors at `values[i][key]`, the path NewRequirement reports. */
+function valueErrors(key: string, values: readonly string[]): string[] {
+  return values.flatMap((v, i) => {
+    const errors = labelValueErrors(v);
+    return errors.length > 0 ? [`values[${i}][${key}]: Invalid value: ${JSON.stringify(v)}: ${errors.join('; ')}`] : [];
+  });
 }
 
-/** Parses `app=x,tier in (a,b),!legacy`; throws SelectorParseError on bad syntax or invalid keys/values. */
+function checkValues(key: string, values: readonly string[]): void {
+  throwAggregate(valueErrors(key, values));
+}
+
+/** An aggregated error list as Go prints it: one error alone, several in brackets. */
+function throwAggregate(errors: readonly string[]): void {
+  if (errors.length === 1) throw new SelectorParseError(errors[0] as string);
+  if (errors.length > 1) throw new SelectorParseError(`[${errors.join(', ')}]`);
+}
+
+/** Parses `app=x,tier in (a,b),!legacy`; throws SelectorParseError with the API server's message. */
 export function parseLabelSelector(text: string): LabelSelector {
-  try {
-    return new LabelParser(tokenize(text)).parse();
-  } catch (err) {
-    if (err instanceof SelectorParseError) throw new SelectorParseError(`unable to parse requirement: ${err.message}`);
-    throw err;
-  }
+  return new LabelParser(lex(text)).parse();
 }
 
 export function matchesLabels(selector: LabelSelector, labels: Readonly<Record<string, string>> | undefined): boolean {

@@ -1,11 +1,15 @@
-// The resource types the local API server serves, with what discovery, routing, validation and
-// field selectors need to know about each.
+// The resource types the local API server serves, with what discovery, routing, decoding,
+// validation, field selectors and storage need to know about each. A kind served in two versions
+// (Events, in core/v1 and events.k8s.io/v1) is stored once, as one of them; the other is a view.
 
+import { CORE_EVENT, EVENTS_V1_EVENT, coreFromEventsV1, eventsV1FromCore } from './events.js';
+import type { GoStruct } from './go-struct.js';
+import { LEASE } from './leases.js';
 import type { GroupResource } from './status.js';
 
-export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete';
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
-export const VERBS: readonly Verb[] = ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'];
+export const VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 export interface ResourceDef extends GroupResource {
   version: string;
@@ -14,10 +18,24 @@ export interface ResourceDef extends GroupResource {
   namespaced: boolean;
   shortNames: readonly string[];
   verbs: readonly Verb[];
-  /** Top-level fields the type has; anything else is an unknown field (dropped, or 400 when strict). */
-  fields: ReadonlySet<string>;
   /** Field selectors the real server supports for this type, and how to read them from an object. */
   fieldLabels: Readonly<Record<string, (obj: KubeObject) => string | undefined>>;
+  /** The typed fields besides apiVersion, kind and metadata, read and written as Go does (go-struct.ts). */
+  body?: GoStruct;
+  /** Set for another version of a kind stored under `storage`: objects are converted on the way in and out. */
+  view?: StorageView;
+}
+
+/** How a version served from another kind's storage converts (events.k8s.io/v1 Events are stored as core/v1 Events). */
+export interface StorageView {
+  storage: ResourceDef;
+  toStorage(obj: KubeObject): KubeObject;
+  fromStorage(obj: KubeObject): KubeObject;
+}
+
+/** The def whose collection holds the objects of `def`. */
+export function storageOf(def: ResourceDef): ResourceDef {
+  return def.view?.storage ?? def;
 }
 
 /** Any object of a served kind, as JSON. */
@@ -55,7 +73,6 @@ export const CONFIGMAPS: ResourceDef = {
   namespaced: true,
   shortNames: ['cm'],
   verbs: VERBS,
-  fields: new Set(['apiVersion', 'kind', 'metadata', 'data', 'binaryData', 'immutable']),
   fieldLabels: metadataFields,
 };
 
@@ -67,10 +84,21 @@ export const NAMESPACES: ResourceDef = {
   singularName: 'namespace',
   namespaced: false,
   shortNames: ['ns'],
-  verbs: VERBS,
-  fields: new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']),
+  // No deletecollection: the real server removes namespaces one by one, through their finalizers.
+  verbs: VERBS.filter((v) => v !== 'deletecollection'),
   fieldLabels: { 'metadata.name': (o) => o.metadata.name, 'status.phase': (o) => nested(o, 'status', 'phase') },
 };
+
+function field(obj: KubeObject, key: string): string | undefined {
+  const v = obj[key];
+  return typeof v === 'string' ? v : undefined;
+}
+
+/** The selectable fields of the object an Event is about, under `ref` (involvedObject, or regarding in events.k8s.io). */
+function referenceFields(ref: string): Record<string, (obj: KubeObject) => string | undefined> {
+  const keys = ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'];
+  return Object.fromEntries(keys.map((k) => [`${ref}.${k}`, (o: KubeObject) => nested(o, ref, k)]));
+}
 
 export const EVENTS: ResourceDef = {
   group: '',
@@ -81,25 +109,38 @@ export const EVENTS: ResourceDef = {
   namespaced: true,
   shortNames: ['ev'],
   verbs: VERBS,
-  fields: new Set([
-    'apiVersion', 'kind', 'metadata', 'involvedObject', 'reason', 'message', 'source', 'firstTimestamp',
-    'lastTimestamp', 'count', 'type', 'eventTime', 'series', 'action', 'related', 'reportingComponent',
-    'reportingInstance',
-  ]),
+  body: CORE_EVENT,
   fieldLabels: {
     ...metadataFields,
-    'involvedObject.kind': (o) => nested(o, 'involvedObject', 'kind'),
-    'involvedObject.namespace': (o) => nested(o, 'involvedObject', 'namespace'),
-    'involvedObject.name': (o) => nested(o, 'involvedObject', 'name'),
-    'involvedObject.uid': (o) => nested(o, 'involvedObject', 'uid'),
-    'involvedObject.apiVersion': (o) => nested(o, 'involvedObject', 'apiVersion'),
-    'involvedObject.resourceVersion': (o) => nested(o, 'involvedObject', 'resourceVersion'),
-    'involvedObject.fieldPath': (o) => nested(o, 'involvedObject', 'fieldPath'),
-    reason: (o) => (typeof o['reason'] === 'string' ? o['reason'] : undefined),
-    type: (o) => (typeof o['type'] === 'string' ? o['type'] : undefined),
-    reportingComponent: (o) => (typeof o['reportingComponent'] === 'string' ? o['reportingComponent'] : undefined),
-    'source': (o) => nested(o, 'source', 'component'),
+    ...referenceFields('involvedObject'),
+    reason: (o) => field(o, 'reason'),
+    type: (o) => field(o, 'type'),
+    reportingComponent: (o) => field(o, 'reportingComponent'),
+    // Events written through events.k8s.io/v1 have no source: they are selected by their controller.
+    source: (o) => nested(o, 'source', 'component') || field(o, 'reportingComponent'),
   },
+};
+
+/** Event in events.k8s.io/v1: the same objects as EVENTS, converted; its field selectors use its own names for the core fields. */
+export const EVENTS_V1: ResourceDef = {
+  group: 'events.k8s.io',
+  version: 'v1',
+  resource: 'events',
+  kind: 'Event',
+  singularName: 'event',
+  namespaced: true,
+  shortNames: ['ev'],
+  verbs: VERBS,
+  body: EVENTS_V1_EVENT,
+  fieldLabels: {
+    ...metadataFields,
+    ...referenceFields('regarding'),
+    reason: (o) => field(o, 'reason'),
+    type: (o) => field(o, 'type'),
+    reportingController: (o) => field(o, 'reportingController'),
+    source: (o) => nested(o, 'deprecatedSource', 'component') || field(o, 'reportingController'),
+  },
+  view: { storage: EVENTS, toStorage: coreFromEventsV1, fromStorage: eventsV1FromCore },
 };
 
 export const LEASES: ResourceDef = {
@@ -111,12 +152,12 @@ export const LEASES: ResourceDef = {
   namespaced: true,
   shortNames: [],
   verbs: VERBS,
-  fields: new Set(['apiVersion', 'kind', 'metadata', 'spec']),
+  body: LEASE,
   fieldLabels: metadataFields,
 };
 
 /** Served kinds, in discovery order. SelfSubjectAccessReview is handled apart: it is create-only and stores nothing. */
-export const RESOURCES: readonly ResourceDef[] = [CONFIGMAPS, EVENTS, NAMESPACES, LEASES];
+export const RESOURCES: readonly ResourceDef[] = [CONFIGMAPS, EVENTS, NAMESPACES, LEASES, EVENTS_V1];
 
 export function findResource(group: string, version: string, resource: string): ResourceDef | undefined {
   return RESOURCES.find((r) => r.group === group && r.version === version && r.resource === resource);

@@ -1,21 +1,36 @@
-// Maps a method and URL path to what is asked: a discovery document, an access review, or a verb
-// on a resource collection or object.
+// Maps a method and URL path to what is asked: a fixed document, an access review, or a verb on a
+// resource collection or object. What is unknown answers as on kube-apiserver: a JSON Status from
+// inside its API tree (/api, and the groups it serves), Go's plain-text 404 page from anywhere else.
 
 import type { ResourceTarget } from './api.js';
-import { discoveryDocument } from './discovery.js';
-import { openApiV3 } from './openapi.js';
+import { discoveryDocument, isServedGroup } from './discovery.js';
+import { openApiV2, openApiV3 } from './openapi.js';
 import { NAMESPACES, findResource, type Verb } from './resources.js';
 import { ApiError, methodNotAllowed, pathNotFound } from './status.js';
 
 export type Route =
-  /** Discovery and OpenAPI documents, as JSON text. */
-  | { kind: 'document'; body: string }
-  | { kind: 'health' }
+  /** An answer that is no API object: discovery and OpenAPI documents, health checks, Go's 404 page. */
+  | { kind: 'document'; status: number; contentType?: string; body: string | Buffer }
   | { kind: 'accessReview' }
   | { kind: 'resource'; target: ResourceTarget; verb: Verb }
   | { kind: 'error'; error: ApiError };
 
+/** Health checks answer whatever the method, as their Go handlers do. */
 const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
+
+/** Go's http.NotFound, which kube-apiserver's last handler calls for paths outside its API tree. */
+const PAGE_NOT_FOUND: Route = { kind: 'document', status: 404, contentType: 'text/plain; charset=utf-8', body: '404 page not found\n' };
+
+function json(value: unknown): Route {
+  return { kind: 'document', status: 200, contentType: 'application/json', body: JSON.stringify(value) };
+}
+
+/** Paths the API server's own request router (go-restful) owns, where an unknown resource is a Status. */
+function inApiTree(path: string): boolean {
+  if (path === '/api' || path.startsWith('/api/') || path === '/version' || path.startsWith('/version/')) return true;
+  const group = /^\/apis\/([^/]+)/.exec(path)?.[1];
+  return group !== undefined && isServedGroup(group);
+}
 
 /** The verb a request means to the authorizer and to fault rules. */
 export function routeVerb(route: Route, method: string): Verb {
@@ -39,18 +54,20 @@ function verbFor(method: string, hasName: boolean, watch: boolean): Verb | undef
     case 'PATCH':
       return hasName ? 'patch' : undefined;
     case 'DELETE':
-      return hasName ? 'delete' : undefined;
+      return hasName ? 'delete' : 'deletecollection';
     default:
       return undefined;
   }
 }
 
-export function route(method: string, path: string, query: URLSearchParams): Route {
-  if (HEALTH_PATHS.has(path)) return method === 'GET' ? { kind: 'health' } : fail(methodNotAllowed());
+export function route(method: string, path: string, query: URLSearchParams, accept: string | undefined): Route {
+  if (HEALTH_PATHS.has(path)) return { kind: 'document', status: 200, contentType: 'text/plain; charset=utf-8', body: 'ok' };
   const trimmed = path.replace(/\/+$/, '') || '/';
+  if (trimmed === '/openapi/v2') return { kind: 'document', ...openApiV2(accept) };
+  if (trimmed === '/openapi/v3' || trimmed.startsWith('/openapi/v3/')) return { kind: 'document', ...openApiV3(trimmed) };
   const doc = discoveryDocument(trimmed);
-  const text = doc ? JSON.stringify(doc) : trimmed.startsWith('/openapi/v3') ? openApiV3(trimmed) : undefined;
-  if (text !== undefined) return method === 'GET' ? { kind: 'document', body: text } : fail(methodNotAllowed());
+  if (doc) return method === 'GET' ? json(doc) : fail(methodNotAllowed());
+  if (!inApiTree(trimmed)) return PAGE_NOT_FOUND;
   if (path === '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews') {
     return method === 'POST' ? { kind: 'accessReview' } : fail(methodNotAllowed());
   }
@@ -91,9 +108,11 @@ export function route(method: string, path: string, query: URLSearchParams): Rou
   if (!def.namespaced && namespace !== undefined) return fail(pathNotFound());
   if (def === NAMESPACES && namespace !== undefined) return fail(pathNotFound());
 
-  const watch = query.get('watch') === 'true' || query.get('watch') === '1';
+  // As the parameter codec reads a bool: present and not "false" or "0" (in any case) is true.
+  const watchParam = query.get('watch');
+  const watch = watchParam !== null && !['false', '0'].includes(watchParam.toLowerCase());
   const verb = verbFor(method, name !== undefined, watch);
-  if (!verb) return fail(methodNotAllowed());
+  if (!verb || !def.verbs.includes(verb)) return fail(methodNotAllowed());
   if (def.namespaced && namespace === undefined && verb !== 'list' && verb !== 'watch') return fail(methodNotAllowed());
   return {
     kind: 'resource',

@@ -7,19 +7,28 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { PROTECTED_NAMESPACES, ResourceApi, type ApiContext } from './api.js';
+import { startControllers, type Controller } from './controllers.js';
 import { parseListQuery } from './list-query.js';
-import { parseObjectBody } from './request-body.js';
-import { Authorizer, reviewAccess, type DenyHandle, type DenyRule } from './authz.js';
+import { bodyMediaType, readObjectBody } from './request-body.js';
+import { TokenAuthenticator, type Identity } from './authn.js';
+import { Authorizer, reviewAccess, type AllowRule, type DenyRule, type RuleHandle } from './authz.js';
 import { FaultInjector, seededRandom } from './faults.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { negotiate } from './negotiation.js';
 import { ContinueTokens } from './paging.js';
 import { DataFileWriter, loadDataFile } from './persistence.js';
 import { NAMESPACES, findKind, type KubeObject, type Verb } from './resources.js';
+import { requestInfo } from './request-info.js';
 import { route, routeVerb, type Route } from './router.js';
 import { ApiError, badRequest, internalError, requestEntityTooLarge, statusBody, statusForCode } from './status.js';
 import { Store } from './store.js';
 import { serveWatch, type ActiveWatch } from './watch.js';
+
+/**
+ * Where a new server's resourceVersions start: etcd revisions are large numbers on a real cluster,
+ * and clients must treat them as opaque strings, not count them from 1.
+ */
+const FIRST_RESOURCE_VERSION = 100_000_000;
 
 /** The real server's request body limit (3 MiB); larger bodies get 413. */
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -37,7 +46,15 @@ export interface LocalApiServerOptions {
   random?: () => number;
   /** Clock (ms since epoch) for timestamps, ages and token expiry (default Date.now). */
   now?: () => number;
-  /** The user named in 403 messages. */
+  /**
+   * Bearer tokens and their users, in kube-apiserver's --token-auth-file format (CSV lines
+   * `token,user,uid,"group1,group2"`); a malformed file fails the start with a TokenFileError.
+   * A request without a token is then system:anonymous, as on a cluster. Without a file the server
+   * knows one token, of an admin (group system:masters) named by `user`, and a request without a
+   * token is that admin too: kubectl sends no credentials over plain HTTP.
+   */
+  tokenAuthFile?: string;
+  /** The built-in admin's user name when there is no tokenAuthFile (default cmstate-local). */
   user?: string;
   /** Changes retained for watches to resume from (default 10000). */
   watchHistorySize?: number;
@@ -45,6 +62,10 @@ export interface LocalApiServerOptions {
   persistDebounceMs?: number;
   /** Request log entries kept, oldest dropped first (default 100000). */
   requestLogLimit?: number;
+  /** How long after an owner's deletion the garbage collector deletes its dependents (default 100 ms: never at once, as on a real cluster). */
+  garbageCollectionDelayMs?: number;
+  /** How long a deleted namespace stays Terminating before its content, then itself, is deleted (default 100 ms). */
+  namespaceDeletionDelayMs?: number;
 }
 
 export interface RequestLogEntry {
@@ -72,7 +93,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        reject(requestEntityTooLarge(MAX_BODY_BYTES));
+        reject(requestEntityTooLarge(`limit is ${MAX_BODY_BYTES}`));
         req.removeAllListeners('data');
         req.resume();
         return;
@@ -91,11 +112,13 @@ export class LocalApiServer {
   readonly requests: RequestLogEntry[] = [];
 
   private readonly store: Store;
+  private readonly authn: TokenAuthenticator;
   private readonly authz: Authorizer;
   private readonly tokens: ContinueTokens;
   private readonly api: ResourceApi;
   private readonly watches = new Set<ActiveWatch>();
   private readonly writer: DataFileWriter | undefined;
+  private readonly controllers: Controller;
   private readonly requestLogLimit: number;
   private http: Server | undefined;
   private address: AddressInfo | undefined;
@@ -103,13 +126,14 @@ export class LocalApiServer {
   private constructor(options: LocalApiServerOptions) {
     const random = options.random ?? seededRandom(1);
     const now = options.now ?? Date.now;
+    this.authn = options.tokenAuthFile ? TokenAuthenticator.fromFile(options.tokenAuthFile) : TokenAuthenticator.builtIn(options.user ?? 'cmstate-local');
     const loaded = options.dataFile ? loadDataFile(options.dataFile) : undefined;
-    this.store = new Store(options.watchHistorySize ?? 10000, loaded?.resourceVersion ?? 0);
-    this.authz = new Authorizer(options.user ?? 'cmstate-local');
-    this.tokens = new ContinueTokens(options.continueTokenTtlMs ?? 300000, now);
+    this.store = new Store(options.watchHistorySize ?? 10000, loaded?.resourceVersion ?? FIRST_RESOURCE_VERSION);
+    this.authz = new Authorizer();
+    this.tokens = new ContinueTokens(options.continueTokenTtlMs ?? 300000, now, this.store);
     this.faults = new FaultInjector(random);
     this.requestLogLimit = options.requestLogLimit ?? 100000;
-    const ctx: ApiContext = { store: this.store, authz: this.authz, tokens: this.tokens, now, random };
+    const ctx: ApiContext = { store: this.store, tokens: this.tokens, now, random };
     this.api = new ResourceApi(ctx);
     if (loaded) this.restore(loaded.objects);
     for (const name of PROTECTED_NAMESPACES) {
@@ -123,6 +147,10 @@ export class LocalApiServer {
       this.store.subscribe(() => writer.schedule());
       this.writer = writer;
     }
+    this.controllers = startControllers(
+      { store: this.store, api: this.api },
+      { garbageCollectionDelayMs: options.garbageCollectionDelayMs ?? 100, namespaceDeletionDelayMs: options.namespaceDeletionDelayMs ?? 100 },
+    );
   }
 
   /** Starts a server; it listens before the promise resolves. */
@@ -147,13 +175,26 @@ export class LocalApiServer {
     return String(this.store.resourceVersion);
   }
 
-  /** Makes every request matching the rule 403, and matching access reviews `allowed: false`. */
-  deny(rule: DenyRule): DenyHandle {
+  /**
+   * Makes every request matching the rule 403, and matching access reviews `allowed: false`,
+   * whoever asks: the admin too, which no real cluster can do (a test device, for `cmstate doctor`).
+   */
+  deny(rule: DenyRule): RuleHandle {
     return this.authz.deny(rule);
   }
 
   clearDenyRules(): void {
-    this.authz.clear();
+    this.authz.clearDenyRules();
+  }
+
+  /** Grants a user what an RBAC (Cluster)RoleBinding of one rule would; users outside system:masters have nothing else but the bootstrap roles. */
+  allow(rule: AllowRule): RuleHandle {
+    return this.authz.allow(rule);
+  }
+
+  /** The token of a system:masters member, which the kubeconfig carries (throws if the token file names none). */
+  get adminToken(): string {
+    return this.authn.adminToken;
   }
 
   /**
@@ -181,15 +222,16 @@ export class LocalApiServer {
   }
 
   kubeconfigYaml(namespace = 'default'): string {
-    return kubeconfigYaml({ url: this.url, namespace, token: 'cmstate-local-token' });
+    return kubeconfigYaml({ url: this.url, namespace, token: this.adminToken });
   }
 
   async writeKubeconfig(path: string, namespace = 'default'): Promise<void> {
     await writeFile(path, this.kubeconfigYaml(namespace), { mode: 0o600 });
   }
 
-  /** Ends open watches, stops listening, and writes the data file if one is configured. */
+  /** Stops the controllers, ends open watches, stops listening, and writes the data file if one is configured. */
   async close(): Promise<void> {
+    this.controllers.stop();
     for (const w of [...this.watches]) w.close();
     const http = this.http;
     if (http) {
@@ -234,7 +276,7 @@ export class LocalApiServer {
     const started = performance.now();
     const method = req.method ?? 'GET';
     const url = new URL(req.url ?? '/', 'http://local');
-    const r = route(method, url.pathname, url.searchParams);
+    const r = route(method, url.pathname, url.searchParams, headerValue(req.headers.accept));
     const entry: RequestLogEntry = {
       method,
       path: url.pathname,
@@ -259,6 +301,10 @@ export class LocalApiServer {
       }
       if (fault?.kind === 'latency') await new Promise((resolve) => setTimeout(resolve, fault.ms));
       if (fault?.kind === 'status') throw statusForCode(fault.code, fault.retryAfterSeconds ?? (fault.code === 429 ? 1 : undefined));
+      // As kube-apiserver's filters: who is asking (401 for an unknown token), then may they (403),
+      // from the URL alone and before the body is read or the path routed.
+      const identity = this.authn.authenticate(req.headers.authorization);
+      this.authz.check(identity, requestInfo(method, url.pathname, url.searchParams));
       const body = method === 'GET' || method === 'HEAD' ? undefined : await readBody(req);
       if (fault?.kind === 'lose-response') {
         res.end = (() => {
@@ -266,7 +312,7 @@ export class LocalApiServer {
           return res;
         }) as typeof res.end;
       }
-      this.answer(r, req, res, url, body, finish);
+      this.answer(r, req, res, url, body, identity, finish);
     } catch (err) {
       const apiError = err instanceof ApiError ? err : internalError((err as Error).message);
       if (res.headersSent) {
@@ -288,23 +334,21 @@ export class LocalApiServer {
     res: ServerResponse,
     url: URL,
     body: Buffer | undefined,
+    identity: Identity,
     finish: (status: number) => void,
   ): void {
     switch (r.kind) {
       case 'error':
         throw r.error;
-      case 'health':
-        finish(200);
-        res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' }).end('ok');
-        return;
       case 'document':
-        finish(200);
-        this.send(res, 200, r.body);
+        finish(r.status);
+        res.writeHead(r.status, { ...(r.contentType ? { 'Content-Type': r.contentType } : {}), 'Cache-Control': 'no-cache, private' }).end(r.body);
         return;
       case 'accessReview': {
-        const review = parseObjectBody({ kind: 'SelfSubjectAccessReview', version: 'v1' }, body, headerValue(req.headers['content-type']), 'review');
+        const reviewKind = { group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectAccessReview' };
+        const review = readObjectBody(reviewKind, body, bodyMediaType(reviewKind, headerValue(req.headers['content-type'])));
         finish(201);
-        this.send(res, 201, JSON.stringify(reviewAccess(this.authz, review)));
+        this.send(res, 201, JSON.stringify(reviewAccess(this.authz, identity, review)));
         return;
       }
       case 'resource':
@@ -313,8 +357,7 @@ export class LocalApiServer {
     const { target, verb } = r;
     const accept = headerValue(req.headers.accept);
     if (verb === 'watch') {
-      this.authz.check(target.def, 'watch', target.namespace, undefined);
-      const metadataOnly = negotiate(accept, 'watch') === 'metadata';
+      const metadataOnly = negotiate(accept, 'watch', target.def) === 'metadata';
       const listQuery = parseListQuery(target.def, url.searchParams);
       const rv = url.searchParams.get('resourceVersion');
       const timeout = Number(url.searchParams.get('timeoutSeconds') ?? '');
@@ -353,13 +396,15 @@ export class LocalApiServer {
     this.send(res, result.status, result.body, result.headers);
   }
 
-  private send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  private send(res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}): void {
     res.writeHead(status, {
       'Content-Type': 'application/json',
       'Cache-Control': 'no-cache, private',
       'Content-Length': Buffer.byteLength(body),
       ...headers,
     });
-    res.end(body);
+    // A Buffer, so that Node writes the header block on its own, byte for byte (latin1): header
+    // values that carry UTF-8 (Warning) are given as those bytes.
+    res.end(Buffer.from(body));
   }
 }

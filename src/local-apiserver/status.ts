@@ -48,14 +48,15 @@ export function statusBody(err: ApiError): Record<string, unknown> {
     metadata: err.statusMetadata ?? {},
     status: 'Failure',
     message: err.message,
-    reason: err.reason,
+    // An error the server has no reason for (a plain Go error) is answered without one.
+    ...(err.reason ? { reason: err.reason } : {}),
     ...(err.details ? { details: err.details } : {}),
     code: err.code,
   };
 }
 
 function details(gr: GroupResource, name?: string): StatusDetails {
-  return { ...(name !== undefined ? { name } : {}), ...(gr.group ? { group: gr.group } : {}), kind: gr.resource };
+  return { ...(name !== undefined ? { name } : {}), ...(gr.group ? { group: gr.group } : {}), ...(gr.resource ? { kind: gr.resource } : {}) };
 }
 
 export function notFound(gr: GroupResource, name: string): ApiError {
@@ -81,9 +82,19 @@ export function conflict(gr: GroupResource, name: string, why: string): ApiError
 
 export const STALE_OBJECT = 'the object has been modified; please apply your changes to the latest version and try again';
 
+/** A refusal; with no resource (a non-resource path such as /api) the message is just `forbidden: why`. */
 export function forbidden(gr: GroupResource, name: string | undefined, why: string): ApiError {
-  const subject = name ? `${qualifiedResource(gr)} "${name}"` : qualifiedResource(gr);
-  return new ApiError(403, 'Forbidden', `${subject} is forbidden: ${why}`, details(gr, name));
+  const qualified = qualifiedResource(gr);
+  const message = !qualified ? `forbidden: ${why}` : name ? `${qualified} "${name}" is forbidden: ${why}` : `${qualified} is forbidden: ${why}`;
+  return new ApiError(403, 'Forbidden', message, details(gr, name));
+}
+
+/** The NamespaceLifecycle admission plugin's 403 for a create in a namespace being deleted. */
+export function namespaceTerminating(gr: GroupResource, name: string, namespace: string): ApiError {
+  return new ApiError(403, 'Forbidden', `${qualifiedResource(gr)} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`, {
+    ...details(gr, name),
+    causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }],
+  });
 }
 
 export function badRequest(message: string): ApiError {
@@ -94,8 +105,8 @@ export function methodNotAllowed(): ApiError {
   return new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
 }
 
-export function notAcceptable(): ApiError {
-  return new ApiError(406, 'NotAcceptable', 'the server was unable to respond with a content type that the client supports');
+export function notAcceptable(message = 'the server was unable to respond with a content type that the client supports'): ApiError {
+  return new ApiError(406, 'NotAcceptable', message);
 }
 
 export function unsupportedMediaType(accepted: readonly string[]): ApiError {
@@ -106,26 +117,51 @@ export function unsupportedMediaType(accepted: readonly string[]): ApiError {
   );
 }
 
-export function requestEntityTooLarge(limit: number): ApiError {
-  return new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${limit}`);
+/** go-restful's answer to a Content-Type a route does not consume (PATCH with anything but a patch type). */
+export function unsupportedPatchMediaType(): ApiError {
+  return new ApiError(415, 'UnsupportedMediaType', '415: Unsupported Media Type', {});
 }
 
+/** 413 as NewRequestEntityTooLargeError words it: "Request entity too large: limit is 3145728". */
+export function requestEntityTooLarge(detail: string): ApiError {
+  return new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: ${detail}`);
+}
+
+/**
+ * 422 Invalid as apierrors.NewInvalid builds it: the kind qualified by its group ("Lease.coordination.k8s.io",
+ * "CreateOptions.meta.k8s.io"), and the field errors aggregated as Go aggregates them: one alone
+ * as is, several in brackets, repeated texts once.
+ */
 export function invalid(kind: string, group: string, name: string, causes: StatusCause[]): ApiError {
-  const rendered = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message));
+  const rendered = [...new Set(causes.map((c) => (c.field ? `${c.field}: ${c.message}` : c.message)))];
   const summary = rendered.length === 1 ? rendered[0] : `[${rendered.join(', ')}]`;
-  return new ApiError(422, 'Invalid', `${kind} "${name}" is invalid: ${summary}`, {
-    name,
+  return new ApiError(422, 'Invalid', `${group ? `${kind}.${group}` : kind} "${name}" is invalid: ${summary}`, {
+    ...(name ? { name } : {}),
     ...(group ? { group } : {}),
-    kind,
+    ...(kind ? { kind } : {}),
     causes,
   });
 }
 
-/** 422 as the apiserver answers a JSON patch that cannot be applied (a failed `test`, a missing path). */
-export function unprocessablePatch(why: string): ApiError {
-  return new ApiError(422, 'Invalid', 'the server rejected our request due to an error in our request', {
-    causes: [{ reason: 'UnexpectedServerResponse', message: why }],
-  });
+/**
+ * The 422 of a JSON patch that cannot be applied (a failed test, a missing path, an unknown op):
+ * the server wraps the reason in a generic response and the client sees none of it.
+ */
+export function unprocessableEntity(): ApiError {
+  return new ApiError(422, 'Invalid', 'the server rejected our request due to an error in our request', {});
+}
+
+/**
+ * The 409 of a failed uid precondition on update: the storage layer's error, shown whole.
+ * `key` is the object's etcd key (/registry/configmaps/ns/name).
+ */
+export function storagePreconditionFailed(gr: GroupResource, name: string, key: string, why: string): ApiError {
+  return conflict(gr, name, `StorageError: invalid object, Code: 4, Key: ${key}, ResourceVersion: 0, AdditionalErrorMsg: ${why}`);
+}
+
+/** A 500 for a plain Go error the server does not classify: no reason, no details. */
+export function unclassifiedError(message: string): ApiError {
+  return new ApiError(500, '', message);
 }
 
 export function expiredContinue(freshContinue: string): ApiError {

@@ -1,7 +1,7 @@
 // Objects by kind, ordered by (namespace, name) for paging, with one global resourceVersion and a
 // bounded history of changes that watches resume from.
 
-import type { KubeObject, ResourceDef } from './resources.js';
+import { storageOf, type KubeObject, type ResourceDef } from './resources.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -30,6 +30,18 @@ export class StoredObject {
     return this.jsonCache;
   }
 
+  /**
+   * The object as an item of a list: without apiVersion and kind, which the list states once. Cut
+   * from json() when it starts with them (objects are stored in wire order), so no second copy.
+   */
+  itemJson(): string {
+    const json = this.json();
+    const prefix = `{"apiVersion":${JSON.stringify(this.obj.apiVersion)},"kind":${JSON.stringify(this.obj.kind)},`;
+    if (json.startsWith(prefix)) return `{${json.slice(prefix.length)}`;
+    const { apiVersion: _apiVersion, kind: _kind, ...item } = this.obj;
+    return JSON.stringify(item);
+  }
+
   /** The object as a PartialObjectMetadata: metadata only, never the data. */
   metadataJson(): string {
     this.metadataCache ??= JSON.stringify({ kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: this.obj.metadata });
@@ -40,6 +52,14 @@ export class StoredObject {
   copy(): KubeObject {
     return JSON.parse(this.json()) as KubeObject;
   }
+}
+
+/**
+ * A stored object as the version `def` serves it: converted when `def` is a view of another kind's
+ * storage (events.k8s.io/v1 Events), the object itself otherwise.
+ */
+export function viewed(def: ResourceDef, stored: StoredObject): StoredObject {
+  return def.view && stored.def !== def ? new StoredObject(def, stored.key, def.view.fromStorage(stored.obj), stored.rv) : stored;
 }
 
 export interface StoreEvent {
@@ -130,21 +150,28 @@ export class Store {
     return this.rv;
   }
 
+  skipRevision(): void {
+    this.rv++;
+  }
+
+  /** The objects of `def`, kept once under the kind they are stored as (reads and writes through a view convert). */
   private collection(def: ResourceDef): Collection {
-    let c = this.collections.get(def);
+    const storage = storageOf(def);
+    let c = this.collections.get(storage);
     if (!c) {
       c = new Collection();
-      this.collections.set(def, c);
+      this.collections.set(storage, c);
     }
     return c;
   }
 
   get(def: ResourceDef, namespace: string | undefined, name: string): StoredObject | undefined {
-    return this.collections.get(def)?.byKey.get(objectKey(namespace, name));
+    const stored = this.collections.get(storageOf(def))?.byKey.get(objectKey(namespace, name));
+    return stored && viewed(def, stored);
   }
 
   count(def: ResourceDef, namespace?: string): number {
-    const c = this.collections.get(def);
+    const c = this.collections.get(storageOf(def));
     if (!c) return 0;
     const [lo, hi] = c.range(namespace);
     return hi - lo;
@@ -160,7 +187,7 @@ export class Store {
     let lastKey: string | undefined;
     for (; i < hi && items.length < limit; i++) {
       lastKey = c.sorted[i] as string;
-      const obj = c.byKey.get(lastKey) as StoredObject;
+      const obj = viewed(def, c.byKey.get(lastKey) as StoredObject);
       if (!opts.filter || opts.filter(obj)) items.push(obj);
     }
     if (i >= hi || lastKey === undefined) return { items };
@@ -172,30 +199,32 @@ export class Store {
     const stored = this.put(def, obj);
     this.collection(def).insertKey(stored.key);
     this.emit({ type: 'ADDED', rv: stored.rv, object: stored });
-    return stored;
+    return viewed(def, stored);
   }
 
   update(def: ResourceDef, obj: KubeObject, previous: StoredObject): StoredObject {
+    const before = this.collection(def).byKey.get(previous.key) ?? previous;
     const stored = this.put(def, obj);
-    this.emit({ type: 'MODIFIED', rv: stored.rv, object: stored, previous });
-    return stored;
+    this.emit({ type: 'MODIFIED', rv: stored.rv, object: stored, previous: before });
+    return viewed(def, stored);
   }
 
   /** Removes an object; the returned copy carries the resourceVersion of the deletion, as watches see it. */
   delete(def: ResourceDef, existing: StoredObject): StoredObject {
     const c = this.collection(def);
+    const stored = c.byKey.get(existing.key) ?? existing;
     c.byKey.delete(existing.key);
     c.removeKey(existing.key);
     const rv = ++this.rv;
-    const obj = { ...existing.obj, metadata: { ...existing.obj.metadata, resourceVersion: String(rv) } };
-    const gone = new StoredObject(def, existing.key, obj, rv);
+    const obj = { ...stored.obj, metadata: { ...stored.obj.metadata, resourceVersion: String(rv) } };
+    const gone = new StoredObject(stored.def, existing.key, obj, rv);
     this.emit({ type: 'DELETED', rv, object: gone });
     return gone;
   }
 
-  /** Every object in a namespace, of every namespaced kind given. */
+  /** Every object in a namespace, of every namespaced kind given, each once (as stored) though several versions serve it. */
   objectsInNamespace(defs: readonly ResourceDef[], namespace: string): StoredObject[] {
-    return defs.flatMap((def) => this.list(def, { namespace }).items);
+    return [...new Set(defs.map(storageOf))].flatMap((def) => this.list(def, { namespace }).items);
   }
 
   /** Adds many objects at once, sorting the index once: for seeding and loading a data file. */
@@ -245,9 +274,10 @@ export class Store {
 
   private putWithRv(def: ResourceDef, obj: KubeObject, rv: number): StoredObject {
     if (rv > this.rv) this.rv = rv;
-    obj.metadata['resourceVersion'] = String(rv);
+    const storedObj = def.view ? def.view.toStorage(obj) : obj;
+    storedObj.metadata['resourceVersion'] = String(rv);
     const key = objectKey(def.namespaced ? obj.metadata.namespace : undefined, obj.metadata.name as string);
-    const stored = new StoredObject(def, key, obj, rv);
+    const stored = new StoredObject(storageOf(def), key, storedObj, rv);
     this.collection(def).byKey.set(key, stored);
     return stored;
   }

@@ -1,20 +1,25 @@
-// Server-side printing (`as=Table`), which kubectl asks for on `get`: the columns the real server
-// prints for each kind, with ages worded like kubectl's.
+// Server-side printing (`as=Table`), which kubectl asks for on `get`: the columns kube-apiserver's
+// printers define for each kind, all of them (the server prints wide; kubectl hides priority 1),
+// described by the fields' OpenAPI descriptions, with cells and ages as the printers compute them.
 
+import { coreFromEventsV1 } from './events.js';
 import type { KubeObject } from './resources.js';
+import { fieldDescription, OBJECT_META } from './schemas.js';
 import type { StoredObject } from './store.js';
 
 interface Column {
   name: string;
-  type: 'string' | 'integer';
-  format: string;
+  /** `name` marks the column holding the object's name. */
+  format?: 'name';
+  /** 1: shown by kubectl only with -o wide. */
+  priority?: 1;
   description: string;
   cell: (obj: KubeObject, now: number) => string | number;
 }
 
-/** kubectl's HumanDuration: 45s, 5m30s, 3h20m, 2d4h, 1y30d. */
+/** Go's duration.HumanDuration (k8s.io/apimachinery): 45s, 5m30s, 3h20m, 2d4h, 1y30d. */
 export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
+  const seconds = Math.trunc(ms / 1000);
   if (seconds < -1) return '<invalid>';
   if (seconds < 0) return '0s';
   if (seconds < 120) return `${seconds}s`;
@@ -32,72 +37,120 @@ export function humanDuration(ms: number): string {
   return `${years}y`;
 }
 
+/** translateTimestampSince: a zero (absent) time is `<unknown>`. */
 function age(timestamp: unknown, now: number): string {
-  if (typeof timestamp !== 'string') return '<unknown>';
+  if (typeof timestamp !== 'string' || timestamp === '') return '<unknown>';
   return humanDuration(now - Date.parse(timestamp));
 }
 
-function field(obj: KubeObject, parent: string, key: string): unknown {
-  const p = obj[parent];
-  return p && typeof p === 'object' ? (p as Record<string, unknown>)[key] : undefined;
+function record(value: unknown): Record<string, unknown> {
+  return value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
 }
 
-const nameColumn: Column = {
+function text(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+const CORE_EVENT = 'io.k8s.api.core.v1.Event';
+
+const nameColumn = (priority?: 1): Column => ({
   name: 'Name',
-  type: 'string',
   format: 'name',
-  description: 'Name must be unique within a namespace.',
+  ...(priority ? { priority } : {}),
+  description: fieldDescription(OBJECT_META, 'name'),
   cell: (o) => o.metadata.name ?? '',
-};
+});
 
 const ageColumn: Column = {
   name: 'Age',
-  type: 'string',
-  format: '',
-  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+  description: fieldDescription(OBJECT_META, 'creationTimestamp'),
   cell: (o, now) => age(o.metadata['creationTimestamp'], now),
 };
 
-const COLUMNS: Readonly<Record<string, Column[]>> = {
-  ConfigMap: [
-    nameColumn,
-    {
-      name: 'Data',
-      type: 'integer',
-      format: '',
-      description: 'Number of keys in data and binaryData.',
-      cell: (o) => Object.keys((o['data'] as object | undefined) ?? {}).length + Object.keys((o['binaryData'] as object | undefined) ?? {}).length,
-    },
-    ageColumn,
-  ],
-  Namespace: [
-    nameColumn,
-    { name: 'Status', type: 'string', format: '', description: 'The status of the namespace', cell: (o) => String(field(o, 'status', 'phase') ?? '') },
-    ageColumn,
-  ],
-  Lease: [
-    nameColumn,
-    { name: 'Holder', type: 'string', format: '', description: 'The holder of the lease', cell: (o) => String(field(o, 'spec', 'holderIdentity') ?? '') },
-    ageColumn,
-  ],
-  Event: [
-    { name: 'Last Seen', type: 'string', format: '', description: 'Time of the last occurrence', cell: (o, now) => age(o['lastTimestamp'] ?? o['eventTime'] ?? o.metadata['creationTimestamp'], now) },
-    { name: 'Type', type: 'string', format: '', description: 'Type of this event', cell: (o) => String(o['type'] ?? '') },
-    { name: 'Reason', type: 'string', format: '', description: 'Why the event happened', cell: (o) => String(o['reason'] ?? '') },
-    {
-      name: 'Object',
-      type: 'string',
-      format: '',
-      description: 'The object this event is about',
-      cell: (o) => `${String(field(o, 'involvedObject', 'kind') ?? '').toLowerCase()}/${String(field(o, 'involvedObject', 'name') ?? '')}`,
-    },
-    { name: 'Message', type: 'string', format: '', description: 'A human-readable description', cell: (o) => String(o['message'] ?? '') },
-  ],
+/** printEvent's times and count: eventTime stands in for firstTimestamp, a series overrides both last and count, a singleton counts 1. */
+function eventSummary(o: KubeObject, now: number): { first: string; last: string; count: number } {
+  const first = o['firstTimestamp'] ? age(o['firstTimestamp'], now) : age(o['eventTime'], now);
+  const series = o['series'] ? record(o['series']) : undefined;
+  if (series) return { first, last: age(series['lastObservedTime'], now), count: Number(series['count'] ?? 0) };
+  const last = o['lastTimestamp'] ? age(o['lastTimestamp'], now) : first;
+  return { first, last, count: Number(o['count'] ?? 0) || 1 };
+}
+
+/** formatEventSource: component and host, else the reporting controller and instance. */
+function eventSource(o: KubeObject): string {
+  const source = record(o['source']);
+  const component = text(source['component']) || text(o['reportingComponent']);
+  const instance = text(source['host']) || text(o['reportingInstance']);
+  return instance ? `${component}, ${instance}` : component;
+}
+
+function eventObject(o: KubeObject): string {
+  const involved = record(o['involvedObject']);
+  const kind = text(involved['kind']).toLowerCase();
+  return involved['name'] ? `${kind}/${text(involved['name'])}` : kind;
+}
+
+interface Printer {
+  columns: Column[];
+  /** The form the printer reads: the server prints from its internal form, whichever version was asked for. */
+  view?: (obj: KubeObject) => KubeObject;
+}
+
+/** Printers by kind. */
+const PRINTERS: Readonly<Record<string, Printer>> = {
+  ConfigMap: {
+    columns: [
+      nameColumn(),
+      {
+        name: 'Data',
+        description: fieldDescription('io.k8s.api.core.v1.ConfigMap', 'data'),
+        cell: (o) => Object.keys(record(o['data'])).length + Object.keys(record(o['binaryData'])).length,
+      },
+      ageColumn,
+    ],
+  },
+  Namespace: {
+    columns: [nameColumn(), { name: 'Status', description: 'The status of the namespace', cell: (o) => text(record(o['status'])['phase']) }, ageColumn],
+  },
+  Lease: {
+    columns: [
+      nameColumn(),
+      {
+        name: 'Holder',
+        description: fieldDescription('io.k8s.api.coordination.v1.LeaseSpec', 'holderIdentity'),
+        cell: (o) => text(record(o['spec'])['holderIdentity']),
+      },
+      ageColumn,
+    ],
+  },
+  Event: {
+    columns: [
+      { name: 'Last Seen', description: fieldDescription(CORE_EVENT, 'lastTimestamp'), cell: (o, now) => eventSummary(o, now).last },
+      { name: 'Type', description: fieldDescription(CORE_EVENT, 'type'), cell: (o) => text(o['type']) },
+      { name: 'Reason', description: fieldDescription(CORE_EVENT, 'reason'), cell: (o) => text(o['reason']) },
+      { name: 'Object', description: fieldDescription(CORE_EVENT, 'involvedObject'), cell: eventObject },
+      {
+        name: 'Subobject',
+        priority: 1,
+        description: fieldDescription('io.k8s.api.core.v1.ObjectReference', 'fieldPath'),
+        cell: (o) => text(record(o['involvedObject'])['fieldPath']),
+      },
+      { name: 'Source', priority: 1, description: fieldDescription(CORE_EVENT, 'source'), cell: eventSource },
+      { name: 'Message', description: fieldDescription(CORE_EVENT, 'message'), cell: (o) => text(o['message']).trim() },
+      { name: 'First Seen', priority: 1, description: fieldDescription(CORE_EVENT, 'firstTimestamp'), cell: (o, now) => eventSummary(o, now).first },
+      { name: 'Count', priority: 1, description: fieldDescription(CORE_EVENT, 'count'), cell: (o, now) => eventSummary(o, now).count },
+      nameColumn(1),
+    ],
+    view: (o) => (o.apiVersion === 'events.k8s.io/v1' ? coreFromEventsV1(o) : o),
+  },
 };
 
 export type IncludeObject = 'None' | 'Object' | 'Metadata';
 
-/** A meta.k8s.io/v1 Table as a JSON string; row objects reuse the stored serializations. */
+/**
+ * A meta.k8s.io/v1 Table as a JSON string; row objects reuse the stored serializations. Every
+ * column is declared a string, numbers included, as the real printers declare them.
+ */
 export function tableJson(
   kind: string,
   items: readonly StoredObject[],
@@ -105,12 +158,15 @@ export function tableJson(
   include: IncludeObject,
   now: number,
 ): string {
-  const columns = COLUMNS[kind] ?? [nameColumn, ageColumn];
-  const definitions = columns.map((c) => ({ name: c.name, type: c.type, format: c.format, description: c.description, priority: 0 }));
+  const printer = PRINTERS[kind];
+  if (!printer) throw new Error(`no Table printer for ${kind}`);
+  const { columns, view } = printer;
+  const definitions = columns.map((c) => ({ name: c.name, type: 'string', format: c.format ?? '', description: c.description, priority: c.priority ?? 0 }));
   const rows = items.map((s) => {
-    const cells = JSON.stringify(columns.map((c) => c.cell(s.obj, now)));
-    const object = include === 'None' ? '' : `,"object":${include === 'Object' ? s.json() : s.metadataJson()}`;
-    return `{"cells":${cells}${object}}`;
+    const printed = view ? view(s.obj) : s.obj;
+    const cells = JSON.stringify(columns.map((c) => c.cell(printed, now)));
+    const object = include === 'None' ? 'null' : include === 'Object' ? s.json() : s.metadataJson();
+    return `{"cells":${cells},"object":${object}}`;
   });
   const head = JSON.stringify({ kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: definitions });
   return `${head.slice(0, -1)},"rows":[${rows.join(',')}]}`;

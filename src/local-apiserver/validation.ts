@@ -1,21 +1,23 @@
-// Decoding and validation of incoming objects, with the real API server's rules and messages:
-// type errors and unknown fields are 400s (decode), rule violations are 422 Invalid with causes.
+// Validation of decoded objects, with the real API server's rules and messages: rule violations
+// are 422 Invalid with causes (decoding, with its 400s, is decode.ts).
 
 import type { KubeObject, ResourceDef } from './resources.js';
-import { ApiError, badRequest, type StatusCause } from './status.js';
+import type { StatusCause } from './status.js';
 import { dnsLabelErrors, dnsSubdomainErrors, labelKeyErrors, labelValueErrors } from '../kube/names.js';
+import { goQuote } from './go-json-syntax.js';
+import { validateEvent } from './events.js';
+import { validateLease } from './leases.js';
 
 /** The most a ConfigMap's data may hold: `data` values as UTF-8 plus `binaryData` decoded. */
 export const CONFIGMAP_MAX_BYTES = 1048576;
 const ANNOTATIONS_MAX_BYTES = 262144;
 
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 const CONFIG_KEY_MSG =
   "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
 
-export function configKeyErrors(key: string): string[] {
+function configKeyErrors(key: string): string[] {
   const errs: string[] = [];
   if (key.length > 253) errs.push('must be no more than 253 characters');
   if (!CONFIG_KEY.test(key)) errs.push(CONFIG_KEY_MSG);
@@ -25,129 +27,64 @@ export function configKeyErrors(key: string): string[] {
   return errs;
 }
 
-/** Bytes a base64 string decodes to, or undefined if Go's StdEncoding would reject it. */
-export function decodedBase64Length(value: string): number | undefined {
-  const compact = value.includes('\n') || value.includes('\r') ? value.replace(/[\r\n]/g, '') : value;
-  if (!BASE64.test(compact)) return undefined;
-  const padding = compact.endsWith('==') ? 2 : compact.endsWith('=') ? 1 : 0;
-  return (compact.length / 4) * 3 - padding;
-}
-
 /** The size the API server checks against 1 MiB; keys do not count. */
 export function configMapDataBytes(obj: KubeObject): number {
   let total = 0;
   const data = obj['data'] as Record<string, string> | undefined;
   if (data) for (const v of Object.values(data)) total += Buffer.byteLength(v, 'utf8');
-  const binary = obj['binaryData'] as Record<string, string> | undefined;
-  if (binary) for (const v of Object.values(binary)) total += decodedBase64Length(v) ?? 0;
+  // binaryData holds base64 that decoded (decode.ts); a null value is an empty []byte.
+  const binary = obj['binaryData'] as Record<string, string | null> | undefined;
+  if (binary) for (const v of Object.values(binary)) if (v !== null) total += Buffer.byteLength(v.replace(/[\r\n]/g, ''), 'base64');
   return total;
 }
 
-const META_FIELDS = new Set([
-  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
-  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers',
-  'managedFields',
-]);
-
-export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
-
-export interface Decoded {
-  obj: KubeObject;
-  /** `unknown field "x"` texts, answered as Warning headers in Warn mode. */
-  unknownFields: string[];
-}
-
-function goType(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'object') return 'object';
-  return typeof v;
-}
-
-/**
- * Checks JSON types the way Go's typed decode would and drops unknown fields (like the real server),
- * so what is stored is always a well-typed object. Throws a 400 as the real server does.
- */
-export function decodeObject(def: ResourceDef, body: unknown, mode: FieldValidation): Decoded {
-  const cannot = (why: string) =>
-    badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ${why}`);
-  if (goType(body) !== 'object') throw cannot(`json: cannot unmarshal ${goType(body)} into Go value of type struct`);
-  const src = body as Record<string, unknown>;
-  const unknownFields: string[] = [];
-  const obj: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(src)) {
-    if (def.fields.has(k)) obj[k] = v;
-    else unknownFields.push(`unknown field "${k}"`);
-  }
-  const meta = obj['metadata'] ?? {};
-  if (goType(meta) !== 'object') throw cannot(`json: cannot unmarshal ${goType(meta)} into Go struct field ${def.kind}.metadata of type v1.ObjectMeta`);
-  const cleanMeta: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(meta as Record<string, unknown>)) {
-    if (!META_FIELDS.has(k)) unknownFields.push(`unknown field "metadata.${k}"`);
-    else if (v !== null) cleanMeta[k] = v;
-  }
-  for (const k of ['name', 'generateName', 'namespace', 'uid', 'resourceVersion'] as const) {
-    if (cleanMeta[k] !== undefined && typeof cleanMeta[k] !== 'string') {
-      throw cannot(`json: cannot unmarshal ${goType(cleanMeta[k])} into Go struct field ObjectMeta.metadata.${k} of type string`);
-    }
-  }
-  for (const k of ['labels', 'annotations'] as const) {
-    if (cleanMeta[k] !== undefined) stringMap(cleanMeta[k], `ObjectMeta.metadata.${k}`, cannot);
-  }
-  if (cleanMeta['ownerReferences'] !== undefined && !Array.isArray(cleanMeta['ownerReferences'])) {
-    throw cannot(`json: cannot unmarshal ${goType(cleanMeta['ownerReferences'])} into Go struct field ObjectMeta.metadata.ownerReferences of type []v1.OwnerReference`);
-  }
-  if (cleanMeta['finalizers'] !== undefined && !(Array.isArray(cleanMeta['finalizers']) && cleanMeta['finalizers'].every((f) => typeof f === 'string'))) {
-    throw cannot(`json: cannot unmarshal ${goType(cleanMeta['finalizers'])} into Go struct field ObjectMeta.metadata.finalizers of type []string`);
-  }
-  obj['metadata'] = cleanMeta;
-  for (const k of Object.keys(obj)) if (obj[k] === null) delete obj[k];
-
-  if (def.kind === 'ConfigMap') {
-    if (obj['data'] !== undefined) stringMap(obj['data'], 'ConfigMap.data', cannot);
-    if (obj['binaryData'] !== undefined) {
-      stringMap(obj['binaryData'], 'ConfigMap.binaryData', cannot);
-      for (const v of Object.values(obj['binaryData'] as Record<string, string>)) {
-        if (decodedBase64Length(v) === undefined) throw cannot(`illegal base64 data at input byte ${firstBadBase64Byte(v)}`);
-      }
-    }
-    if (obj['immutable'] !== undefined && typeof obj['immutable'] !== 'boolean') {
-      throw cannot(`json: cannot unmarshal ${goType(obj['immutable'])} into Go struct field ConfigMap.immutable of type bool`);
-    }
-  } else if (obj['spec'] !== undefined && goType(obj['spec']) !== 'object') {
-    throw cannot(`json: cannot unmarshal ${goType(obj['spec'])} into Go struct field ${def.kind}.spec`);
-  }
-  if (mode === 'Strict' && unknownFields.length > 0) {
-    throw badRequest(`strict decoding error: ${unknownFields.join(', ')}`);
-  }
-  return { obj: obj as KubeObject, unknownFields: mode === 'Warn' ? unknownFields : [] };
-}
-
-function stringMap(v: unknown, field: string, cannot: (why: string) => ApiError): void {
-  if (goType(v) !== 'object') throw cannot(`json: cannot unmarshal ${goType(v)} into Go struct field ${field} of type map[string]string`);
-  for (const x of Object.values(v as Record<string, unknown>)) {
-    if (typeof x !== 'string') throw cannot(`json: cannot unmarshal ${goType(x)} into Go struct field ${field} of type string`);
-  }
-}
-
-function firstBadBase64Byte(v: string): number {
-  const bad = v.search(/[^A-Za-z0-9+/=\r\n]/);
-  return bad === -1 ? Math.max(0, v.length - (v.length % 4 || 4)) : bad;
-}
-
+/** field.Invalid: the bad value shown as Go's field errors show it (%q for strings, %v for numbers). */
 function invalidCause(field: string, value: unknown, detail: string): StatusCause {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
+  const shown = typeof value === 'string' ? goQuote(value) : String(value);
   return { reason: 'FieldValueInvalid', message: `Invalid value: ${shown}: ${detail}`, field };
 }
 
-function validateMetadata(def: ResourceDef, meta: Record<string, unknown>, causes: StatusCause[]): void {
+/** apimachinery's NameIsDNSSubdomain and friends with prefix=true: a trailing dash is allowed in a generateName. */
+function maskTrailingDash(name: string): string {
+  return name.length > 1 && name.endsWith('-') ? `${name.slice(0, -1)}a` : name;
+}
+
+/** ValidateOwnerReferences (without the banned-owner and single-controller rules). */
+function ownerReferenceCauses(refs: readonly Record<string, unknown>[]): StatusCause[] {
+  const causes: StatusCause[] = [];
+  refs.forEach((ref, i) => {
+    const at = `metadata.ownerReferences[${i}]`;
+    const apiVersion = String(ref['apiVersion'] ?? '');
+    const slashes = apiVersion.split('/').length - 1;
+    const version = slashes === 0 ? apiVersion : slashes === 1 ? apiVersion.slice(apiVersion.indexOf('/') + 1) : '';
+    if (version === '') causes.push(invalidCause(`${at}.apiVersion`, apiVersion, 'version must not be empty'));
+    for (const f of ['kind', 'name', 'uid']) {
+      const v = String(ref[f] ?? '');
+      if (v === '') causes.push(invalidCause(`${at}.${f}`, v, 'must not be empty'));
+    }
+  });
+  return causes;
+}
+
+/** apimachinery's ValidateObjectMeta, in its order; `nameErrors` is the kind's name rule. */
+function validateMetadata(
+  def: ResourceDef,
+  meta: Record<string, unknown>,
+  causes: StatusCause[],
+  nameErrors = def.kind === 'Namespace' ? dnsLabelErrors : dnsSubdomainErrors,
+): void {
+  const generateName = meta['generateName'] as string | undefined;
+  if (generateName) {
+    for (const e of nameErrors(maskTrailingDash(generateName))) causes.push(invalidCause('metadata.generateName', generateName, e));
+  }
   const name = meta['name'] as string | undefined;
   if (!name) {
     causes.push({ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' });
   } else {
-    const errs = def.kind === 'Namespace' ? dnsLabelErrors(name) : dnsSubdomainErrors(name);
-    for (const e of errs) causes.push(invalidCause('metadata.name', name, e));
+    for (const e of nameErrors(name)) causes.push(invalidCause('metadata.name', name, e));
   }
+  const generation = meta['generation'] as number | undefined;
+  if (generation !== undefined && generation < 0) causes.push(invalidCause('metadata.generation', generation, 'must be greater than or equal to 0'));
   const labels = meta['labels'] as Record<string, string> | undefined;
   for (const [k, v] of Object.entries(labels ?? {})) {
     for (const e of labelKeyErrors(k)) causes.push(invalidCause('metadata.labels', k, e));
@@ -156,20 +93,36 @@ function validateMetadata(def: ResourceDef, meta: Record<string, unknown>, cause
   const annotations = meta['annotations'] as Record<string, string> | undefined;
   let annotationBytes = 0;
   for (const [k, v] of Object.entries(annotations ?? {})) {
-    for (const e of labelKeyErrors(k)) causes.push(invalidCause('metadata.annotations', k, e));
+    // Annotation keys are checked lowercased: upper case is allowed in them.
+    for (const e of labelKeyErrors(k.toLowerCase())) causes.push(invalidCause('metadata.annotations', k, e));
     annotationBytes += Buffer.byteLength(k) + Buffer.byteLength(v);
   }
   if (annotationBytes > ANNOTATIONS_MAX_BYTES) {
-    causes.push({ reason: 'FieldValueTooLong', message: `Too long: must have at most ${ANNOTATIONS_MAX_BYTES} bytes`, field: 'metadata.annotations' });
+    causes.push({ reason: 'FieldValueTooLong', message: `Too long: may not be more than ${ANNOTATIONS_MAX_BYTES} bytes`, field: 'metadata.annotations' });
   }
-  const owners = (meta['ownerReferences'] as Record<string, unknown>[] | undefined) ?? [];
-  owners.forEach((ref, i) => {
-    for (const f of ['apiVersion', 'kind', 'name', 'uid']) {
-      if (typeof ref?.[f] !== 'string' || ref[f] === '') {
-        causes.push({ reason: 'FieldValueRequired', message: 'Required value', field: `metadata.ownerReferences[${i}].${f}` });
-      }
+  causes.push(...ownerReferenceCauses((meta['ownerReferences'] as Record<string, unknown>[] | undefined) ?? []));
+  const finalizers = (meta['finalizers'] as string[] | undefined) ?? [];
+  for (const f of finalizers) for (const e of labelKeyErrors(f)) causes.push(invalidCause('metadata.finalizers', f, e));
+  if (finalizers.includes('orphan') && finalizers.includes('foregroundDeletion')) {
+    causes.push({
+      reason: 'FieldValueInvalid',
+      message: `Invalid value: []string{${finalizers.map((f) => goQuote(f)).join(', ')}}: finalizer orphan and foregroundDeletion cannot be both set`,
+      field: 'metadata.finalizers',
+    });
+  }
+}
+
+/** The finalizer names Kubernetes itself uses in a namespace's spec; any other must be domain-qualified. */
+const STANDARD_FINALIZERS = ['kubernetes', 'orphan', 'foregroundDeletion'];
+
+function validateNamespace(obj: KubeObject, causes: StatusCause[]): void {
+  const spec = (obj['spec'] as { finalizers?: string[] } | undefined) ?? {};
+  for (const f of spec.finalizers ?? []) {
+    for (const e of labelKeyErrors(f)) causes.push(invalidCause('spec.finalizers', f, e));
+    if (!f.includes('/') && !STANDARD_FINALIZERS.includes(f)) {
+      causes.push(invalidCause('spec.finalizers', f, 'name is neither a standard finalizer name nor is it fully qualified'));
     }
-  });
+  }
 }
 
 function validateConfigMap(obj: KubeObject, old: KubeObject | undefined, causes: StatusCause[]): void {
@@ -183,7 +136,7 @@ function validateConfigMap(obj: KubeObject, old: KubeObject | undefined, causes:
     for (const e of configKeyErrors(k)) causes.push(invalidCause(`binaryData[${k}]`, k, e));
   }
   if (configMapDataBytes(obj) > CONFIGMAP_MAX_BYTES) {
-    causes.push({ reason: 'FieldValueTooLong', message: `Too long: must have at most ${CONFIGMAP_MAX_BYTES} bytes`, field: '[]' });
+    causes.push({ reason: 'FieldValueTooLong', message: `Too long: may not be more than ${CONFIGMAP_MAX_BYTES} bytes`, field: '[]' });
   }
   if (old?.['immutable'] === true) {
     const why = 'field is immutable when `immutable` is set';
@@ -197,23 +150,18 @@ function validateConfigMap(obj: KubeObject, old: KubeObject | undefined, causes:
   }
 }
 
-function validateLease(obj: KubeObject, causes: StatusCause[]): void {
-  const spec = (obj['spec'] as Record<string, unknown> | undefined) ?? {};
-  const duration = spec['leaseDurationSeconds'];
-  if (duration !== undefined && !(typeof duration === 'number' && Number.isInteger(duration) && duration > 0)) {
-    causes.push(invalidCause('spec.leaseDurationSeconds', duration, 'must be greater than 0'));
-  }
-  const transitions = spec['leaseTransitions'];
-  if (transitions !== undefined && !(typeof transitions === 'number' && Number.isInteger(transitions) && transitions >= 0)) {
-    causes.push(invalidCause('spec.leaseTransitions', transitions, 'must be greater than or equal to 0'));
-  }
-}
-
 /** Rule violations of a decoded object (empty when valid); `old` is the stored object on update. */
 export function validateObject(def: ResourceDef, obj: KubeObject, old?: KubeObject): StatusCause[] {
   const causes: StatusCause[] = [];
+  if (def.kind === 'Event') {
+    return validateEvent(def, obj, old, (nameErrors) => {
+      validateMetadata(def, obj.metadata, causes, nameErrors);
+      return causes;
+    });
+  }
   validateMetadata(def, obj.metadata, causes);
   if (def.kind === 'ConfigMap') validateConfigMap(obj, old, causes);
-  else if (def.kind === 'Lease') validateLease(obj, causes);
+  else if (def.kind === 'Lease') causes.push(...validateLease(obj));
+  else if (def.kind === 'Namespace') validateNamespace(obj, causes);
   return causes;
 }

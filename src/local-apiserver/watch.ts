@@ -3,9 +3,9 @@
 
 import type { ServerResponse } from 'node:http';
 import { matchesListQuery, type ListQuery } from './list-query.js';
-import type { ResourceDef } from './resources.js';
+import { storageOf, type ResourceDef } from './resources.js';
 import { statusBody, tooOldResourceVersion } from './status.js';
-import type { Store, StoreEvent, StoredObject, WatchEventType } from './store.js';
+import { viewed, type Store, type StoreEvent, type StoredObject, type WatchEventType } from './store.js';
 
 export interface WatchOptions {
   def: ResourceDef;
@@ -24,14 +24,16 @@ export interface ActiveWatch {
 
 export function serveWatch(store: Store, res: ServerResponse, opts: WatchOptions, onEnd: () => void): ActiveWatch {
   const { def, namespace, listQuery } = opts;
-  const inScope = (s: StoredObject) => s.def === def && (namespace === undefined || s.namespace === namespace);
-  const matches = (s: StoredObject) => inScope(s) && matchesListQuery(listQuery, s);
+  // Changes arrive as stored; a watch through a view (events.k8s.io) sees and selects them converted.
+  const inScope = (s: StoredObject) => storageOf(s.def) === storageOf(def) && (namespace === undefined || s.namespace === namespace);
+  const matches = (s: StoredObject) => inScope(s) && matchesListQuery(listQuery, viewed(def, s));
 
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   // Clients wait for the headers before they read events; an idle watch must not hold them back.
   res.flushHeaders();
   const send = (type: WatchEventType, s: StoredObject) => {
-    res.write(`{"type":"${type}","object":${opts.metadataOnly ? s.metadataJson() : s.json()}}\n`);
+    const v = viewed(def, s);
+    res.write(`{"type":"${type}","object":${opts.metadataOnly ? v.metadataJson() : v.json()}}\n`);
   };
 
   let ended = false;

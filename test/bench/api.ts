@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { KubeClient } from '../../src/kube/client.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import { runBounded } from '../../src/job/executor.js';
+import { TASK_SELECTOR } from '../../src/state/labels.js';
 import { feedbackEntries, stateConfigMap } from '../support/states.js';
 import { startServerProcess } from './server-process.js';
 import { median, type BenchOptions, type BenchSection, type Cell } from './table.js';
@@ -41,8 +42,8 @@ export async function benchApi(options: BenchOptions): Promise<BenchSection> {
     rows.push([`create (concurrency ${CREATE_CONCURRENCY})`, count, createSeconds, count / createSeconds, (await server.requests()).total]);
 
     const lists: [string, () => AsyncGenerator<unknown[]>][] = [
-      [`list full, pages of ${PAGE_SIZE}`, () => client.listConfigMapPages({ namespace: NAMESPACE, pageSize: PAGE_SIZE })],
-      [`list metadata-only, pages of ${PAGE_SIZE}`, () => client.listConfigMapMetadataPages({ namespace: NAMESPACE, pageSize: PAGE_SIZE })],
+      [`list full, pages of ${PAGE_SIZE}`, () => client.listConfigMapPages({ namespace: NAMESPACE, labelSelector: TASK_SELECTOR, pageSize: PAGE_SIZE })],
+      [`list metadata-only, pages of ${PAGE_SIZE}`, () => client.listConfigMapMetadataPages({ namespace: NAMESPACE, labelSelector: TASK_SELECTOR, pageSize: PAGE_SIZE })],
     ];
     for (const [label, pages] of lists) {
       options.progress(`api: ${label}, ${LIST_REPEATS} times`);

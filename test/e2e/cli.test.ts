@@ -121,7 +121,8 @@ describe('cmstate as a process: options, errors, output', () => {
 
     const dead = path.join(tmpdir(), `cmstate-dead-${process.pid}.kubeconfig`);
     const port = await freePort();
-    await writeFile(dead, (await readFile(cluster.kubeconfig, 'utf8')).replace(/server: .*/, `server: "http://127.0.0.1:${port}"`));
+    // Every cluster of the kubeconfig: a real one may hold several, its context naming any of them.
+    await writeFile(dead, (await readFile(cluster.kubeconfig, 'utf8')).replace(/server: .*/g, `server: "http://127.0.0.1:${port}"`));
     const unreachable = await cliProcess(['state', 'get', 'x', '--kubeconfig', dead, '-n', 'default']);
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stderr, new RegExp(`cannot reach the API server at http://127.0.0.1:${port} \\(ECONNREFUSED\\)`));

@@ -2,34 +2,12 @@
 // that discovery, Table printing, protobuf create bodies, patches and conflicts work for a real client.
 
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { LocalApiServer, type KubeObject } from '../../src/local-apiserver/index.js';
-
-function findKubectl(): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    const candidate = join(dir, 'kubectl');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this PATH entry
-    }
-  }
-  return undefined;
-}
-
-const KUBECTL = findKubectl();
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { KUBECTL, kubectl as runKubectl, type KubectlRun } from '../support/kubectl.js';
 
 describe('kubectl against the local API server', () => {
   let server: LocalApiServer;
@@ -55,18 +33,8 @@ describe('kubectl against the local API server', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  function kubectl(...args: string[]): Promise<Run> {
-    return new Promise((resolve) => {
-      execFile(
-        KUBECTL as string,
-        ['--kubeconfig', kubeconfig, '--cache-dir', join(dir, 'cache'), ...args],
-        { timeout: 30000, env: { ...process.env, HOME: dir, KUBECONFIG: '' } },
-        (err, stdout, stderr) => {
-          const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-          resolve({ code, stdout, stderr });
-        },
-      );
-    });
+  function kubectl(...args: string[]): Promise<KubectlRun> {
+    return runKubectl({ kubeconfig, home: dir }, ...args);
   }
 
   async function ok(...args: string[]): Promise<string> {

@@ -9,7 +9,7 @@ import { DateTime } from 'luxon';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { ConfigMap } from '../../src/kube/types.js';
 import { cli } from '../support/cli.js';
-import { againstRealCluster, startTestCluster, type TestCluster } from '../support/cluster.js';
+import { embeddedOnly, startTestCluster, type TestCluster } from '../support/cluster.js';
 import { findSamples, parseExposition, PUSHGATEWAY_MISSING, sampleValue, startPushgateway, type Sample } from '../support/pushgateway.js';
 import { feedbackEntries, stateConfigMap } from '../support/states.js';
 
@@ -105,7 +105,7 @@ describe('cmstate metrics without a Pushgateway', () => {
     assertKnownStateGauges(parseExposition(exposition), { namespace: ns });
   });
 
-  test('observes with a metadata-only list, and reads full objects only with --with-feedback', { skip: againstRealCluster && 'needs the request log' }, async () => {
+  test(...embeddedOnly('request log', 'observes with a metadata-only list, and reads full objects only with --with-feedback'), async () => {
     await seed(knownSet());
     const local = cluster.local!;
     local.clearRequests();
@@ -152,7 +152,7 @@ describe('metrics on a real Pushgateway', { skip: gateway ? false : PUSHGATEWAY_
     assert.ok(lastSuccess >= T0.toSeconds() && lastSuccess < T0.toSeconds() + 60, String(lastSuccess));
   });
 
-  test('a sweep pushes cmstate_job_* to job=cmstate-sweep; a failed sweep leaves last success as it was', { skip: againstRealCluster && 'needs deny rules' }, async () => {
+  test(...embeddedOnly('deny rules', 'a sweep pushes cmstate_job_* to job=cmstate-sweep; a failed sweep leaves last success as it was'), async () => {
     await seed(Array.from({ length: 4 }, (_, i) => stateConfigMap({ id: `old-${i}`, namespace: ns, lastUpdate: ago({ days: 1 }) })));
     const first = await run(['sweep', '--pushgateway', url]);
     assert.equal(first.code, 0, first.stderr);

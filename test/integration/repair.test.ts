@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { cli } from '../support/cli.js';
-import { againstRealCluster, startTestCluster, type TestCluster } from '../support/cluster.js';
+import { embeddedOnly, startTestCluster, type TestCluster } from '../support/cluster.js';
 import { comparable, loadRepairCorpus, type RepairFixture } from '../support/repair-corpus.js';
 import { stateConfigMap } from '../support/states.js';
 import type { KubeClient } from '../../src/kube/client.js';
@@ -220,7 +220,7 @@ describe('repair', () => {
     return running;
   }
 
-  test('a conflict re-reads the object and plans it again: the concurrent write is kept, its original saved in a second snapshot', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+  test(...embeddedOnly('fault injection', 'a conflict re-reads the object and plans it again: the concurrent write is kept, its original saved in a second snapshot'), async () => {
     const fixture = corpus.find((f) => f.name === 'history-short')!;
     const name = fixture.object.metadata.name;
     await seed([fixture.object]);
@@ -237,7 +237,7 @@ describe('repair', () => {
     assert.equal(second![0]!.metadata.annotations?.['controller/touched'], 'yes');
   });
 
-  test('a conflict with a write that repaired the state itself: nothing left to do, counted as changed', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+  test(...embeddedOnly('fault injection', 'a conflict with a write that repaired the state itself: nothing left to do, counted as changed'), async () => {
     const fixture = corpus.find((f) => f.name === 'mirror-stale-status-label')!;
     const name = fixture.object.metadata.name;
     await seed([fixture.object]);
@@ -249,7 +249,7 @@ describe('repair', () => {
     assert.equal((await snapshotContents()).length, 1);
   });
 
-  test('a write that landed although its answer was lost keeps the new archives: no feedback is lost', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+  test(...embeddedOnly('fault injection', 'a write that landed although its answer was lost keeps the new archives: no feedback is lost'), async () => {
     const fixture = corpus.find((f) => f.name === 'over-budget-archive')!;
     const name = fixture.object.metadata.name;
     assert.ok(fixture.expected.newArchives?.length);
@@ -265,7 +265,7 @@ describe('repair', () => {
     for (const archive of fixture.expected.newArchives) assert.ok(await get(archive.metadata.name), `${archive.metadata.name} kept`);
   });
 
-  test('a failed write is a failure (exit 1), not counted as repaired in the findings by rule', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+  test(...embeddedOnly('fault injection', 'a failed write is a failure (exit 1), not counted as repaired in the findings by rule'), async () => {
     const fixture = corpus.find((f) => f.name === 'history-short')!;
     const name = fixture.object.metadata.name;
     await seed([fixture.object]);
@@ -278,7 +278,7 @@ describe('repair', () => {
     assert.ok(Object.values(rules).every((r) => r.repaired === 0), JSON.stringify(rules));
   });
 
-  test('a second conflict after the re-plan skips the object, counted, and leaves it as it was', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+  test(...embeddedOnly('fault injection', 'a second conflict after the re-plan skips the object, counted, and leaves it as it was'), async () => {
     const fixture = corpus.find((f) => f.name === 'history-short')!;
     const name = fixture.object.metadata.name;
     const seeded = await seed([fixture.object, corpus.find((f) => f.name === 'mirror-stale-status-label')!.object]);
@@ -292,7 +292,7 @@ describe('repair', () => {
     assert.equal(cluster.local!.requests.filter((r) => r.method === 'PUT' && r.path.endsWith(name)).length, 2, 'written once, planned again, written once more');
   });
 
-  test('faults (429 with Retry-After, 500, dropped connections) slow the repair but it converges', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+  test(...embeddedOnly('fault injection', 'faults (429 with Retry-After, 500, dropped connections) slow the repair but it converges'), async () => {
     const stale = corpus.find((f) => f.name === 'mirror-stale-status-label')!.object;
     const short = corpus.find((f) => f.name === 'history-short')!.object;
     const broken = Array.from({ length: 20 }, (_, i) => {

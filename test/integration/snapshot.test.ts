@@ -10,13 +10,11 @@ import { cp, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { CoreV1Api } from '@kubernetes/client-node';
 import { DateTime } from 'luxon';
 import { cli, type CliResult } from '../support/cli.js';
-import { againstRealCluster, startTestCluster, type TestCluster } from '../support/cluster.js';
+import { embeddedOnly, startTestCluster, type TestCluster } from '../support/cluster.js';
 import { feedbackEntries, stateConfigMap, taskState } from '../support/states.js';
 import type { KubeClient } from '../../src/kube/client.js';
-import { loadKubeConfig } from '../../src/kube/config.js';
 import type { ConfigMap } from '../../src/kube/types.js';
 import { encodeState } from '../../src/state/codec.js';
 import { configMapSize } from '../../src/state/size.js';
@@ -104,14 +102,11 @@ async function listAll(namespace: string): Promise<ConfigMap[]> {
   return all.sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
 }
 
-/** Deletes every state: the namespace at once on the embedded server (recreated empty), else object by object. */
+/**
+ * Deletes every state, object by object: a deleted namespace takes a while to go (Terminating
+ * first) on either server. Archives the garbage collector deleted first are 404s, which are done.
+ */
 async function deleteAll(namespace: string): Promise<void> {
-  if (cluster.local) {
-    const core = loadKubeConfig({ kubeconfig: cluster.kubeconfig }).kubeConfig.makeApiClient(CoreV1Api);
-    await core.deleteNamespace({ name: namespace });
-    cluster.local.seed([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } }]);
-    return;
-  }
   const names = (await listAll(namespace)).map((cm) => cm.metadata.name);
   for (let i = 0; i < names.length; i += 64) await Promise.all(names.slice(i, i + 64).map((name) => client.deleteConfigMap({ namespace, name })));
 }
@@ -280,7 +275,7 @@ describe('snapshot and restore', () => {
       await assert.rejects(writer.add(stateConfigMap({ id: 'late', namespace: 'x', lastUpdate: NOW })), /already aborted/);
     });
 
-    test('a snapshot process killed mid-write leaves no file pair that verifies', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+    test(...embeddedOnly('fault injection', 'a snapshot process killed mid-write leaves no file pair that verifies'), async () => {
       const ns = await cluster.extraNamespace();
       await seedStates(ns, 60, 'k');
       const dir = path.join(work, 'killed');
@@ -358,7 +353,7 @@ describe('snapshot and restore', () => {
       assert.match(text.stdout.join('\n'), new RegExp(`would create ${target}/task-p-0001-state`));
     });
 
-    test('overwrite saves what it replaces first, and skips and counts an object changed meanwhile', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+    test(...embeddedOnly('fault injection', 'overwrite saves what it replaces first, and skips and counts an object changed meanwhile'), async () => {
       const target = await cluster.extraNamespace();
       const tasks = ['p-0001', 'p-0002', 'p-0004'];
       const taskArgs = tasks.flatMap((t) => ['--task', t]);

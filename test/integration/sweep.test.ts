@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { DateTime } from 'luxon';
 import { cli } from '../support/cli.js';
-import { againstRealCluster, startTestCluster, type TestCluster } from '../support/cluster.js';
+import { embeddedOnly, startTestCluster, type TestCluster } from '../support/cluster.js';
 import { feedbackEntries, stateConfigMap } from '../support/states.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { ConfigMap } from '../../src/kube/types.js';
@@ -117,7 +117,7 @@ describe('sweep', () => {
     assert.equal(after.metadata.resourceVersion, before.metadata.resourceVersion);
   });
 
-  test('--dry-run=server sends the writes with dryRun=All and persists nothing', { skip: againstRealCluster && 'needs the request log' }, async () => {
+  test(...embeddedOnly('request log', '--dry-run=server sends the writes with dryRun=All and persists nothing'), async () => {
     await seed(standardSet());
     cluster.local!.clearRequests();
     const run = await sweep(at(0), '--dry-run=server');
@@ -129,7 +129,7 @@ describe('sweep', () => {
     assert.equal(cm.metadata.labels?.['cmstate.io/sweep'], undefined);
   });
 
-  test('observe lists metadata only and reads data only for a legacy state without the annotation', { skip: againstRealCluster && 'needs the request log' }, async () => {
+  test(...embeddedOnly('request log', 'observe lists metadata only and reads data only for a legacy state without the annotation'), async () => {
     const legacy: ConfigMap = {
       metadata: { name: 'task-legacy-state', namespace: ns, labels: { 'cmstate.io/state': 'task' } },
       data: { iteration: '2', last_update: daysAgo(9) },
@@ -146,7 +146,7 @@ describe('sweep', () => {
     assert.equal(run.json<{ applied: Record<string, number> }>().applied.mark, 4);
   });
 
-  test('a legacy state that cannot be read is one failure (exit 1), and the others are still handled', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+  test(...embeddedOnly('fault injection', 'a legacy state that cannot be read is one failure (exit 1), and the others are still handled'), async () => {
     const legacy: ConfigMap = {
       metadata: { name: 'task-legacy-state', namespace: ns, labels: { 'cmstate.io/state': 'task' } },
       data: { iteration: '2', last_update: daysAgo(9) },
@@ -178,7 +178,7 @@ describe('sweep', () => {
     assert.match(run.stderr, /cmstate\.io\/ttl \\"forever\\" is not a duration/);
   });
 
-  test('an object changed between observe and act is not deleted: the conflict is counted', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+  test(...embeddedOnly('fault injection', 'an object changed between observe and act is not deleted: the conflict is counted'), async () => {
     await seed(standardSet());
     assert.equal((await sweep(at(0))).code, 0);
     // Hold the delete of old-1 long enough for a controller to write it meanwhile.
@@ -196,7 +196,7 @@ describe('sweep', () => {
     assert.ok((await names()).includes('task-old-1-state'));
   });
 
-  describe('between planning (pass 1) and acting (pass 2)', { skip: againstRealCluster && 'needs fault injection' }, () => {
+  describe(...embeddedOnly('fault injection', 'between planning (pass 1) and acting (pass 2)'), () => {
     // Pass 2's list is held back 1 s, so a write made after pass 1's list lands between the passes.
     async function sweepWithWriteBetweenPasses(write: () => Promise<void>) {
       cluster.local!.faults.add({ match: { verb: 'list', path: '/configmaps' }, fault: { kind: 'latency', ms: 1000 }, nth: 2 });
@@ -266,7 +266,7 @@ describe('sweep', () => {
     assert.equal(cm.metadata.labels?.['cmstate.io/sweep'], undefined);
   });
 
-  test('faults (429 with Retry-After, 500, dropped connections) slow the sweep but do not change its outcome', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+  test(...embeddedOnly('fault injection', 'faults (429 with Retry-After, 500, dropped connections) slow the sweep but do not change its outcome'), async () => {
     const objects = [
       ...Array.from({ length: 30 }, (_, i) => stateConfigMap({ id: `exp-${i}`, namespace: ns, lastUpdate: daysAgo(10) })),
       ...Array.from({ length: 30 }, (_, i) => stateConfigMap({ id: `live-${i}`, namespace: ns, lastUpdate: daysAgo(1) })),
@@ -325,7 +325,7 @@ describe('sweep', () => {
     await assert.rejects(client.getConfigMap({ namespace: other, name: 'task-there-old-state' }), /not found/i);
   });
 
-  test('SIGTERM stops starting actions, reports what was left, and exits 1', { skip: againstRealCluster && 'needs fault injection' }, async () => {
+  test(...embeddedOnly('fault injection', 'SIGTERM stops starting actions, reports what was left, and exits 1'), async () => {
     await seed(Array.from({ length: 20 }, (_, i) => stateConfigMap({ id: `t-${i}`, namespace: ns, lastUpdate: daysAgo(10) })));
     cluster.local!.faults.add({ match: { method: 'PATCH' }, fault: { kind: 'latency', ms: 200 } });
     const stop = new AbortController();

@@ -1,11 +1,14 @@
 // The API server the integration tests talk to: the embedded local API server by default, or a
 // real cluster when CMSTATE_TEST_KUBECONFIG points to one. Each test gets a fresh namespace,
-// deleted afterwards, so the same tests run unchanged on both.
+// deleted afterwards, so the same tests run unchanged on both. Fresh is not empty: both put a
+// kube-root-ca.crt ConfigMap in every namespace, so tests select their own objects (by label or
+// name); and both garbage-collect the archives of a deleted state, in their own time.
 
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { TestOptions } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { KubeClient, type KubeClientOptions } from '../../src/kube/client.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
@@ -26,6 +29,29 @@ export interface TestCluster {
 
 const realKubeconfig = process.env.CMSTATE_TEST_KUBECONFIG;
 export const againstRealCluster = Boolean(realKubeconfig);
+
+/**
+ * A test or suite that needs what only the embedded server has (fault injection, the request log,
+ * deny rules, seeding, token expiry): its name says so on both servers, and it is skipped against a
+ * real cluster. Spread it: `test(...embeddedOnly('fault injection', 'a 500 is retried'), async () => …)`.
+ */
+export function embeddedOnly(need: string, name: string): [name: string, options: TestOptions] {
+  return [`${name} [embedded only: ${need}]`, { skip: againstRealCluster ? `needs the embedded API server: ${need}` : false }];
+}
+
+/**
+ * Waits until `check` returns something other than undefined, for what a cluster's controllers do
+ * in their own time (the garbage collector, the root-CA publisher); fails after `timeoutMs`.
+ */
+export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 export async function startTestCluster(options: { continueTokenTtlMs?: number } = {}): Promise<TestCluster> {
   const dir = await mkdtemp(path.join(tmpdir(), 'cmstate-test-'));

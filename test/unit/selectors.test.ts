@@ -42,6 +42,9 @@ describe('parseLabelSelector + matchesLabels', () => {
     { selector: 'version>2', matches: ['web'] },
     { selector: 'version<3', matches: [] },
     { selector: 'app=nothing', matches: [] },
+    // As in apimachinery: an empty set is the one empty value, and `in`/`notin` are words as values.
+    { selector: 'legacy in ()', matches: ['db'] },
+    { selector: 'app notin (in)', matches: ['none', 'web', 'db', 'prefixed'] },
   ];
   for (const { selector, matches } of cases) {
     test(`"${selector}" matches ${matches.join(', ') || 'nothing'}`, () => {
@@ -54,7 +57,6 @@ describe('parseLabelSelector + matchesLabels', () => {
   const invalid = [
     'app=web,',
     ',app',
-    'app in ()',
     'app in web',
     'app in (web',
     '=web',
@@ -68,6 +70,26 @@ describe('parseLabelSelector + matchesLabels', () => {
   for (const selector of invalid) {
     test(`"${selector}" is rejected`, () => {
       assert.throws(() => parseLabelSelector(selector), SelectorParseError);
+    });
+  }
+
+  // The API server's own words (k8s.io/apimachinery/pkg/labels), which the embedded server answers with.
+  const messages: [string, string][] = [
+    ['app in (', "unable to parse requirement: found '', expected: ',', ')' or identifier"],
+    ['Bad Key=x', "unable to parse requirement: found 'Key', expected: in, notin, =, ==, !=, gt, lt"],
+    ['app in web', "unable to parse requirement: found 'web' expected: '('"],
+    ['app=web,', "found '', expected: identifier after ','"],
+    [',app', "found ',', expected: !, identifier, or 'end of string'"],
+    ['!a=b', "found '=', expected: ',' or 'end of string'"],
+    [
+      'app=-x-',
+      'unable to parse requirement: values[0][app]: Invalid value: "-x-": a valid label must be an empty string or consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character (e.g. \'MyValue\',  or \'my_value\',  or \'12345\', regex used for validation is \'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?\')',
+    ],
+    ['version>x', 'unable to parse requirement: values[0]: Invalid value: "x": for \'Gt\', \'Lt\' operators, the value must be an integer'],
+  ];
+  for (const [selector, message] of messages) {
+    test(`"${selector}": ${message}`, () => {
+      assert.throws(() => parseLabelSelector(selector), { name: 'SelectorParseError', message });
     });
   }
 

@@ -1,0 +1,59 @@
+// A namespace without task states — a fresh install's first scheduled runs. kube-apiserver answers an
+// empty metadata-only list with `"items": null` (the local server too, as the conformance record
+// shows), so every job and every StateManager operation that lists archives must take null for none.
+// The namespace still holds the cluster's kube-root-ca.crt, which no job may count.
+
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, test } from 'node:test';
+import { cli } from '../support/cli.js';
+import { startTestCluster, type TestCluster } from '../support/cluster.js';
+import { StateManager } from '../../src/state/manager.js';
+
+const NOW = '2026-11-20T12:00:00Z';
+
+let cluster: TestCluster;
+let ns: string;
+let dir: string;
+
+before(async () => {
+  cluster = await startTestCluster();
+  dir = await mkdtemp(join(tmpdir(), 'cmstate-empty-'));
+});
+after(async () => {
+  await cluster.close();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  ns = await cluster.extraNamespace();
+});
+
+const job = (...args: string[]) => cli([...args, '--kubeconfig', cluster.kubeconfig, '-n', ns, '--now', NOW, '--output', 'json']);
+
+describe('a namespace without task states', () => {
+  for (const args of [['sweep'], ['repair', '--snapshot-dir', 'SNAPSHOTS'], ['snapshot', '--dir', 'SNAPSHOTS'], ['metrics']]) {
+    test(`cmstate ${args[0]} exits 0 and observes nothing`, async () => {
+      const run = await job(...args.map((a) => (a === 'SNAPSHOTS' ? join(dir, ns) : a)));
+      assert.equal(run.code, 0, run.stderr);
+      if (args[0] !== 'metrics') assert.equal(run.json<{ observed: number }>().observed, 0);
+    });
+  }
+
+  test('cmstate state delete of a task without archives deletes it', async () => {
+    assert.equal((await cli(['state', 'init', 'lonely', '--kubeconfig', cluster.kubeconfig, '-n', ns])).code, 0);
+    const run = await cli(['state', 'delete', 'lonely', '--kubeconfig', cluster.kubeconfig, '-n', ns]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal((await cli(['state', 'get', 'lonely', '--kubeconfig', cluster.kubeconfig, '-n', ns])).code, 1);
+  });
+
+  test('StateManager: the feedback history of a task without archives, and its deletion', async () => {
+    const states = new StateManager({ client: cluster.client(), namespace: ns });
+    await states.getOrCreate('fresh');
+    await states.appendFeedback('fresh', { id: 'f-1', timestamp: NOW, iteration: 0, author: 'a', severity: 'info', issue_type: 'other', description: 'one', resolved: false });
+    const page = await states.feedbackHistory('fresh');
+    assert.deepEqual(page.entries.map((e) => e.id), ['f-1']);
+    assert.deepEqual(await states.delete('fresh'), { deleted: 1 });
+  });
+});
