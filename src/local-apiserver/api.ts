@@ -68,8 +68,11 @@ export interface ApiContext {
 const CREATE_ON_UPDATE = ['Lease', 'Event'];
 const CONDITIONAL_UPDATES_ONLY = ['Lease'];
 
-/** Namespaces that exist from the start and cannot be deleted. */
-export const PROTECTED_NAMESPACES: readonly string[] = ['default'];
+/** The namespaces every cluster starts with. */
+export const SYSTEM_NAMESPACES: readonly string[] = ['default', 'kube-node-lease', 'kube-public', 'kube-system'];
+
+/** Those the NamespaceLifecycle admission plugin never lets anyone delete. */
+const PROTECTED_NAMESPACES: readonly string[] = ['default', 'kube-public', 'kube-system'];
 
 const GENERATE_NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 

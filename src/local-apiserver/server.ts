@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { PROTECTED_NAMESPACES, ResourceApi, type ApiContext } from './api.js';
+import { ResourceApi, SYSTEM_NAMESPACES, type ApiContext } from './api.js';
 import { startControllers, type Controller } from './controllers.js';
 import { parseListQuery } from './list-query.js';
 import { bodyMediaType, readObjectBody } from './request-body.js';
@@ -136,7 +136,7 @@ export class LocalApiServer {
     const ctx: ApiContext = { store: this.store, tokens: this.tokens, now, random };
     this.api = new ResourceApi(ctx);
     if (loaded) this.restore(loaded.objects);
-    for (const name of PROTECTED_NAMESPACES) {
+    for (const name of SYSTEM_NAMESPACES) {
       if (!this.store.get(NAMESPACES, undefined, name)) this.api.seed([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }]);
     }
     if (options.dataFile) {
