@@ -7,7 +7,7 @@ export type LabelRequirement =
   | { key: string; op: 'exists' | 'doesNotExist' }
   | { key: string; op: 'equals' | 'notEquals'; value: string }
   | { key: string; op: 'in' | 'notIn'; values: ReadonlySet<string> }
-  | { key: string; op: 'gt' | 'lt'; value: number };
+  | { key: string; op: 'gt' | 'lt'; value: bigint };
 
 /** Requirements that must all hold (comma = AND). Empty matches everything. */
 export type LabelSelector = readonly LabelRequirement[];
@@ -139,12 +139,12 @@ class LabelParser {
       case '<': {
         const value = this.exactValue();
         const errors: string[] = [];
-        if (!/^[+-]?\d+$/.test(value) || !Number.isSafeInteger(Number(value))) {
+        if (parseInt64(value) === undefined) {
           errors.push(`values[0]: Invalid value: ${JSON.stringify(value)}: for 'Gt', 'Lt' operators, the value must be an integer`);
         }
         errors.push(...valueErrors(key, [value]));
         throwAggregate(errors);
-        return { key, op: op.kind === '>' ? 'gt' : 'lt', value: Number(value) };
+        return { key, op: op.kind === '>' ? 'gt' : 'lt', value: parseInt64(value) as bigint };
       }
       default:
         throw new SelectorParseError(`found '${op.literal}', expected: ${BINARY_OPERATORS}`);
@@ -191,6 +191,16 @@ class LabelParser {
     if (t.kind === 'ident') return t.literal;
     throw new SelectorParseError(`found '${t.literal}', expected: identifier`);
   }
+}
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** Go's strconv.ParseInt(s, 10, 64), which the server uses for Gt/Lt values and labels. */
+function parseInt64(text: string): bigint | undefined {
+  if (!/^[+-]?\d+$/.test(text)) return undefined;
+  const n = BigInt(text);
+  return n < INT64_MIN || n > INT64_MAX ? undefined : n;
 }
 
 function asValue(t: Token, values: boolean): Token {
@@ -245,9 +255,8 @@ export function matchesLabels(selector: LabelSelector, labels: Readonly<Record<s
         break;
       case 'gt':
       case 'lt': {
-        if (value === undefined || !/^-?\d+$/.test(value)) return false;
-        const n = Number(value);
-        if (req.op === 'gt' ? !(n > req.value) : !(n < req.value)) return false;
+        const n = value === undefined ? undefined : parseInt64(value);
+        if (n === undefined || (req.op === 'gt' ? !(n > req.value) : !(n < req.value))) return false;
         break;
       }
     }

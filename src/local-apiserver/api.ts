@@ -8,6 +8,7 @@ import { applyPatch, deepEqual, jsonPatch, mergePatch, patchTypeOf, strategicMer
 import { NAMESPACES, apiVersionOf, findKind, storageOf, type KubeObject, type ResourceDef, type Verb } from './resources.js';
 import { matchesListQuery, parseListQuery, type ListQuery } from './list-query.js';
 import { readDeleteOptions, type DeleteOptions } from './delete-options.js';
+import { isTerminating } from './namespace-controller.js';
 import { bodyMediaType } from './request-body.js';
 import { decodeBody, decodePatched, decodeSeed } from './write-bodies.js';
 import { readWriteOptions } from './write-options.js';
@@ -433,7 +434,7 @@ export class ResourceApi {
     if (def.namespaced) {
       const ns = this.ctx.store.get(NAMESPACES, undefined, namespace as string);
       if (!ns) throw notFound(NAMESPACES, namespace as string);
-      if (meta(ns.obj)['deletionTimestamp'] !== undefined) throw namespaceTerminating(def, obj.metadata.name as string, namespace as string);
+      if (isTerminating(ns)) throw namespaceTerminating(def, obj.metadata.name as string, namespace as string);
     }
   }
 

@@ -5,7 +5,7 @@
 // work off the store's change stream and act a moment later, as the real controllers do.
 
 import type { ResourceApi } from './api.js';
-import { NamespaceController } from './namespace-controller.js';
+import { NamespaceController, isTerminating } from './namespace-controller.js';
 import { ApiError } from './status.js';
 import { CONFIGMAPS, NAMESPACES, findKind, type KubeObject, type ResourceDef } from './resources.js';
 import type { Store, StoreEvent, StoredObject } from './store.js';
@@ -20,7 +20,7 @@ export interface Controller {
   stop(): void;
 }
 
-export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
+const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
 
 const ROOT_CA_DESCRIPTION =
   'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.';
@@ -42,17 +42,12 @@ zzbnpc+2
 -----END CERTIFICATE-----
 `;
 
-function isTerminating(ns: StoredObject): boolean {
-  const status = ns.obj['status'] as { phase?: unknown } | undefined;
-  return ns.obj.metadata['deletionTimestamp'] !== undefined || status?.phase === 'Terminating';
-}
-
 /**
  * kube-controller-manager's root-ca-cert-publisher: every active namespace holds a
  * kube-root-ca.crt ConfigMap with the CA bundle, recreated when deleted and put back when changed.
  * Namespaces are synced on the next turn of the event loop, never inside the write that changed them.
  */
-export class RootCaPublisher implements Controller {
+class RootCaPublisher implements Controller {
   private readonly queue = new Set<string>();
   private pending: NodeJS.Immediate | undefined;
   private readonly unsubscribe: () => void;
@@ -137,12 +132,13 @@ interface Dependent {
 
 /**
  * kube-controller-manager's garbage collector, background propagation: some time after an object is
- * deleted, each object whose ownerReferences name it is deleted when none of its owners exists
- * any more; when another owner still exists, only the references to absent owners are removed.
+ * deleted, or an object is written that names an owner which does not exist, each object whose
+ * ownerReferences name that owner is deleted when none of its owners exists any more; when another
+ * owner still exists, only the references to absent owners are removed.
  * Its deletes and updates are ordinary store writes: new resourceVersions, watch events, and
  * cascades to their own dependents. (Deleting a namespace deletes its contents by itself.)
  */
-export class GarbageCollector implements Controller {
+class GarbageCollector implements Controller {
   /** Owner uid → its dependents by "<resource>.<group>|<key>". */
   private readonly dependents = new Map<string, Map<string, Dependent>>();
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -154,6 +150,7 @@ export class GarbageCollector implements Controller {
   ) {
     // Objects loaded from a data file arrive without events.
     for (const stored of ctx.store.all()) this.index(stored, 'add');
+    for (const stored of ctx.store.all()) this.scheduleAbsentOwners(stored);
     this.unsubscribe = ctx.store.subscribe((event) => this.observe(event));
   }
 
@@ -167,7 +164,17 @@ export class GarbageCollector implements Controller {
     if (previous) this.index(previous, 'remove');
     this.index(object, type === 'DELETED' ? 'remove' : 'add');
     const uid = object.obj.metadata['uid'];
-    if (type === 'DELETED' && typeof uid === 'string' && this.dependents.has(uid)) this.schedule(uid);
+    if (type === 'DELETED') {
+      if (typeof uid === 'string' && this.dependents.has(uid)) this.schedule(uid);
+      return;
+    }
+    // An object written with a reference to an owner that is already gone (or never was) is
+    // collected too, as the real collector does when it first sees it.
+    this.scheduleAbsentOwners(object);
+  }
+
+  private scheduleAbsentOwners(stored: StoredObject): void {
+    for (const ref of ownerReferences(stored.obj)) if (!this.ownerExists(ref, stored.namespace)) this.schedule(ref.uid);
   }
 
   private index(stored: StoredObject, change: 'add' | 'remove'): void {

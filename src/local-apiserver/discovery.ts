@@ -20,7 +20,7 @@ export const SERVER_VERSION = {
 export type ServedResource = Pick<ResourceDef, 'group' | 'version' | 'resource' | 'kind' | 'singularName' | 'namespaced' | 'shortNames' | 'verbs'>;
 
 /** Create-only and stored nowhere, so not a ResourceDef; discovery and OpenAPI list it all the same. */
-export const SELF_SUBJECT_ACCESS_REVIEWS: ServedResource = {
+const SELF_SUBJECT_ACCESS_REVIEWS: ServedResource = {
   group: 'authorization.k8s.io',
   version: 'v1',
   resource: 'selfsubjectaccessreviews',

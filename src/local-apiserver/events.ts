@@ -154,7 +154,7 @@ const REASON_LENGTH_LIMIT = 128;
 const NOTE_LENGTH_LIMIT = 1024;
 
 /** Go's path.IsValidPathSegmentName: the only rule the API server applies to a core/v1 Event's name. */
-export function pathSegmentNameErrors(name: string): string[] {
+function pathSegmentNameErrors(name: string): string[] {
   if (name === '.' || name === '..') return [`may not be '${name}'`];
   return ['/', '%'].filter((c) => name.includes(c)).map((c) => `may not contain '${c}'`);
 }

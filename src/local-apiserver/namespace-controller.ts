@@ -18,7 +18,7 @@ export class NamespaceController implements Controller {
   ) {
     this.unsubscribe = store.subscribe((event) => this.observe(event));
     // Namespaces a data file left Terminating.
-    for (const ns of store.list(NAMESPACES, {}).items) if (terminating(ns)) this.schedule(ns.name);
+    for (const ns of store.list(NAMESPACES, {}).items) if (isTerminating(ns)) this.schedule(ns.name);
   }
 
   stop(): void {
@@ -28,7 +28,7 @@ export class NamespaceController implements Controller {
   }
 
   private observe({ type, object }: StoreEvent): void {
-    if (object.def === NAMESPACES && type === 'MODIFIED' && terminating(object)) this.schedule(object.name);
+    if (object.def === NAMESPACES && type === 'MODIFIED' && isTerminating(object)) this.schedule(object.name);
   }
 
   private schedule(namespace: string): void {
@@ -43,12 +43,13 @@ export class NamespaceController implements Controller {
 
   private finalize(namespace: string): void {
     const ns = this.store.get(NAMESPACES, undefined, namespace);
-    if (!ns || !terminating(ns)) return;
+    if (!ns || !isTerminating(ns)) return;
     for (const s of this.store.objectsInNamespace(NAMESPACED, namespace)) this.store.delete(s.def, s);
     this.store.delete(NAMESPACES, ns);
   }
 }
 
-function terminating(ns: StoredObject): boolean {
+/** A namespace a DELETE has turned Terminating: it takes no new content until it is gone. */
+export function isTerminating(ns: StoredObject): boolean {
   return ns.obj.metadata['deletionTimestamp'] !== undefined;
 }

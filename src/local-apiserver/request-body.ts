@@ -154,7 +154,7 @@ export function readObjectBody(target: TargetKind, body: Buffer | undefined, med
     throw unrecognized(target, why, bytes);
   }
   const gvk = defaultedGroupVersionKind(found.apiVersion, found.kind, target);
-  const mismatch = conversionFailure(target, gvk, bytes);
+  const mismatch = conversionFailure(target, gvk, () => Buffer.from(bytes).toString('utf8'));
   if (mismatch === 'other version') {
     throw badRequest(`the API version in the data (${groupVersion(gvk)}) does not match the expected API version (${groupVersion(target)})`);
   }
@@ -170,8 +170,9 @@ function groupVersion(gv: { group: string; version: string }): string {
  * Why a body naming `gvk` does not decode into the target, in Go's words, or undefined when it
  * does; 'other version' for another version of the same kind, which converts but is then refused.
  */
-function conversionFailure(target: TargetKind, gvk: GroupVersionKind, body: Uint8Array): string | undefined {
-  if (gvk.version === '') return `Object 'apiVersion' is missing in '${Buffer.from(body).toString('utf8')}'`;
+/** `bodyText` is called only for the one message that quotes the body. */
+function conversionFailure(target: TargetKind, gvk: GroupVersionKind, bodyText: () => string): string | undefined {
+  if (gvk.version === '') return `Object 'apiVersion' is missing in '${bodyText()}'`;
   if (gvk.kind === target.kind && gvk.group === target.group && gvk.version === target.version) return undefined;
   const source = registeredGoType(gvk);
   if (source === undefined) return `no kind "${gvk.kind}" is registered for version "${groupVersion(gvk)}" in scheme "pkg/api/legacyscheme/scheme.go:30"`;
@@ -191,7 +192,7 @@ export function kindMismatch(target: TargetKind, value: unknown): string | undef
     if (err instanceof GoDecodeFailure) return `couldn't get version/kind; json parse error: ${err.message}`;
     throw err;
   }
-  const failure = conversionFailure(target, defaultedGroupVersionKind(found.apiVersion, found.kind, target), Buffer.from(JSON.stringify(value)));
+  const failure = conversionFailure(target, defaultedGroupVersionKind(found.apiVersion, found.kind, target), () => JSON.stringify(value));
   return failure === 'other version' ? undefined : failure;
 }
 

@@ -9,7 +9,7 @@ import type { GroupResource } from './status.js';
 
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
-export const VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+const VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
 export interface ResourceDef extends GroupResource {
   version: string;
@@ -122,7 +122,7 @@ export const EVENTS: ResourceDef = {
 };
 
 /** Event in events.k8s.io/v1: the same objects as EVENTS, converted; its field selectors use its own names for the core fields. */
-export const EVENTS_V1: ResourceDef = {
+const EVENTS_V1: ResourceDef = {
   group: 'events.k8s.io',
   version: 'v1',
   resource: 'events',
@@ -143,7 +143,7 @@ export const EVENTS_V1: ResourceDef = {
   view: { storage: EVENTS, toStorage: coreFromEventsV1, fromStorage: eventsV1FromCore },
 };
 
-export const LEASES: ResourceDef = {
+const LEASES: ResourceDef = {
   group: 'coordination.k8s.io',
   version: 'v1',
   resource: 'leases',

@@ -21,6 +21,9 @@ const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
 /** Go's http.NotFound, which kube-apiserver's last handler calls for paths outside its API tree. */
 const PAGE_NOT_FOUND: Route = { kind: 'document', status: 404, contentType: 'text/plain; charset=utf-8', body: '404 page not found\n' };
 
+/** What Go's HTTP server answers, before any handler, to a request URI it cannot parse (a bad %-escape). */
+const BAD_REQUEST_URI: Route = { kind: 'document', status: 400, contentType: 'text/plain; charset=utf-8', body: '400 Bad Request' };
+
 function json(value: unknown): Route {
   return { kind: 'document', status: 200, contentType: 'application/json', body: JSON.stringify(value) };
 }
@@ -60,7 +63,16 @@ function verbFor(method: string, hasName: boolean, watch: boolean): Verb | undef
   }
 }
 
+function decodeSegment(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 export function route(method: string, path: string, query: URLSearchParams, accept: string | undefined): Route {
+  if (path.split('/').some((segment) => decodeSegment(segment) === undefined)) return BAD_REQUEST_URI;
   if (HEALTH_PATHS.has(path)) return { kind: 'document', status: 200, contentType: 'text/plain; charset=utf-8', body: 'ok' };
   const trimmed = path.replace(/\/+$/, '') || '/';
   if (trimmed === '/openapi/v2') return { kind: 'document', ...openApiV2(accept) };
@@ -75,7 +87,7 @@ export function route(method: string, path: string, query: URLSearchParams, acce
   let group: string;
   let version: string;
   let rest: string[];
-  const parts = path.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = path.split('/').filter((p) => p !== '').map((p) => decodeSegment(p) as string);
   if (parts[0] === 'api' && parts.length >= 3) {
     group = '';
     version = parts[1] as string;

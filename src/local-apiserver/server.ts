@@ -358,7 +358,7 @@ export class LocalApiServer {
     const accept = headerValue(req.headers.accept);
     if (verb === 'watch') {
       const metadataOnly = negotiate(accept, 'watch', target.def) === 'metadata';
-      const listQuery = parseListQuery(target.def, url.searchParams);
+      const listQuery = parseListQuery(target.def, url.searchParams, true);
       const rv = url.searchParams.get('resourceVersion');
       const timeout = Number(url.searchParams.get('timeoutSeconds') ?? '');
       finish(200);
@@ -397,14 +397,15 @@ export class LocalApiServer {
   }
 
   private send(res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}): void {
+    // A Buffer, so that Node writes the header block on its own, byte for byte (latin1): header
+    // values that carry UTF-8 (Warning) are given as those bytes.
+    const bytes = Buffer.from(body);
     res.writeHead(status, {
       'Content-Type': 'application/json',
       'Cache-Control': 'no-cache, private',
-      'Content-Length': Buffer.byteLength(body),
+      'Content-Length': bytes.length,
       ...headers,
     });
-    // A Buffer, so that Node writes the header block on its own, byte for byte (latin1): header
-    // values that carry UTF-8 (Warning) are given as those bytes.
-    res.end(Buffer.from(body));
+    res.end(bytes);
   }
 }

@@ -22,7 +22,7 @@ export interface GroupResource {
   resource: string;
 }
 
-export function qualifiedResource(gr: GroupResource): string {
+function qualifiedResource(gr: GroupResource): string {
   return gr.group ? `${gr.resource}.${gr.group}` : gr.resource;
 }
 

@@ -170,13 +170,6 @@ export class Store {
     return stored && viewed(def, stored);
   }
 
-  count(def: ResourceDef, namespace?: string): number {
-    const c = this.collections.get(storageOf(def));
-    if (!c) return 0;
-    const [lo, hi] = c.range(namespace);
-    return hi - lo;
-  }
-
   /** One page in (namespace, name) order, resuming after `afterKey`. */
   list(def: ResourceDef, opts: ListOptions): ListPage {
     const c = this.collection(def);

@@ -18,7 +18,7 @@ interface Column {
 }
 
 /** Go's duration.HumanDuration (k8s.io/apimachinery): 45s, 5m30s, 3h20m, 2d4h, 1y30d. */
-export function humanDuration(ms: number): string {
+function humanDuration(ms: number): string {
   const seconds = Math.trunc(ms / 1000);
   if (seconds < -1) return '<invalid>';
   if (seconds < 0) return '0s';

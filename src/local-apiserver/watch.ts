@@ -5,7 +5,7 @@ import type { ServerResponse } from 'node:http';
 import { matchesListQuery, type ListQuery } from './list-query.js';
 import { storageOf, type ResourceDef } from './resources.js';
 import { statusBody, tooOldResourceVersion } from './status.js';
-import { viewed, type Store, type StoreEvent, type StoredObject, type WatchEventType } from './store.js';
+import { StoredObject, viewed, type Store, type StoreEvent, type WatchEventType } from './store.js';
 
 export interface WatchOptions {
   def: ResourceDef;
@@ -54,7 +54,9 @@ export function serveWatch(store: Store, res: ServerResponse, opts: WatchOptions
     if (e.type === 'MODIFIED') {
       if (now && before) send('MODIFIED', e.object);
       else if (now) send('ADDED', e.object);
-      else if (before) send('DELETED', e.object);
+      // Leaving the selection: the object as the watcher last matched it, at this event's
+      // resourceVersion, as the watch cache sends it.
+      else if (before) send('DELETED', atResourceVersion(e.previous as StoredObject, e.rv));
     } else if (now) {
       send(e.type, e.object);
     }
@@ -80,4 +82,8 @@ export function serveWatch(store: Store, res: ServerResponse, opts: WatchOptions
     timer = setTimeout(end, opts.timeoutSeconds * 1000);
   }
   return { close: end };
+}
+
+function atResourceVersion(s: StoredObject, rv: number): StoredObject {
+  return new StoredObject(s.def, s.key, { ...s.obj, metadata: { ...s.obj.metadata, resourceVersion: String(rv) } }, rv);
 }

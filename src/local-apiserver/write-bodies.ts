@@ -36,11 +36,12 @@ export function decodeBody(def: ResourceDef, body: Buffer | undefined, mediaType
  * configuration is typed by the field manager instead, which answers a 500 for what does not fit.
  */
 export function decodePatched(def: ResourceDef, patched: Patched, patchType: PatchType, fieldValidation: FieldValidation): DecodedWrite {
-  const shown = patchType === 'strategic' ? goFormat(patched.doc) : goJsonText(patched.doc);
+  // The patched object is rendered only for the 422 that shows it: it can be near 1 MiB.
+  const shown = () => (patchType === 'strategic' ? goFormat(patched.doc) : goJsonText(patched.doc));
   const refuse =
     patchType === 'apply'
       ? (why: string) => unclassifiedError(`failed to create typed patch object (${def.group}/${def.version}, Kind=${def.kind}): ${why}`)
-      : (why: string) => invalid('', '', '', [{ reason: 'FieldValueInvalid', message: `Invalid value: ${goQuote(shown)}: ${why}`, field: 'patch' }]);
+      : (why: string) => invalid('', '', '', [{ reason: 'FieldValueInvalid', message: `Invalid value: ${goQuote(shown())}: ${why}`, field: 'patch' }]);
   try {
     const mismatch = kindMismatch(def, patched.doc);
     if (mismatch !== undefined) throw refuse(mismatch);

@@ -213,7 +213,10 @@ export class StateManager {
   /** Deletes the state (under its resourceVersion) and then its archives. */
   async delete(taskId: string): Promise<{ deleted: number }> {
     return this.logged('delete', taskId, async () => {
-      let deleted = 0;
+      // The archives are listed before the state goes: they are owned by it, so a cluster's garbage
+      // collector starts deleting them as soon as it is gone, and a list taken after would miss
+      // those it reached first. Each listed archive counts once it is gone, whoever deleted it.
+      const archives = await this.readArchives(taskId, true);
       const outcome = await retryOnConflict(
         async () => {
           let cm: ConfigMap;
@@ -227,15 +230,11 @@ export class StateManager {
         },
         { policy: this.options.conflictRetry },
       );
-      if (outcome === 'deleted') deleted++;
-      // Archives are owned by the state: a cluster's garbage collector may reach some first. Gone
-      // either way, each counts, so `deleted` does not depend on the collector's timing.
-      for (const archive of await this.readArchives(taskId, true)) {
+      for (const archive of archives) {
         await this.options.client.deleteConfigMap({ namespace: this.namespace, name: archive.metadata.name }, { uid: archive.metadata.uid });
-        deleted++;
       }
-      if (outcome === 'not-found' && deleted === 0) throw new StateNotFoundError(taskId, this.namespace);
-      return { value: { deleted } };
+      if (outcome === 'not-found' && archives.length === 0) throw new StateNotFoundError(taskId, this.namespace);
+      return { value: { deleted: (outcome === 'deleted' ? 1 : 0) + archives.length } };
     });
   }
 

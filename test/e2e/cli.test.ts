@@ -2,12 +2,11 @@
 // one-line errors, env var fallbacks, and the state operations racing across processes.
 
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { cli, cliProcess } from '../support/cli.js';
-import { freePort } from '../support/ports.js';
+import { freePort, writeClosedKubeconfig } from '../support/ports.js';
 import { startTestCluster, type TestCluster } from '../support/cluster.js';
 import { stateConfigMap } from '../support/states.js';
 
@@ -121,8 +120,7 @@ describe('cmstate as a process: options, errors, output', () => {
 
     const dead = path.join(tmpdir(), `cmstate-dead-${process.pid}.kubeconfig`);
     const port = await freePort();
-    // Every cluster of the kubeconfig: a real one may hold several, its context naming any of them.
-    await writeFile(dead, (await readFile(cluster.kubeconfig, 'utf8')).replace(/server: .*/g, `server: "http://127.0.0.1:${port}"`));
+    await writeClosedKubeconfig(dead, port);
     const unreachable = await cliProcess(['state', 'get', 'x', '--kubeconfig', dead, '-n', 'default']);
     assert.equal(unreachable.code, 1);
     assert.match(unreachable.stderr, new RegExp(`cannot reach the API server at http://127.0.0.1:${port} \\(ECONNREFUSED\\)`));

@@ -2,7 +2,7 @@
 // with CMSTATE_TEST_KUBECONFIG; deny rules need the embedded one), a real Pushgateway when
 // installed, and broken setups: a denied verb, closed ports, an unwritable directory, a bad kubeconfig.
 
-import { freePort } from '../support/ports.js';
+import { freePort, writeClosedKubeconfig } from '../support/ports.js';
 import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -177,17 +177,7 @@ describe('doctor', () => {
   test('an unreachable API server: exit 1 within seconds, RBAC not checked', async () => {
     const port = await freePort();
     const kubeconfig = path.join(dir, 'closed-kubeconfig');
-    await writeFile(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        'clusters: [{name: closed, cluster: {server: "http://127.0.0.1:' + port + '", insecure-skip-tls-verify: true}}]',
-        'users: [{name: u, user: {token: t}}]',
-        'contexts: [{name: closed, context: {cluster: closed, user: u, namespace: default}}]',
-        'current-context: closed',
-      ].join('\n'),
-    );
+    await writeClosedKubeconfig(kubeconfig, port);
     const started = performance.now();
     const run = await cli(['doctor', '--kubeconfig', kubeconfig, '--output', 'json', '--log-level', 'silent']);
     const seconds = (performance.now() - started) / 1000;

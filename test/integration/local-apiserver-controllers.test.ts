@@ -100,6 +100,15 @@ describe('garbage collector', () => {
     assert.equal((await get(ns, 'bystander'))?.metadata.resourceVersion, bystander.metadata.resourceVersion);
   });
 
+  test('an object written naming an owner that no longer exists is deleted too', async () => {
+    const ns = await cluster.extraNamespace();
+    const owner = await client.createConfigMap(cm(ns, 'owner'));
+    assert.equal(await client.deleteConfigMap({ namespace: ns, name: 'owner' }), 'deleted');
+    // Written after its owner is gone, as a restore that kept a stale reference would write it.
+    await client.createConfigMap(cm(ns, 'late', ownedBy(owner)));
+    await gone(ns, 'late');
+  });
+
   test('a dependent with another owner that still exists stays, without the reference to the deleted one', async () => {
     const ns = await cluster.extraNamespace();
     const [a, b] = [await client.createConfigMap(cm(ns, 'owner-a')), await client.createConfigMap(cm(ns, 'owner-b'))];

@@ -743,6 +743,9 @@ describe('watch', () => {
       );
       assert.equal(events[0]?.object.metadata['uid'], created.metadata.uid);
       assert.equal((events[1]?.object as KubeObject & { data: Record<string, string> }).data['k'], 'v2');
+      // Leaving the selection is a DELETED of the object as it last matched, at the new revision.
+      assert.deepEqual(events[2]?.object.metadata.labels, { app: 'w' });
+      assert.ok(Number(events[2]?.object.metadata['resourceVersion']) > Number(events[1]?.object.metadata['resourceVersion']));
       assert.ok(Number(events[3]?.object.metadata['resourceVersion']) > Number(rv));
     } finally {
       w.close();

@@ -194,7 +194,8 @@ describe('metrics on a real Pushgateway', { skip: gateway ? false : PUSHGATEWAY_
     await seed(knownSet());
     const other = await cluster.extraNamespace();
     await client.createConfigMap(stateConfigMap({ id: 'x', namespace: other, lastUpdate: ago({ hours: 1 }), status: 'cancelled' }));
-    const result = await cli(['metrics', '-A', '--kubeconfig', cluster.kubeconfig, '--now', iso(T0), '--pushgateway', url]);
+    // -n: where the run's Lease lives, so parallel runs on one cluster do not contend.
+    const result = await cli(['metrics', '-A', '-n', ns, '--kubeconfig', cluster.kubeconfig, '--now', iso(T0), '--pushgateway', url]);
     assert.equal(result.code, 0, result.stderr);
     const samples = await scrape();
     assertKnownStateGauges(samples, { job: 'cmstate-metrics', namespace: ns });
@@ -238,7 +239,7 @@ describe('metrics on a real Pushgateway', { skip: gateway ? false : PUSHGATEWAY_
 
   test('--delete-group --all-namespaces also removes the per-namespace state gauge groups', async () => {
     await seed(knownSet());
-    assert.equal((await cli(['metrics', '-A', '--kubeconfig', cluster.kubeconfig, '--pushgateway', url])).code, 0);
+    assert.equal((await cli(['metrics', '-A', '-n', ns, '--kubeconfig', cluster.kubeconfig, '--pushgateway', url])).code, 0);
     assert.ok(findSamples(await scrape(), 'cmstate_task_states', { job: 'cmstate-metrics', namespace: ns }).length > 0);
     const deleted = await cli(['metrics', '--delete-group', '-A', '--kubeconfig', '/nonexistent/kubeconfig', '--pushgateway', url]);
     assert.equal(deleted.code, 0, deleted.stderr);

@@ -12,6 +12,7 @@ import { cli } from '../support/cli.js';
 import { startTestCluster, type TestCluster } from '../support/cluster.js';
 import { stateConfigMap } from '../support/states.js';
 import type { KubeClient } from '../../src/kube/client.js';
+import { ConflictError } from '../../src/kube/errors.js';
 import type { ConfigMap } from '../../src/kube/types.js';
 import { archiveConfigMapName, LABEL_STATE, LABEL_TASK_ID, STATE_VALUE_ARCHIVE } from '../../src/state/labels.js';
 
@@ -66,6 +67,18 @@ describe('--dry-run=server deletes nothing', () => {
     // The same client without dry run does delete: the check above can tell the difference.
     assert.equal(await client.deleteConfigMap({ namespace: ns, name: a!.metadata.name }, { resourceVersion: a!.metadata.resourceVersion! }), 'deleted');
     assert.equal(await exists(a!.metadata.name), false);
+  });
+
+  test('KubeClient: a server dry-run delete still checks preconditions and existence', async () => {
+    const [a] = await Promise.all(markedExpired(1).map((cm) => client.createConfigMap(cm)));
+    const dry = cluster.client({ serverDryRun: true });
+    await assert.rejects(
+      dry.deleteConfigMap({ namespace: ns, name: a!.metadata.name }, { resourceVersion: '1' }),
+      (err: Error) => err instanceof ConflictError,
+      'a stale resourceVersion is a conflict, dry run or not',
+    );
+    assert.equal(await dry.deleteConfigMap({ namespace: ns, name: 'task-never-state' }), 'not-found');
+    assert.ok(await exists(a!.metadata.name));
   });
 
   test('cmstate sweep --dry-run=server reports the deletes and keeps every state', async () => {

@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { DateTime } from 'luxon';
-import { startTestCluster, type TestCluster } from '../support/cluster.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { embeddedOnly, startTestCluster, type TestCluster } from '../support/cluster.js';
+import { KubeClient } from '../../src/kube/client.js';
+import { loadKubeConfig } from '../../src/kube/config.js';
+import { LocalApiServer } from '../../src/local-apiserver/index.js';
 import { StateManager, type StateManagerOptions } from '../../src/state/manager.js';
 import { InvalidTransitionError, MaxIterationsError, StateNotFoundError } from '../../src/state/errors.js';
 import { configMapSize } from '../../src/state/size.js';
@@ -38,6 +44,12 @@ function entry(id: string, bytes: number, iteration = 0, resolved = false): Feed
     description: randomBytes(Math.ceil(bytes * 0.75)).toString('base64').slice(0, bytes),
     resolved,
   };
+}
+
+async function writeKubeconfigFile(server: LocalApiServer): Promise<string> {
+  const file = join(await mkdtemp(join(tmpdir(), 'cmstate-sm-')), 'kubeconfig');
+  await server.writeKubeconfig(file);
+  return file;
 }
 
 async function allConfigMaps(namespace: string) {
@@ -201,5 +213,25 @@ describe('StateManager', () => {
     assert.equal((await allConfigMaps(ns)).length, 0);
     await assert.rejects(mgr.get('gone'), StateNotFoundError);
     await assert.rejects(mgr.delete('gone'), StateNotFoundError);
+  });
+
+  test(...embeddedOnly('fault injection and a server of its own', 'delete counts the archives a garbage collector deletes first'), async () => {
+    // A collector that acts at once, and archive deletes that arrive late: it removes every
+    // archive before this call's own delete does, which then finds it gone (404).
+    const server = await LocalApiServer.start({ garbageCollectionDelayMs: 0 });
+    try {
+      const client = new KubeClient(loadKubeConfig({ kubeconfig: await writeKubeconfigFile(server) }).kubeConfig, { qps: 1000 });
+      const mgr = new StateManager({ client, namespace: 'default', budgetBytes: 60_000, compressionThreshold: 10_000 });
+      await mgr.getOrCreate('raced');
+      for (let i = 0; i < 40; i++) await mgr.appendFeedback('raced', entry(`r-${i}`, 4000));
+      server.faults.add({ match: { method: 'DELETE', path: /state-archive-/ }, fault: { kind: 'latency', ms: 100 } });
+      const objects = [];
+      for await (const page of client.listConfigMapMetadataPages({ namespace: 'default', labelSelector: 'cmstate.io/task-id=raced' })) objects.push(...page);
+      assert.ok(objects.length > 1, 'the state has archives');
+      assert.deepEqual(await mgr.delete('raced'), { deleted: objects.length });
+      assert.equal(server.requests.filter((r) => r.method === 'DELETE' && r.status === 404).length, objects.length - 1, 'the collector won every race');
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -308,18 +308,20 @@ describe('sweep', () => {
     assert.equal(new Set([...a, ...b]).size, 40);
   });
 
-  test('--all-namespaces sweeps every namespace in one run, each object by its own namespace', async () => {
+  // On a shared cluster this would mark and delete expired states in everybody's namespaces.
+  test(...embeddedOnly('cluster-wide deletes', '--all-namespaces sweeps every namespace in one run, each object by its own namespace'), async () => {
     const other = await cluster.extraNamespace();
     await seed([stateConfigMap({ id: 'here-old', namespace: ns, lastUpdate: daysAgo(10) }), stateConfigMap({ id: 'here-fresh', namespace: ns, lastUpdate: daysAgo(1) })]);
     await seed([stateConfigMap({ id: 'there-old', namespace: other, lastUpdate: daysAgo(10) })]);
     const marked = async (namespace: string, id: string) => (await client.getConfigMap({ namespace, name: `task-${id}-state` })).metadata.labels?.['cmstate.io/sweep'] === 'marked';
 
-    const first = await cli(['sweep', '--all-namespaces', '--kubeconfig', cluster.kubeconfig, '--now', at(0), '--output', 'json']);
+    // -n: where the run's Lease lives.
+    const first = await cli(['sweep', '--all-namespaces', '-n', ns, '--kubeconfig', cluster.kubeconfig, '--now', at(0), '--output', 'json']);
     assert.equal(first.code, 0, first.stderr);
     assert.ok(first.json<{ observed: number }>().observed >= 3);
     assert.deepEqual([await marked(ns, 'here-old'), await marked(ns, 'here-fresh'), await marked(other, 'there-old')], [true, false, true]);
 
-    const second = await cli(['sweep', '-A', '--kubeconfig', cluster.kubeconfig, '--now', at(25), '--output', 'json']);
+    const second = await cli(['sweep', '-A', '-n', ns, '--kubeconfig', cluster.kubeconfig, '--now', at(25), '--output', 'json']);
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(await names(), ['task-here-fresh-state']);
     await assert.rejects(client.getConfigMap({ namespace: other, name: 'task-there-old-state' }), /not found/i);

@@ -45,6 +45,9 @@ describe('parseLabelSelector + matchesLabels', () => {
     // As in apimachinery: an empty set is the one empty value, and `in`/`notin` are words as values.
     { selector: 'legacy in ()', matches: ['db'] },
     { selector: 'app notin (in)', matches: ['none', 'web', 'db', 'prefixed'] },
+    // Gt/Lt compare as Go's int64, beyond JavaScript's safe integers.
+    { selector: 'version>9007199254740993', matches: [] },
+    { selector: 'version<9223372036854775807', matches: ['web'] },
   ];
   for (const { selector, matches } of cases) {
     test(`"${selector}" matches ${matches.join(', ') || 'nothing'}`, () => {
@@ -74,6 +77,8 @@ describe('parseLabelSelector + matchesLabels', () => {
   }
 
   // The API server's own words (k8s.io/apimachinery/pkg/labels), which the embedded server answers with.
+  const VALUE_RULE =
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')";
   const messages: [string, string][] = [
     ['app in (', "unable to parse requirement: found '', expected: ',', ')' or identifier"],
     ['Bad Key=x', "unable to parse requirement: found 'Key', expected: in, notin, =, ==, !=, gt, lt"],
@@ -86,6 +91,11 @@ describe('parseLabelSelector + matchesLabels', () => {
       'unable to parse requirement: values[0][app]: Invalid value: "-x-": a valid label must be an empty string or consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character (e.g. \'MyValue\',  or \'my_value\',  or \'12345\', regex used for validation is \'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?\')',
     ],
     ['version>x', 'unable to parse requirement: values[0]: Invalid value: "x": for \'Gt\', \'Lt\' operators, the value must be an integer'],
+    ['version>9223372036854775808', 'unable to parse requirement: values[0]: Invalid value: "9223372036854775808": for \'Gt\', \'Lt\' operators, the value must be an integer'],
+    [
+      'app in (-a-,-b-)',
+      `unable to parse requirement: [values[0][app]: Invalid value: "-a-": ${VALUE_RULE}, values[1][app]: Invalid value: "-b-": ${VALUE_RULE}]`,
+    ],
   ];
   for (const [selector, message] of messages) {
     test(`"${selector}": ${message}`, () => {
