@@ -174,12 +174,15 @@ export class ResourceApi {
     const position = q.continueToken !== '' ? this.ctx.tokens.resume(namespace, q.continueToken) : undefined;
     const rv = position?.rv ?? this.ctx.store.resourceVersion;
     const filtered = q.labels.length > 0 || q.fields.length > 0;
-    const page = this.ctx.store.list(def, {
+    const options = {
       ...(namespace !== undefined ? { namespace } : {}),
       ...(position ? { afterKey: position.afterKey } : {}),
       limit: fromCache ? 0 : q.limit,
       ...(filtered ? { filter: (s: StoredObject) => matchesListQuery(q, s) } : {}),
-    });
+    };
+    // Every page after the first is served at the first page's revision, as etcd serves it.
+    const page = position ? this.ctx.store.listAt(def, options, rv) : this.ctx.store.list(def, options);
+    if (!page) throw this.ctx.tokens.expired(q.continueToken);
     const listMeta: Record<string, unknown> = { resourceVersion: String(rv) };
     if (page.continueKey !== undefined) {
       listMeta['continue'] = this.ctx.tokens.issue(namespace, rv, page.continueKey);

@@ -7,7 +7,7 @@
 
 import { posix } from 'node:path';
 import { jsonSyntaxError } from './go-json-syntax.js';
-import { badRequest, expiredContinue } from './status.js';
+import { badRequest, expiredContinue, type ApiError } from './status.js';
 
 const TOKEN_VERSION = 'meta.k8s.io/v1';
 
@@ -58,10 +58,13 @@ export class ContinueTokens {
     // A negative rv is the "inconsistent" token of a 410: continue at the latest revision.
     if (body.rv < 0) return { rv: this.revisions.resourceVersion, afterKey };
     this.compact();
-    if (body.rv <= this.compactedRv) {
-      throw expiredContinue(encode({ v: TOKEN_VERSION, rv: -1, start: body.start }));
-    }
+    if (body.rv <= this.compactedRv) throw this.expired(token);
     return { rv: body.rv, afterKey };
+  }
+
+  /** The 410 for a token whose revision is gone; it carries an "inconsistent" token that goes on at the latest revision. */
+  expired(token: string): ApiError {
+    return expiredContinue(encode({ v: TOKEN_VERSION, rv: -1, start: decode(token).start }));
   }
 
   /** Makes every token issued so far answer 410 Expired, as an etcd compaction at the current revision does. */

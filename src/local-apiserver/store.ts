@@ -66,7 +66,10 @@ export interface StoreEvent {
   type: WatchEventType;
   rv: number;
   object: StoredObject;
-  /** The object before a MODIFIED, so watches with selectors can tell moves in and out. */
+  /**
+   * The object before a MODIFIED or DELETED: watches with selectors tell moves in and out by it,
+   * and a continued list serves it as the object was at the list's revision.
+   */
   previous?: StoredObject;
 }
 
@@ -130,6 +133,28 @@ export interface ListOptions {
   filter?: (obj: StoredObject) => boolean;
 }
 
+/**
+ * Up to `limit` objects of `objects` that pass the filter, with where to continue and, unfiltered,
+ * how many remain (`countRest` when it knows faster than counting what is left).
+ */
+function page(def: ResourceDef, objects: Iterator<StoredObject>, opts: ListOptions, countRest?: (lastKey: string) => number): ListPage {
+  const items: StoredObject[] = [];
+  const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
+  let lastKey: string | undefined;
+  let next = objects.next();
+  for (; !next.done && items.length < limit; next = objects.next()) {
+    lastKey = next.value.key;
+    const obj = viewed(def, next.value);
+    if (!opts.filter || opts.filter(obj)) items.push(obj);
+  }
+  if (next.done || lastKey === undefined) return { items };
+  if (opts.filter) return { items, continueKey: lastKey };
+  if (countRest) return { items, continueKey: lastKey, remaining: countRest(lastKey) };
+  let remaining = 0;
+  for (; !next.done; next = objects.next()) remaining++;
+  return { items, continueKey: lastKey, remaining };
+}
+
 export class Store {
   private rv: number;
   private readonly collections = new Map<ResourceDef, Collection>();
@@ -170,21 +195,48 @@ export class Store {
     return stored && viewed(def, stored);
   }
 
-  /** One page in (namespace, name) order, resuming after `afterKey`. */
+  /** One page of the current objects in (namespace, name) order, resuming after `afterKey`. */
   list(def: ResourceDef, opts: ListOptions): ListPage {
     const c = this.collection(def);
     const [lo, hi] = c.range(opts.namespace);
-    let i = opts.afterKey !== undefined ? Math.max(lo, c.upperBound(opts.afterKey)) : lo;
-    const items: StoredObject[] = [];
-    const limit = opts.limit && opts.limit > 0 ? opts.limit : Infinity;
-    let lastKey: string | undefined;
-    for (; i < hi && items.length < limit; i++) {
-      lastKey = c.sorted[i] as string;
-      const obj = viewed(def, c.byKey.get(lastKey) as StoredObject);
-      if (!opts.filter || opts.filter(obj)) items.push(obj);
+    const start = opts.afterKey !== undefined ? Math.max(lo, c.upperBound(opts.afterKey)) : lo;
+    function* current(): Generator<StoredObject> {
+      for (let i = start; i < hi; i++) yield c.byKey.get(c.sorted[i] as string) as StoredObject;
     }
-    if (i >= hi || lastKey === undefined) return { items };
-    return { items, continueKey: lastKey, ...(opts.filter ? {} : { remaining: hi - i }) };
+    return page(def, current(), opts, (lastKey) => hi - c.upperBound(lastKey));
+  }
+
+  /**
+   * One page of the objects as they were at revision `rv`, as etcd serves every page of a list
+   * after the first: an object changed since appears as it was, one deleted since still appears,
+   * one created since does not. Undefined when the history no longer reaches back to `rv` (the
+   * caller answers 410, as after a compaction).
+   */
+  listAt(def: ResourceDef, opts: ListOptions, rv: number): ListPage | undefined {
+    if (rv >= this.rv) return this.list(def, opts);
+    const events = this.eventsSince(rv);
+    if (!events) return undefined;
+    // The state at `rv` of each key changed since: what its first change after `rv` replaced.
+    const past = new Map<string, StoredObject | null>();
+    const storage = storageOf(def);
+    for (const e of events) {
+      if (e.object.def === storage && !past.has(e.object.key)) past.set(e.object.key, e.type === 'ADDED' ? null : (e.previous as StoredObject));
+    }
+    const c = this.collection(def);
+    const [lo, hi] = c.range(opts.namespace);
+    const inRange = (key: string) => (opts.namespace === undefined || key.startsWith(`${opts.namespace}/`)) && (opts.afterKey === undefined || key > opts.afterKey);
+    const gone = [...past.keys()].filter((key) => past.get(key) !== null && !c.byKey.has(key) && inRange(key)).sort();
+    const start = opts.afterKey !== undefined ? Math.max(lo, c.upperBound(opts.afterKey)) : lo;
+    function* then(): Generator<StoredObject> {
+      let i = start;
+      let g = 0;
+      while (i < hi || g < gone.length) {
+        const key = g >= gone.length || (i < hi && (c.sorted[i] as string) < (gone[g] as string)) ? (c.sorted[i++] as string) : (gone[g++] as string);
+        const at = past.has(key) ? past.get(key) : c.byKey.get(key);
+        if (at) yield at;
+      }
+    }
+    return page(def, then(), opts);
   }
 
   /** Stores a new object (the caller checked it does not exist), assigning the next resourceVersion. */
@@ -211,7 +263,7 @@ export class Store {
     const rv = ++this.rv;
     const obj = { ...stored.obj, metadata: { ...stored.obj.metadata, resourceVersion: String(rv) } };
     const gone = new StoredObject(stored.def, existing.key, obj, rv);
-    this.emit({ type: 'DELETED', rv, object: gone });
+    this.emit({ type: 'DELETED', rv, object: gone, previous: stored });
     return gone;
   }
 

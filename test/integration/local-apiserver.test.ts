@@ -434,6 +434,39 @@ describe('paging', () => {
     assert.ok(names.length >= total);
   });
 
+  test('pages after the first show the objects as they were at the revision of the first', async () => {
+    const ns = await namespace('paging-at-revision');
+    for (const name of ['a', 'b', 'c', 'd']) await createCm(ns, name, { labels: { set: 'x' } });
+    const first = await call('GET', `${cms(ns)}?labelSelector=set%3Dx&limit=2`);
+    assert.deepEqual(first.body.items.map((i: KubeObject) => i.metadata.name), ['a', 'b']);
+    const c = (await call('GET', cms(ns, '/c'))).body;
+    // After the first page: c changes, d goes, e comes.
+    await call('PATCH', cms(ns, '/c'), { contentType: 'application/merge-patch+json', body: { data: { k: 'changed' } } });
+    await call('DELETE', cms(ns, '/d'));
+    await createCm(ns, 'e', { labels: { set: 'x' } });
+    const rest = await call('GET', `${cms(ns)}?labelSelector=set%3Dx&limit=2&continue=${encodeURIComponent(first.body.metadata.continue)}`);
+    assert.equal(rest.status, 200, JSON.stringify(rest.body));
+    assert.deepEqual(rest.body.items.map((i: KubeObject) => i.metadata.name), ['c', 'd']);
+    assert.deepEqual([rest.body.items[0].data.k, rest.body.items[0].metadata.resourceVersion], ['v', c.metadata.resourceVersion]);
+    assert.equal(rest.body.metadata.resourceVersion, first.body.metadata.resourceVersion);
+    const now = await call('GET', `${cms(ns)}?labelSelector=set%3Dx`);
+    assert.deepEqual(now.body.items.map((i: KubeObject) => i.metadata.name), ['a', 'b', 'c', 'e']);
+  });
+
+  test('a continued list whose revision has left the history is 410 Expired', async () => {
+    const small = await LocalApiServer.start({ watchHistorySize: 2 });
+    try {
+      small.seed(Array.from({ length: 4 }, (_, i) => ({ metadata: { name: `h${i}`, labels: { set: 'h' } } })));
+      const get = async (path: string) => (await fetch(`${small.url}${path}`)).json() as Promise<{ metadata: { continue?: string }; code?: number }>;
+      const first = await get(`${cms('default')}?labelSelector=set%3Dh&limit=2`);
+      for (let i = 0; i < 6; i++) small.seed([{ metadata: { name: `later-${i}` } }]);
+      const gone = await get(`${cms('default')}?labelSelector=set%3Dh&limit=2&continue=${encodeURIComponent(first.metadata.continue ?? '')}`);
+      assert.equal(gone.code, 410);
+    } finally {
+      await small.close();
+    }
+  });
+
   test('an expired token is 410 Expired, a garbage token 400', async () => {
     const first = await call('GET', `${cms('paging')}?limit=10`);
     const token = first.body.metadata.continue as string;
