@@ -57,6 +57,17 @@ describe('a namespace without task states', () => {
     });
   }
 
+  test('a metadata-only list whose last page is empty ("items": null after a continue token)', async () => {
+    const client = cluster.client();
+    for (const name of ['a-1', 'a-2']) await client.createConfigMap({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, labels: { batch: 'null-page' } } });
+    // After a full page, keys remain that do not match: the server hands out a continue token
+    // and then an empty page.
+    await client.createConfigMap({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'z-other', namespace: ns } });
+    const names: string[] = [];
+    for await (const page of client.listConfigMapMetadataPages({ namespace: ns, labelSelector: 'batch=null-page', pageSize: 2 })) names.push(...page.map((o) => o.metadata.name));
+    assert.deepEqual(names, ['a-1', 'a-2']);
+  });
+
   test('cmstate state delete of a task without archives deletes it', async () => {
     assert.equal((await cli(['state', 'init', 'lonely', '--kubeconfig', cluster.kubeconfig, '-n', ns])).code, 0);
     const run = await cli(['state', 'delete', 'lonely', '--kubeconfig', cluster.kubeconfig, '-n', ns]);
