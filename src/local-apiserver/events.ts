@@ -11,7 +11,7 @@ import { goTimeString } from './go-time.js';
 import type { KubeObject, ResourceDef } from './resources.js';
 import type { StatusCause } from './status.js';
 
-const OBJECT_REFERENCE: GoStruct = {
+export const OBJECT_REFERENCE: GoStruct = {
   kind: 'struct',
   name: 'ObjectReference',
   goType: 'v1.ObjectReference',
@@ -224,32 +224,23 @@ function strictCreateCauses(e: GoRecord): StatusCause[] {
   return causes;
 }
 
-/** Go's %#v of the internal struct, as an immutable-field message prints an ObjectReference or EventSource. */
-function goStructString(type: string, fields: readonly [string, string][], value: GoRecord | undefined): string {
-  if (value === undefined) return 'null';
-  return `core.${type}{${fields.map(([goName, json]) => `${goName}:${JSON.stringify(value[json])}`).join(', ')}}`;
+/** A field's Go name from its JSON name, as the API types declare them (initialisms in capitals). */
+function goFieldName(json: string): string {
+  return json === 'uid' ? 'UID' : json === 'apiVersion' ? 'APIVersion' : json.charAt(0).toUpperCase() + json.slice(1);
 }
 
-const REFERENCE_FIELDS: [string, string][] = [
-  ['Kind', 'kind'],
-  ['Namespace', 'namespace'],
-  ['Name', 'name'],
-  ['UID', 'uid'],
-  ['APIVersion', 'apiVersion'],
-  ['ResourceVersion', 'resourceVersion'],
-  ['FieldPath', 'fieldPath'],
-];
-const SOURCE_FIELDS: [string, string][] = [
-  ['Component', 'component'],
-  ['Host', 'host'],
-];
+/** Go's %#v of the internal struct, as an immutable-field message prints an ObjectReference or EventSource. */
+function goStructString(struct: GoStruct, value: GoRecord | undefined): string {
+  if (value === undefined) return 'null';
+  return `core.${struct.name}{${struct.fields.map((f) => `${goFieldName(f.json)}:${JSON.stringify(value[f.json])}`).join(', ')}}`;
+}
 
 /** ValidateEventUpdate's immutable fields, in its order (reason is checked twice there, so twice here). */
 const IMMUTABLE: readonly [field: string, core: string, show: (v: unknown) => string][] = [
-  ['involvedObject', 'involvedObject', (v) => goStructString('ObjectReference', REFERENCE_FIELDS, v as GoRecord)],
+  ['involvedObject', 'involvedObject', (v) => goStructString(OBJECT_REFERENCE, v as GoRecord)],
   ['reason', 'reason', (v) => JSON.stringify(v)],
   ['message', 'message', (v) => JSON.stringify(v)],
-  ['source', 'source', (v) => goStructString('EventSource', SOURCE_FIELDS, v as GoRecord)],
+  ['source', 'source', (v) => goStructString(EVENT_SOURCE, v as GoRecord)],
   ['firstTimestamp', 'firstTimestamp', (v) => goTimeString(v as string | null)],
   ['lastTimestamp', 'lastTimestamp', (v) => goTimeString(v as string | null)],
   ['count', 'count', (v) => String(v)],
@@ -257,7 +248,7 @@ const IMMUTABLE: readonly [field: string, core: string, show: (v: unknown) => st
   ['type', 'type', (v) => JSON.stringify(v)],
   ['eventTime', 'eventTime', (v) => goTimeString(v as string | null)],
   ['action', 'action', (v) => JSON.stringify(v)],
-  ['related', 'related', (v) => goStructString('ObjectReference', REFERENCE_FIELDS, v as GoRecord | undefined)],
+  ['related', 'related', (v) => goStructString(OBJECT_REFERENCE, v as GoRecord | undefined)],
   ['reportingController', 'reportingComponent', (v) => JSON.stringify(v)],
   ['reportingInstance', 'reportingInstance', (v) => JSON.stringify(v)],
 ];

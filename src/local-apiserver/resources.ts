@@ -2,7 +2,7 @@
 // validation, field selectors and storage need to know about each. A kind served in two versions
 // (Events, in core/v1 and events.k8s.io/v1) is stored once, as one of them; the other is a view.
 
-import { CORE_EVENT, EVENTS_V1_EVENT, coreFromEventsV1, eventsV1FromCore } from './events.js';
+import { CORE_EVENT, EVENTS_V1_EVENT, OBJECT_REFERENCE, coreFromEventsV1, eventsV1FromCore } from './events.js';
 import type { GoStruct } from './go-struct.js';
 import { LEASE } from './leases.js';
 import type { GroupResource } from './status.js';
@@ -96,8 +96,7 @@ function field(obj: KubeObject, key: string): string | undefined {
 
 /** The selectable fields of the object an Event is about, under `ref` (involvedObject, or regarding in events.k8s.io). */
 function referenceFields(ref: string): Record<string, (obj: KubeObject) => string | undefined> {
-  const keys = ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'];
-  return Object.fromEntries(keys.map((k) => [`${ref}.${k}`, (o: KubeObject) => nested(o, ref, k)]));
+  return Object.fromEntries(OBJECT_REFERENCE.fields.map(({ json: k }) => [`${ref}.${k}`, (o: KubeObject) => nested(o, ref, k)]));
 }
 
 export const EVENTS: ResourceDef = {
