@@ -154,6 +154,13 @@ describe('events.k8s.io/v1 Events', () => {
     const changed = await call('PUT', modern(ns, '/e.1'), { ...created, note: 'rewritten', series: { count: 2, lastObservedTime: '2026-12-01T00:01:00.000000Z' } });
     assert.equal(changed.status, 422);
     assert.equal(changed.body.message, 'Event "e.1" is invalid: message: Invalid value: "rewritten": field is immutable');
+    // A struct field is shown as Go's %#v of the internal type shows it.
+    const moved = await call('PUT', modern(ns, '/e.1'), { ...created, regarding: { ...created.regarding, name: 'other' } });
+    assert.equal(moved.status, 422);
+    assert.equal(
+      moved.body.message,
+      `Event "e.1" is invalid: involvedObject: Invalid value: core.ObjectReference{Kind:"ConfigMap", Namespace:"${ns}", Name:"other", UID:"", APIVersion:"v1", ResourceVersion:"", FieldPath:""}: field is immutable`,
+    );
     const series = await call('PUT', modern(ns, '/e.1'), { ...created, series: { count: 2, lastObservedTime: '2026-12-01T00:01:00.000000Z' } });
     assert.equal(series.status, 200, JSON.stringify(series.body));
     assert.deepEqual(series.body.series, { count: 2, lastObservedTime: '2026-12-01T00:01:00.000000Z' });
