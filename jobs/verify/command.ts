@@ -32,8 +32,15 @@ export const verifyCommand = defineCommand({
       const result = await verifySnapshot(file);
       if (result.ok) {
         tally.apply('verify');
-        if (ctx.config.output === 'json') ctx.print(JSON.stringify({ file: result.file, ok: true, objects: result.objects, bytes: result.bytes, createdAt: result.manifest.createdAt }));
+        const exposed = result.exposed.map((f) => `${f.path} (mode ${f.mode})`);
+        if (ctx.config.output === 'json') ctx.print(JSON.stringify({ file: result.file, ok: true, objects: result.objects, bytes: result.bytes, createdAt: result.manifest.createdAt, readableByOthers: exposed }));
         else ctx.print(`ok ${result.file}: ${result.objects} objects, ${result.bytes} bytes, taken ${result.manifest.createdAt}`);
+        // Intact, but every task's data is open to other users: a warning, not a failure.
+        if (exposed.length > 0) {
+          const fix = `chmod 600 ${result.exposed.map((f) => f.path).join(' ')}`;
+          ctx.log.warn({ file: result.file, readableByOthers: exposed }, `snapshot readable by other users: ${exposed.join(', ')}; ${fix}`);
+          if (ctx.config.output !== 'json') ctx.print(`warning ${result.file}: readable by other users: ${exposed.join(', ')}; ${fix}`);
+        }
       } else {
         tally.fail(result.file, result.error);
         if (ctx.config.output === 'json') ctx.print(JSON.stringify({ file: result.file, ok: false, error: result.error, object: result.object }));

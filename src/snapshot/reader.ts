@@ -13,6 +13,7 @@ import type { DateTime } from 'luxon';
 import { z } from 'zod';
 import type { ConfigMap } from '../kube/types.js';
 import { parseSnapshotFileName, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, snapshotManifestSchema, snapshotPaths, type SnapshotEntry, type SnapshotManifest } from './manifest.js';
+import { exposedFiles, type ExposedFile } from './privacy.js';
 
 /** Where in the data file a problem is: the object's position (1-based) and, when known, its name. */
 export interface ObjectPosition {
@@ -34,7 +35,7 @@ export class SnapshotCorruptError extends Error {
 export type ManifestHeader = Omit<SnapshotManifest, 'entries'>;
 
 export type VerifyResult =
-  | { ok: true; file: string; manifestFile: string; manifest: ManifestHeader; objects: number; bytes: number }
+  | { ok: true; file: string; manifestFile: string; manifest: ManifestHeader; objects: number; bytes: number; exposed: ExposedFile[] }
   | { ok: false; file: string; manifestFile: string; error: string; object?: ObjectPosition };
 
 /** Reads and checks the manifest of the snapshot named by either of its files. */
@@ -75,7 +76,8 @@ export async function verifySnapshot(file: string): Promise<VerifyResult> {
     let objects = 0;
     for await (const _ of scan(dataPath, manifest)) objects++;
     const { entries: _entries, ...header } = manifest;
-    return { ok: true, file: dataPath, manifestFile: manifestPath, manifest: header, objects, bytes: manifest.bytes };
+    const exposed = await exposedFiles([dataPath, manifestPath]);
+    return { ok: true, file: dataPath, manifestFile: manifestPath, manifest: header, objects, bytes: manifest.bytes, exposed };
   } catch (err) {
     if (err instanceof SnapshotCorruptError) return { ok: false, file: dataPath, manifestFile: manifestPath, error: err.message, object: err.object };
     return { ok: false, file: dataPath, manifestFile: manifestPath, error: (err as Error).message };

@@ -17,6 +17,7 @@ import type { DateTime } from 'luxon';
 import type { ConfigMap } from '../kube/types.js';
 import { PARTIAL_SUFFIX, SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_VERSION, snapshotFileNames, type SnapshotEntry, type SnapshotManifest } from './manifest.js';
 import { stripServerFields } from './strip.js';
+import { SNAPSHOT_DIR_MODE, SNAPSHOT_FILE_MODE } from './privacy.js';
 
 export interface SnapshotInfo {
   /** The namespaces the snapshot covers, or 'all' (--all-namespaces). */
@@ -60,15 +61,15 @@ export class SnapshotWriter {
 
   /** Opens a new snapshot in `dir` (created when missing). */
   static async create(dir: string, info: SnapshotInfo): Promise<SnapshotWriter> {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: SNAPSHOT_DIR_MODE });
     const names = snapshotFileNames(info.now, info.reason, randomBytes(2).toString('hex'));
     const data = path.join(dir, names.dataFile);
     const manifest = path.join(dir, names.manifestFile);
     const paths = { dir, data, manifest, dataTemp: `${data}${PARTIAL_SUFFIX}`, entriesTemp: `${manifest}.entries${PARTIAL_SUFFIX}`, manifestTemp: `${manifest}${PARTIAL_SUFFIX}` };
 
     const gzip = createGzip();
-    const dataFile = createWriteStream(paths.dataTemp, { flags: 'wx' });
-    const entries = createWriteStream(paths.entriesTemp, { flags: 'wx' });
+    const dataFile = createWriteStream(paths.dataTemp, { flags: 'wx', mode: SNAPSHOT_FILE_MODE });
+    const entries = createWriteStream(paths.entriesTemp, { flags: 'wx', mode: SNAPSHOT_FILE_MODE });
     const dataHash = createHash('sha256');
     const tap = new Transform({
       transform(chunk: Buffer, _encoding, done) {
@@ -147,7 +148,7 @@ export class SnapshotWriter {
       uncompressedBytes: this.uncompressedBytes,
       sha256: this.dataHash.digest('hex'),
     };
-    const handle = await open(this.paths.manifestTemp, 'wx');
+    const handle = await open(this.paths.manifestTemp, 'wx', SNAPSHOT_FILE_MODE);
     try {
       const headerJson = JSON.stringify(header);
       let chunk = `${headerJson.slice(0, -1)},"entries":[`;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -186,6 +186,26 @@ describe('snapshot and restore', () => {
       assert.ok(parent, `${archive.metadata.name} owned by an existing parent`);
       assert.equal(owner?.uid, parent.metadata.uid, `${archive.metadata.name} points to its restored parent's new uid`);
     }
+  });
+
+  test('snapshots are private: files 0600 in a directory created 0700; verify warns about one others can read', async () => {
+    const ns = await cluster.extraNamespace();
+    await seedStates(ns, 5);
+    const dir = path.join(work, 'private', 'nested');
+    const file = await takeSnapshot(ns, dir);
+    const manifest = file.replace(/\.ndjson\.gz$/, '.manifest.json');
+    const mode = async (p: string) => (await stat(p)).mode & 0o777;
+    assert.deepEqual([await mode(dir), await mode(file), await mode(manifest)], [0o700, 0o600, 0o600]);
+    const quiet = await cli(['verify', file]);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stdout.some((l) => l.startsWith('warning')), false);
+
+    await chmod(file, 0o644);
+    const warned = await cli(['verify', file]);
+    assert.equal(warned.code, 0, 'intact: a warning, not a failure');
+    assert.ok(warned.stdout.includes(`warning ${file}: readable by other users: ${file} (mode 0644); chmod 600 ${file}`), warned.stdout.join('\n'));
+    const json = await cli(['verify', file, '--output', 'json']);
+    assert.deepEqual(JSON.parse(json.stdout[0] ?? '{}').readableByOthers, [`${file} (mode 0644)`]);
   });
 
   describe('damaged snapshots: verify fails naming the first bad object, restore refuses and changes nothing', () => {
