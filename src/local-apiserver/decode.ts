@@ -8,7 +8,8 @@
 
 import { decodeStruct, encodeStruct, type GoStruct } from './go-struct.js';
 import { GoDecodeError, readTime } from './go-time.js';
-import { GoDecodeFailure, goValueKind } from './request-body.js';
+import { jsonKind } from './go-json-syntax.js';
+import { GoDecodeFailure } from './request-body.js';
 import type { KubeObject, ResourceDef } from './resources.js';
 
 export interface Decoded {
@@ -30,7 +31,7 @@ class Decode {
 
   /** An UnmarshalTypeError, in the context of a struct field: `Struct` is the innermost struct, `path` the JSON path of struct fields. */
   mismatch(v: unknown, struct: string, path: string, goType: string): void {
-    this.typeError ??= `json: cannot unmarshal ${typeof v === 'number' ? 'number' : goValueKind(v)} into Go struct field ${struct}.${path} of type ${goType}`;
+    this.typeError ??= `json: cannot unmarshal ${jsonKind(v)} into Go struct field ${struct}.${path} of type ${goType}`;
   }
 
   /** An error Go keeps as is (illegal base64). */
@@ -335,7 +336,7 @@ const BODY_ORDER: Readonly<Record<string, readonly string[]>> = {
  * GoDecodeFailure with Go's bare text; the caller words the answer (400 for a body, 422 for a patch).
  */
 export function decodeObject(def: ResourceDef, body: unknown): Decoded {
-  if (body !== null && !isObject(body)) throw new GoDecodeFailure(`json: cannot unmarshal ${goValueKind(body)} into Go value of type v1.${def.kind}`);
+  if (body !== null && !isObject(body)) throw new GoDecodeFailure(`json: cannot unmarshal ${jsonKind(body)} into Go value of type v1.${def.kind}`);
   const d = new Decode();
   const top: Json = {};
   let metadata: Json = {};

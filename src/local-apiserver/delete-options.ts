@@ -1,6 +1,7 @@
 // DeleteOptions as kube-apiserver reads them: from the request body whenever there is one (the
 // query is then ignored, dryRun included), from the query otherwise; then validated (422).
 
+import { goQuote } from './go-json-syntax.js';
 import { readOptionsBody } from './request-body.js';
 import { badRequest, invalid, type StatusCause } from './status.js';
 
@@ -30,7 +31,7 @@ export function readDeleteOptions(query: URLSearchParams, body: Buffer | undefin
   if (raw.orphanDependents !== undefined && raw.orphanDependents !== null && raw.propagationPolicy !== undefined && raw.propagationPolicy !== null) {
     causes.push({
       reason: 'FieldValueInvalid',
-      message: `Invalid value: ${JSON.stringify(raw.propagationPolicy)}: orphanDependents and deletionPropagation cannot be both set`,
+      message: `Invalid value: ${goQuote(String(raw.propagationPolicy))}: orphanDependents and deletionPropagation cannot be both set`,
       field: 'propagationPolicy',
     });
   }
@@ -38,7 +39,7 @@ export function readDeleteOptions(query: URLSearchParams, body: Buffer | undefin
   if (policy !== undefined && !PROPAGATION.includes(policy as string)) {
     causes.push({
       reason: 'FieldValueNotSupported',
-      message: `Unsupported value: ${JSON.stringify(policy)}: supported values: ${[...PROPAGATION, 'nil'].map((v) => JSON.stringify(v)).join(', ')}`,
+      message: `Unsupported value: ${goQuote(String(policy))}: supported values: ${[...PROPAGATION, 'nil'].map((v) => goQuote(v)).join(', ')}`,
       field: 'propagationPolicy',
     });
   }
@@ -53,7 +54,7 @@ export function readDeleteOptions(query: URLSearchParams, body: Buffer | undefin
 /** apimachinery's ValidateDryRun: every value must be "All"; the list is shown as Go prints a []string. */
 export function dryRunCauses(values: readonly string[]): StatusCause[] {
   if (values.every((v) => v === 'All')) return [];
-  const shown = `[]string{${values.map((v) => JSON.stringify(v)).join(', ')}}`;
+  const shown = `[]string{${values.map((v) => goQuote(v)).join(', ')}}`;
   return [{ reason: 'FieldValueNotSupported', message: `Unsupported value: ${shown}: supported values: "All"`, field: 'dryRun' }];
 }
 

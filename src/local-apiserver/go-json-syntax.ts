@@ -321,3 +321,11 @@ export function jsonSyntaxError(buf: Uint8Array): string | undefined {
   if (endTop) return undefined;
   return err ?? 'unexpected end of JSON input';
 }
+
+/** How Go's encoding/json names a JSON value's kind in its type errors ("cannot unmarshal array into …"). */
+export function jsonKind(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'boolean') return 'bool';
+  return typeof v === 'object' ? 'object' : typeof v;
+}

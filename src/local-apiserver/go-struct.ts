@@ -4,7 +4,8 @@
 // honoured for strings, numbers and nil pointers, struct values always present ({}), zero times
 // null. So a Lease without spec comes back with "spec": {}, an Event with "source": {}.
 
-import { GoDecodeError, jsonKind, readMicroTime, readTime } from './go-time.js';
+import { jsonKind } from './go-json-syntax.js';
+import { GoDecodeError, readMicroTime, readTime } from './go-time.js';
 
 export type GoType =
   /** A string; `goType` names a defined string type in messages (types.UID). */

@@ -3,6 +3,8 @@
 // digits). Reading is Go's time.Parse for their layouts, with its error texts, since those are
 // what a client gets back in a 400; writing is in UTC, and a zero time is written as null.
 
+import { jsonKind } from './go-json-syntax.js';
+
 /** A failure worded as Go's decoder words it (the text of the 400 that follows). */
 export class GoDecodeError extends Error {
   override name = 'GoDecodeError';
@@ -268,14 +270,6 @@ function format(t: Instant, micro: boolean): string {
 
 function isZero(t: Instant): boolean {
   return t.seconds === ZERO_SECONDS && t.nanos === 0;
-}
-
-/** What Go's decoder calls a JSON value's kind in its type errors. */
-export function jsonKind(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'boolean') return 'bool';
-  return typeof v === 'object' ? 'object' : typeof v;
 }
 
 function read(value: unknown, l: Layout, micro: boolean): string | null {

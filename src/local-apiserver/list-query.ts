@@ -2,6 +2,7 @@
 // (a bad selector or number is a 400), validating them as ListOptions (422), then mapping the field
 // selector onto the resource's field labels (an unknown label is a 400).
 
+import { goQuote } from './go-json-syntax.js';
 import type { ResourceDef } from './resources.js';
 import {
   SelectorParseError,
@@ -54,10 +55,10 @@ export function parseListQuery(def: ResourceDef, query: URLSearchParams, watch =
 /** A query parameter as Go's strconv.ParseInt reads an int64, with its error texts. */
 function parseInt64(text: string | null): number {
   if (text === null || text === '') return 0;
-  if (!/^[+-]?\d+$/.test(text)) throw badRequest(`strconv.ParseInt: parsing ${JSON.stringify(text)}: invalid syntax`);
+  if (!/^[+-]?\d+$/.test(text)) throw badRequest(`strconv.ParseInt: parsing ${goQuote(text)}: invalid syntax`);
   const value = BigInt(text);
   if (value > 9223372036854775807n || value < -9223372036854775808n) {
-    throw badRequest(`strconv.ParseInt: parsing ${JSON.stringify(text)}: value out of range`);
+    throw badRequest(`strconv.ParseInt: parsing ${goQuote(text)}: value out of range`);
   }
   return Number(value);
 }
@@ -74,7 +75,7 @@ function validateListOptions(o: { watch: boolean; resourceVersion: string; resou
   if (match !== 'Exact' && match !== 'NotOlderThan') {
     causes.push({
       reason: 'FieldValueNotSupported',
-      message: `Unsupported value: ${JSON.stringify(match)}: supported values: ${MATCH_VALUES.map((v) => JSON.stringify(v)).join(', ')}`,
+      message: `Unsupported value: ${goQuote(match)}: supported values: ${MATCH_VALUES.map((v) => goQuote(v)).join(', ')}`,
       field: 'resourceVersionMatch',
     });
   }
@@ -90,7 +91,7 @@ function unknownFieldLabel(def: ResourceDef, field: string): string {
   const labels = Object.keys(def.fieldLabels);
   const metadataOnly = labels.length === 2 && labels.includes('metadata.name') && labels.includes('metadata.namespace');
   return metadataOnly
-    ? `${JSON.stringify(field)} is not a known field selector: only "metadata.name", "metadata.namespace"`
+    ? `${goQuote(field)} is not a known field selector: only "metadata.name", "metadata.namespace"`
     : `field label not supported: ${field}`;
 }
 

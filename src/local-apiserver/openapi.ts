@@ -314,16 +314,23 @@ function hashOf(text: string): string {
   return createHash('sha512').update(text).digest('hex').toUpperCase();
 }
 
+let v3IndexText: string | undefined;
+
+/** The index names each document by the hash of its text: computed once, as the documents are. */
+function v3Index(): string {
+  v3IndexText ??= JSON.stringify({
+    paths: Object.fromEntries([...v3Documents()].map(([key, doc]) => [key, { serverRelativeURL: `/openapi/v3/${key}?hash=${hashOf(doc)}` }])),
+  });
+  return v3IndexText;
+}
+
 /**
  * A path under /openapi/v3: the index of group-version documents (served through Go's
  * http.ServeContent, which sniffs JSON as text/plain), a document, or 404 with no body.
  */
 export function openApiV3(path: string): OpenApiAnswer {
   const docs = v3Documents();
-  if (path === '/openapi/v3') {
-    const paths = Object.fromEntries([...docs].map(([key, doc]) => [key, { serverRelativeURL: `/openapi/v3/${key}?hash=${hashOf(doc)}` }]));
-    return { status: 200, contentType: 'text/plain; charset=utf-8', body: JSON.stringify({ paths }) };
-  }
+  if (path === '/openapi/v3') return { status: 200, contentType: 'text/plain; charset=utf-8', body: v3Index() };
   const doc = docs.get(path.replace(/^\/openapi\/v3\//, ''));
   return doc !== undefined ? { status: 200, contentType: 'application/json', body: doc } : { status: 404, body: '' };
 }

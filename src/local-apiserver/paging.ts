@@ -6,7 +6,7 @@
 // revision on, as writes elsewhere in a cluster do, so that lists started after it are not expired.
 
 import { posix } from 'node:path';
-import { jsonSyntaxError } from './go-json-syntax.js';
+import { jsonKind, jsonSyntaxError } from './go-json-syntax.js';
 import { badRequest, expiredContinue, type ApiError } from './status.js';
 
 const TOKEN_VERSION = 'meta.k8s.io/v1';
@@ -122,16 +122,16 @@ const GO_FIELDS: Readonly<Record<keyof TokenBody, 'string' | 'int64'>> = { v: 's
 
 /** json.Unmarshal into storage's continueToken struct: absent fields zero, a wrong type Go's error. */
 function unmarshalToken(value: unknown): TokenBody {
-  const goKind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v === 'boolean' ? 'bool' : typeof v);
-  if (goKind(value) !== 'object') throw invalid(`: json: cannot unmarshal ${goKind(value)} into Go value of type storage.continueToken`);
-  const fields = value as Record<string, unknown>;
+  // null into a struct is no change, as in Go: every field stays zero.
+  if (value !== null && jsonKind(value) !== 'object') throw invalid(`: json: cannot unmarshal ${jsonKind(value)} into Go value of type storage.continueToken`);
+  const fields = (value ?? {}) as Record<string, unknown>;
   const body: TokenBody = { v: '', rv: 0, start: '' };
   for (const [name, type] of Object.entries(GO_FIELDS) as [keyof TokenBody, 'string' | 'int64'][]) {
     const v = fields[name];
     if (v === undefined || v === null) continue;
     const fits = type === 'string' ? typeof v === 'string' : typeof v === 'number' && Number.isSafeInteger(v);
     if (!fits) {
-      const shown = typeof v === 'number' ? `number ${String(v)}` : goKind(v);
+      const shown = typeof v === 'number' ? `number ${String(v)}` : jsonKind(v);
       throw invalid(`: json: cannot unmarshal ${shown} into Go struct field continueToken.${name} of type ${type}`);
     }
     (body as unknown as Record<string, unknown>)[name] = v;

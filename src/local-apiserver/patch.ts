@@ -5,7 +5,8 @@
 // the $patch, $retainKeys, $deleteFromPrimitiveList and $setElementOrder directives), and
 // server-side apply.
 
-import { GoDecodeFailure, goValueKind, parseGoJson, yamlToJson } from './request-body.js';
+import { jsonKind } from './go-json-syntax.js';
+import { GoDecodeFailure, parseGoJson, yamlToJson } from './request-body.js';
 import type { FieldValidation } from './write-options.js';
 import { badRequest, requestEntityTooLarge, unclassifiedError, unprocessableEntity, unsupportedMediaType, unsupportedPatchMediaType } from './status.js';
 
@@ -209,19 +210,19 @@ const JSON_PATCH_OP_FIELDS = ['op', 'path', 'from', 'value'];
 function strictJsonPatchOps(ops: unknown): string[] {
   const fail = (why: string) => badRequest(`error decoding patch: ${why}`);
   if (ops === null) return [];
-  if (!Array.isArray(ops)) throw fail(`json: cannot unmarshal ${goValueKind(ops)} into Go value of type []handlers.jsonPatchOp`);
+  if (!Array.isArray(ops)) throw fail(`json: cannot unmarshal ${jsonKind(ops)} into Go value of type []handlers.jsonPatchOp`);
   const strict: string[] = [];
   let typeError: string | undefined;
   ops.forEach((op, i) => {
     if (op === null) return;
     if (!isObject(op)) {
-      typeError ??= `json: cannot unmarshal ${goValueKind(op)} into Go value of type handlers.jsonPatchOp`;
+      typeError ??= `json: cannot unmarshal ${jsonKind(op)} into Go value of type handlers.jsonPatchOp`;
       return;
     }
     for (const [k, v] of Object.entries(op)) {
       if (!JSON_PATCH_OP_FIELDS.includes(k)) strict.push(`json patch unknown field "[${i}].${k}"`);
       else if (k !== 'value' && v !== null && typeof v !== 'string') {
-        typeError ??= `json: cannot unmarshal ${goValueKind(v)} into Go struct field jsonPatchOp.${k} of type string`;
+        typeError ??= `json: cannot unmarshal ${jsonKind(v)} into Go struct field jsonPatchOp.${k} of type string`;
       }
     }
   });
@@ -234,10 +235,10 @@ export function jsonPatch(doc: unknown, body: Buffer, fieldValidation: FieldVali
   const strict = fieldValidation !== 'Ignore';
   const ops = patchJson(body, strict ? 'error decoding patch: ' : '');
   const strictErrors = strict ? strictJsonPatchOps(ops) : [];
-  if (ops !== null && !Array.isArray(ops)) throw badRequest(`json: cannot unmarshal ${goValueKind(ops)} into Go value of type jsonpatch.Patch`);
+  if (ops !== null && !Array.isArray(ops)) throw badRequest(`json: cannot unmarshal ${jsonKind(ops)} into Go value of type jsonpatch.Patch`);
   const list = (ops ?? []) as unknown[];
   for (const op of list) {
-    if (op !== null && !isObject(op)) throw badRequest(`json: cannot unmarshal ${goValueKind(op)} into Go value of type jsonpatch.Operation`);
+    if (op !== null && !isObject(op)) throw badRequest(`json: cannot unmarshal ${jsonKind(op)} into Go value of type jsonpatch.Operation`);
   }
   if (list.length > MAX_JSON_PATCH_OPERATIONS) {
     throw requestEntityTooLarge(`The allowed maximum operations in a JSON patch is ${MAX_JSON_PATCH_OPERATIONS}, got ${list.length}`);
@@ -279,7 +280,7 @@ export function mergePatch(doc: unknown, body: Buffer, fieldValidation: FieldVal
   if (fieldValidation !== 'Ignore') {
     patch = patchJson(body, 'error decoding patch: ');
     if (patch !== null && !isObject(patch)) {
-      throw badRequest(`error decoding patch: json: cannot unmarshal ${goValueKind(patch)} into Go value of type map[string]interface {}`);
+      throw badRequest(`error decoding patch: json: cannot unmarshal ${jsonKind(patch)} into Go value of type map[string]interface {}`);
     }
   } else {
     try {
@@ -469,7 +470,7 @@ function mergeMap(original: JsonObject | undefined, patch: JsonObject, path: str
 export function strategicMergePatch(doc: unknown, body: Buffer): Patched {
   const patch = patchJson(body, '');
   if (patch !== null && !isObject(patch)) {
-    throw badRequest(`json: cannot unmarshal ${goValueKind(patch)} into Go value of type map[string]interface {}`);
+    throw badRequest(`json: cannot unmarshal ${jsonKind(patch)} into Go value of type map[string]interface {}`);
   }
   if (patch === null) return { doc, strictErrors: [] };
   return { doc: mergeMap(doc as JsonObject, patch, ''), strictErrors: [] };
@@ -493,7 +494,7 @@ export function applyPatch(doc: unknown, body: Buffer, apiVersion: string): unkn
     throw err;
   }
   if (applied !== null && !isObject(applied)) {
-    throw badRequest(`error decoding patch: json: cannot unmarshal ${goValueKind(applied)} into Go value of type map[string]interface {}`);
+    throw badRequest(`error decoding patch: json: cannot unmarshal ${jsonKind(applied)} into Go value of type map[string]interface {}`);
   }
   const config = (applied ?? {}) as JsonObject;
   const version = typeof config['apiVersion'] === 'string' ? config['apiVersion'] : '';

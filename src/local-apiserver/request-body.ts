@@ -6,7 +6,7 @@
 // cannot become the target is "<Kind> in version "v1" cannot be handled as a ConfigMap: ...".
 
 import { parseAllDocuments, type Tags } from 'yaml';
-import { jsonSyntaxError } from './go-json-syntax.js';
+import { jsonKind, jsonSyntaxError } from './go-json-syntax.js';
 import { PROTOBUF_CONTENT_TYPE, canDecodeProtobuf, decodeProtobuf } from './protobuf.js';
 import { defaultedGroupVersionKind, registeredGoType, type GroupVersionKind } from './scheme.js';
 import { badRequest, unclassifiedError, unsupportedMediaType } from './status.js';
@@ -77,7 +77,7 @@ const FIND_KIND_TYPE = 'struct { APIVersion string "json:\\"apiVersion,omitempty
 function interpret(value: unknown): { apiVersion: string; kind: string } {
   if (value === null) return { apiVersion: '', kind: '' };
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw new GoDecodeFailure(`json: cannot unmarshal ${goValueKind(value)} into Go value of type ${FIND_KIND_TYPE}`);
+    throw new GoDecodeFailure(`json: cannot unmarshal ${jsonKind(value)} into Go value of type ${FIND_KIND_TYPE}`);
   }
   const found = { apiVersion: '', kind: '' };
   let typeError: string | undefined;
@@ -85,18 +85,10 @@ function interpret(value: unknown): { apiVersion: string; kind: string } {
     const field = (['apiVersion', 'kind'] as const).find((f) => f.toLowerCase() === key.toLowerCase());
     if (!field || v === null) continue;
     if (typeof v === 'string') found[field] = v;
-    else typeError ??= `json: cannot unmarshal ${goValueKind(v)} into Go struct field .${field} of type string`;
+    else typeError ??= `json: cannot unmarshal ${jsonKind(v)} into Go struct field .${field} of type string`;
   }
   if (typeError !== undefined) throw new GoDecodeFailure(typeError);
   return found;
-}
-
-/** What Go names a JSON value's kind in "cannot unmarshal X into ...". */
-export function goValueKind(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'boolean') return 'bool';
-  return typeof v === 'object' ? 'object' : typeof v;
 }
 
 /** apiserver's summarizeData: up to 30 bytes of a body for a message, as text if it starts with {, else in hex. */

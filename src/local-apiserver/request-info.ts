@@ -76,12 +76,17 @@ export function requestInfo(method: string, pathname: string, query: URLSearchPa
 
   // A GET without a name reads a collection: a list, or a watch; a fieldSelector on metadata.name names the object.
   if (info.name === '' && info.verb === 'get') {
-    const watch = query.get('watch');
-    info.verb = watch !== null && watch.toLowerCase() !== 'false' && watch !== '0' ? 'watch' : 'list';
+    info.verb = watchRequested(query) ? 'watch' : 'list';
     info.name = exactName(query.get('fieldSelector') ?? '') ?? '';
   }
   if (info.name === '' && info.verb === 'delete') info.verb = 'deletecollection';
   return info;
+}
+
+/** `watch` as the parameter codec reads a bool: present and not "false" or "0" (in any case) is true. */
+export function watchRequested(query: URLSearchParams): boolean {
+  const watch = query.get('watch');
+  return watch !== null && !['false', '0'].includes(watch.toLowerCase());
 }
 
 /** The value of a `metadata.name=V` (or `==`) term, if it is a valid path segment. */

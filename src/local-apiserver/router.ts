@@ -6,6 +6,7 @@ import type { ResourceTarget } from './api.js';
 import { discoveryDocument, isServedGroup } from './discovery.js';
 import { openApiV2, openApiV3 } from './openapi.js';
 import { NAMESPACES, findResource, type Verb } from './resources.js';
+import { watchRequested } from './request-info.js';
 import { ApiError, methodNotAllowed, pathNotFound } from './status.js';
 
 export type Route =
@@ -120,10 +121,7 @@ export function route(method: string, path: string, query: URLSearchParams, acce
   if (!def.namespaced && namespace !== undefined) return fail(pathNotFound());
   if (def === NAMESPACES && namespace !== undefined) return fail(pathNotFound());
 
-  // As the parameter codec reads a bool: present and not "false" or "0" (in any case) is true.
-  const watchParam = query.get('watch');
-  const watch = watchParam !== null && !['false', '0'].includes(watchParam.toLowerCase());
-  const verb = verbFor(method, name !== undefined, watch);
+  const verb = verbFor(method, name !== undefined, watchRequested(query));
   if (!verb || !def.verbs.includes(verb)) return fail(methodNotAllowed());
   if (def.namespaced && namespace === undefined && verb !== 'list' && verb !== 'watch') return fail(methodNotAllowed());
   return {

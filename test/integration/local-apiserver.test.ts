@@ -453,6 +453,25 @@ describe('paging', () => {
     assert.deepEqual(now.body.items.map((i: KubeObject) => i.metadata.name), ['a', 'b', 'c', 'e']);
   });
 
+  test('a continue token the server cannot read is 400, worded as storage.DecodeContinue words it', async () => {
+    const token = (body: unknown) => Buffer.from(JSON.stringify(body)).toString('base64url');
+    const cases: [string, string][] = [
+      ['a+b', 'illegal base64 data at input byte 1'],
+      ['abcde', 'illegal base64 data at input byte 4'],
+      [token(null), 'server does not recognize this encoded version '],
+      [token([1]), 'json: cannot unmarshal array into Go value of type storage.continueToken'],
+      [token({ v: 'meta.k8s.io/v1', rv: 'x', start: 'a' }), 'json: cannot unmarshal string into Go struct field continueToken.rv of type int64'],
+      [token({ v: 'meta.k8s.io/v1', rv: 0, start: 'a' }), 'incorrect encoded start resourceVersion (version meta.k8s.io/v1)'],
+      [token({ v: 'meta.k8s.io/v1', rv: 5, start: '' }), 'encoded start key empty (version meta.k8s.io/v1)'],
+      [token({ v: 'meta.k8s.io/v1', rv: 5, start: '../other/x' }), '../other/x'],
+    ];
+    for (const [continueToken, why] of cases) {
+      const r = await call('GET', `${cms('default')}?limit=1&continue=${encodeURIComponent(continueToken)}`);
+      assertStatus(r, 400, 'BadRequest');
+      assert.equal(r.body.message, `invalid continue token: continue key is not valid: ${why}`, continueToken);
+    }
+  });
+
   test('a continued list whose revision has left the history is 410 Expired', async () => {
     const small = await LocalApiServer.start({ watchHistorySize: 2 });
     try {
