@@ -6,6 +6,7 @@ import { DateTime } from 'luxon';
 import type { Argv } from 'yargs';
 import { z } from 'zod';
 import { UsageError } from './exit.js';
+import { DEFAULT_PAGE_BYTES, DEFAULT_PAGE_SIZE } from './kube/list-stream.js';
 import { LOG_LEVELS } from './log.js';
 
 export const DRY_RUN_MODES = ['none', 'client', 'server'] as const;
@@ -65,7 +66,8 @@ export function jobOptions<T>(yargs: Argv<T>) {
     .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'Work on every namespace' })
     .option('concurrency', { type: 'number', default: 8, describe: 'Actions in flight at once' })
     .option('qps', { type: 'number', default: 20, describe: 'Client-side limit on API requests per second' })
-    .option('page-size', { type: 'number', default: 500, describe: 'Objects per list page' })
+    .option('page-size', { type: 'number', default: DEFAULT_PAGE_SIZE, describe: 'Objects per list request at most' })
+    .option('page-bytes', { type: 'number', default: DEFAULT_PAGE_BYTES, describe: 'Bytes of objects (as JSON) held from a list at a time: what bounds memory when objects are large' })
     .option('shard-index', { type: 'number', describe: 'This pod\'s shard (default: $JOB_COMPLETION_INDEX)' })
     .option('shard-count', { type: 'number', default: 1, describe: 'Number of shards (pods of an Indexed Job)' })
     .option('pushgateway', { type: 'string', describe: 'Prometheus Pushgateway URL for the run metrics' })
@@ -79,6 +81,8 @@ export const jobConfigSchema = z
     concurrency: z.number().int().min(1).max(256),
     qps: z.number().positive().max(10_000),
     pageSize: z.number().int().min(1).max(10_000),
+    // Below a MiB a page could not hold one state at the object limit, so every page would be a cut.
+    pageBytes: z.number().int().min(1024 * 1024).max(1024 * 1024 * 1024),
     shardIndex: z.number().int().min(0).optional(),
     shardCount: z.number().int().min(1).max(1000),
     pushgateway: z.url().optional(),

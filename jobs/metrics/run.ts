@@ -23,7 +23,7 @@ export interface CollectOptions {
 export async function collectStateMetrics(run: JobRun, options: CollectOptions): Promise<void> {
   const objects: ObjectMetadata[] = [];
   const details = options.withFeedback ? new Map<string, StateDetail>() : undefined;
-  const pages = run.client.listConfigMapMetadataPages({ namespace: run.namespace, labelSelector: TASK_SELECTOR, pageSize: run.config.pageSize, signal: run.signal });
+  const pages = run.client.listConfigMapMetadataPages({ namespace: run.namespace, labelSelector: TASK_SELECTOR, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal });
   for await (const page of pages) {
     const states = page.map(gaugeFields);
     objects.push(...states);

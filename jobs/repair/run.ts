@@ -1,10 +1,16 @@
 // The repair job's I/O: observe (an index of names, then full pages) → plan (pure, per object) →
 // save the original of every object to change in one snapshot, committed before any write → act
-// (bounded, rate limited, each write under the observed resourceVersion) → report.
+// (bounded, rate limited, each write under the saved resourceVersion) → report.
 //
-// A conflict means a controller wrote the object meanwhile: it is read again and planned once
-// more; what still needs a change is saved in a second snapshot and written once, and a second
-// conflict skips it (counted). Nothing is written that is not in a committed snapshot first.
+// Memory is bounded by bytes, not by the number of objects to change: pages are bounded by
+// --page-bytes, and planning keeps only a reference to each object to change (its original goes
+// straight into the snapshot). Acting reads each object again, one request more per changed
+// object, and plans it again from what it reads.
+//
+// A conflict means a controller wrote the object meanwhile (between the snapshot and the write):
+// it is read again and planned once more; what still needs a change is saved in a second snapshot
+// and written once, and a second conflict skips it (counted). Nothing is written that is not in a
+// committed snapshot first.
 
 import { ObservedIndex } from './observed-index.js';
 import { archiveParent, planObject, type RepairOptions, type RepairPlan } from './plan.js';
@@ -34,20 +40,38 @@ export interface RepairRunOptions {
   plan: RepairOptions;
 }
 
+/** An object to change, as saved: acting reads it again and goes on only if it is still this version. */
+interface Saved {
+  ref: ObjectRef;
+  resourceVersion: string;
+}
+
 export async function repair(run: JobRun, options: RepairRunOptions): Promise<RuleCounts> {
   const counts = new RuleCounts();
   const index = await observeIndex(run);
-  const plans = await observeAndPlan(run, index, options.plan, counts);
-  if (!run.planOnly && plans.length > 0) {
-    const conflicted = await saveAndAct(run, options, plans, counts);
-    if (conflicted.length > 0 && run.signal.aborted) run.tally.skip('interrupted', conflicted.length);
-    else if (conflicted.length > 0) {
-      const replanned = await replan(run, index, options.plan, conflicted);
-      const again = await saveAndAct(run, options, replanned, counts);
-      for (const plan of again) {
-        run.tally.skip('conflict');
-        run.log.info({ object: idOf(plan.object) }, `skipped ${idOf(plan.object)}: changed again while it was repaired`);
-      }
+  const listed = listedObjects(run, index);
+  const first = await planAndSave(run, options, index, listed, (plan) => {
+    counts.found(plan);
+    if (plan.action === 'none') {
+      if (plan.quarantined) run.tally.skip('quarantined');
+      return false;
+    }
+    run.tally.plan(ACTION_NAME[plan.action]);
+    if (run.planOnly) printPlanned(run, plan);
+    return !run.planOnly;
+  });
+  const conflicted = await act(run, index, options.plan, first, counts);
+  if (conflicted.length > 0 && run.signal.aborted) run.tally.skip('interrupted', conflicted.length);
+  else if (conflicted.length > 0) {
+    const again = await planAndSave(run, options, index, reread(run, index, conflicted), (plan) => {
+      if (plan.action !== 'none') return true;
+      run.tally.skip('changed');
+      run.log.info({ object: idOf(plan.object) }, `${idOf(plan.object)} needs nothing any more after a concurrent write`);
+      return false;
+    });
+    for (const saved of await act(run, index, options.plan, again, counts)) {
+      run.tally.skip('conflict');
+      run.log.info({ object: refId(saved.ref) }, `skipped ${refId(saved.ref)}: changed again while it was repaired`);
     }
   }
   report(run, counts);
@@ -57,15 +81,14 @@ export async function repair(run: JobRun, options: RepairRunOptions): Promise<Ru
 /** First pass, metadata only: which tasks exist and their archive numbers, so every object can be planned as it streams by. */
 async function observeIndex(run: JobRun): Promise<ObservedIndex> {
   const index = new ObservedIndex();
-  const pages = run.client.listConfigMapMetadataPages({ namespace: run.namespace, labelSelector: REPAIR_SELECTOR, pageSize: run.config.pageSize, signal: run.signal });
+  const pages = run.client.listConfigMapMetadataPages({ namespace: run.namespace, labelSelector: REPAIR_SELECTOR, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal });
   for await (const page of pages) for (const item of page) index.add(item.metadata);
   return index;
 }
 
-/** Second pass, full objects page by page; only the plans that change something are kept (printed instead in a dry run). */
-async function observeAndPlan(run: JobRun, index: ObservedIndex, options: RepairOptions, counts: RuleCounts): Promise<RepairPlan[]> {
-  const plans: RepairPlan[] = [];
-  const pages = run.client.listConfigMapPages({ namespace: run.namespace, labelSelector: REPAIR_SELECTOR, pageSize: run.config.pageSize, signal: run.signal });
+/** Second pass, full objects page by page (this shard's). */
+async function* listedObjects(run: JobRun, index: ObservedIndex): AsyncGenerator<ConfigMap> {
+  const pages = run.client.listConfigMapPages({ namespace: run.namespace, labelSelector: REPAIR_SELECTOR, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal });
   for await (const page of pages) {
     for (const cm of page) {
       // Shards split by task id, so a task and its archives land in the same shard.
@@ -73,69 +96,103 @@ async function observeAndPlan(run: JobRun, index: ObservedIndex, options: Repair
       // A task created after the first pass: its archives (listed after it) are not orphans.
       index.add(cm.metadata);
       run.tally.observed++;
+      yield cm;
+    }
+    run.progress(`${run.tally.observed} objects observed`);
+  }
+}
+
+/**
+ * Plans each object; those `keep` accepts are saved to a new snapshot as they stream by and
+ * returned as references. The snapshot is committed before this returns, so before any write.
+ */
+async function planAndSave(run: JobRun, options: RepairRunOptions, index: ObservedIndex, objects: AsyncIterable<ConfigMap>, keep: (plan: RepairPlan) => boolean): Promise<Saved[]> {
+  const saved: Saved[] = [];
+  let writer: SnapshotWriter | undefined;
+  try {
+    for await (const cm of objects) {
       let plan: RepairPlan;
       try {
-        plan = planObject(cm, index, run.now, options);
+        plan = planObject(cm, index, run.now, options.plan);
       } catch (err) {
         run.tally.fail(idOf(cm), `cannot plan ${idOf(cm)}: ${oneLine(err)}`);
         continue;
       }
-      counts.found(plan);
-      if (plan.action === 'none') {
-        if (plan.quarantined) run.tally.skip('quarantined');
-        continue;
+      if (!keep(plan)) continue;
+      // A server dry run persists nothing, so there is nothing to keep.
+      if (run.dryRun === 'none') {
+        writer ??= await openSnapshot(run, options);
+        await writer.add(cm);
       }
-      run.tally.plan(ACTION_NAME[plan.action]);
-      if (run.planOnly) printPlanned(run, plan);
-      else plans.push(plan);
+      saved.push({ ref: refOf(cm), resourceVersion: cm.metadata.resourceVersion ?? '' });
     }
-    run.progress(`${run.tally.observed} objects observed, ${plans.length} to change`);
+  } catch (err) {
+    await writer?.abort();
+    throw err;
   }
-  return plans;
+  if (writer) {
+    const committed = await writer.commit();
+    run.log.info({ snapshot: committed.file, objects: committed.objects, bytes: committed.bytes }, `saved the originals of ${committed.objects} objects in ${committed.file}`);
+  }
+  return saved;
+}
+async function openSnapshot(run: JobRun, options: RepairRunOptions): Promise<SnapshotWriter> {
+  if (options.snapshotDir === undefined) throw new UsageError('repair needs a snapshot directory (--snapshot-dir) to save the originals in before it changes anything');
+  return SnapshotWriter.create(options.snapshotDir, { namespaces: run.namespace === undefined ? 'all' : [run.namespace], selector: REPAIR_SELECTOR, reason: 'repair', now: run.now });
 }
 
-/** Saves the originals in one snapshot, then acts; returns the plans whose write conflicted. */
-async function saveAndAct(run: JobRun, options: RepairRunOptions, plans: RepairPlan[], counts: RuleCounts): Promise<RepairPlan[]> {
-  if (plans.length === 0) return [];
-  await saveOriginals(run, options, plans);
-  const conflicted: RepairPlan[] = [];
+/**
+ * Acts on the saved objects, each read again: planned again and acted on when it is still the
+ * saved version; returned as conflicted when it changed since (or the write met a newer one).
+ */
+async function act(run: JobRun, index: ObservedIndex, options: RepairOptions, saved: Saved[], counts: RuleCounts): Promise<Saved[]> {
+  const conflicted: Saved[] = [];
   let done = 0;
   const result = await runBounded(
-    plans,
+    saved,
     run.config.concurrency,
-    async (plan) => {
-      const outcome = await act(run, plan);
-      if (outcome === 'done') counts.done(plan);
-      else if (outcome === 'conflict') conflicted.push(plan);
+    async (object) => {
+      const outcome = await actOn(run, index, options, object);
+      if (outcome === 'conflict') conflicted.push(object);
+      else if (outcome !== 'not-done') counts.done(outcome);
       done++;
-      run.progress(`${done}/${plans.length} objects changed`);
+      run.progress(`${done}/${saved.length} objects changed`);
     },
     run.signal,
   );
-  if (result.started < plans.length) run.tally.skip('interrupted', plans.length - result.started);
+  if (result.started < saved.length) run.tally.skip('interrupted', saved.length - result.started);
   return conflicted;
 }
 
-async function saveOriginals(run: JobRun, options: RepairRunOptions, plans: RepairPlan[]): Promise<void> {
-  // A server dry run persists nothing, so there is nothing to keep.
-  if (run.dryRun !== 'none') return;
-  if (options.snapshotDir === undefined) throw new UsageError('repair needs a snapshot directory (--snapshot-dir) to save the originals in before it changes anything');
-  const writer = await SnapshotWriter.create(options.snapshotDir, { namespaces: run.namespace === undefined ? 'all' : [run.namespace], selector: REPAIR_SELECTOR, reason: 'repair', now: run.now });
+/** One saved object: the plan carried out, `conflict`, or `not-done` (gone, or failed: counted in the tally). */
+async function actOn(run: JobRun, index: ObservedIndex, options: RepairOptions, saved: Saved): Promise<RepairPlan | 'conflict' | 'not-done'> {
+  const id = refId(saved.ref);
+  let cm: ConfigMap;
   try {
-    for (const plan of plans) await writer.add(plan.object);
+    cm = await run.client.getConfigMap(saved.ref, run.signal);
   } catch (err) {
-    await writer.abort();
-    throw err;
+    if (err instanceof NotFoundError) run.tally.skip('gone');
+    else run.tally.fail(id, `cannot read ${id} again to change it: ${oneLine(err)}`);
+    return 'not-done';
   }
-  const committed = await writer.commit();
-  run.log.info({ snapshot: committed.file, objects: committed.objects, bytes: committed.bytes }, `saved the originals of ${committed.objects} objects in ${committed.file}`);
+  if (cm.metadata.resourceVersion !== saved.resourceVersion) {
+    run.log.info({ object: id }, `${id} changed since its original was saved: reading it again`);
+    return 'conflict';
+  }
+  const plan = planObject(cm, index, run.now, options);
+  if (plan.action === 'none') {
+    run.tally.skip('changed');
+    return 'not-done';
+  }
+  const outcome = await carryOut(run, plan);
+  return outcome === 'done' ? plan : outcome;
 }
 
 /**
  * Carries out one plan: `done`; `conflict` when the object changed since it was read; `not-done`
  * when it is gone or the write failed (counted in the tally, not in the per-rule table).
  */
-async function act(run: JobRun, plan: RepairPlan): Promise<'done' | 'conflict' | 'not-done'> {
+async function carryOut(run: JobRun, plan: RepairPlan): Promise<'done' | 'conflict' | 'not-done'> {
   const id = idOf(plan.object);
   const meta = plan.object.metadata;
   const ref: ObjectRef = { namespace: meta.namespace ?? '', name: meta.name };
@@ -229,25 +286,18 @@ async function stateAfterFailedWrite(run: JobRun, plan: RepairPlan): Promise<{ h
   }
 }
 
-/** Reads each conflicted object again and plans it once more; what no longer needs a change is counted and dropped. */
-async function replan(run: JobRun, index: ObservedIndex, options: RepairOptions, conflicted: RepairPlan[]): Promise<RepairPlan[]> {
-  const plans: RepairPlan[] = [];
-  for (const old of conflicted) {
-    const { namespace = '', name } = old.object.metadata;
+/** The conflicted objects, each read again (and, for an archive, whether its task exists now). */
+async function* reread(run: JobRun, index: ObservedIndex, conflicted: Saved[]): AsyncGenerator<ConfigMap> {
+  for (const { ref } of conflicted) {
     try {
-      const cm = await run.client.getConfigMap({ namespace, name }, run.signal);
+      const cm = await run.client.getConfigMap(ref, run.signal);
       if (cm.metadata.labels?.[LABEL_STATE] === STATE_VALUE_ARCHIVE) await refreshParent(run, index, cm);
-      const plan = planObject(cm, index, run.now, options);
-      if (plan.action === 'none') {
-        run.tally.skip('changed');
-        run.log.info({ object: idOf(cm) }, `${idOf(cm)} needs nothing any more after a concurrent write`);
-      } else plans.push(plan);
+      yield cm;
     } catch (err) {
       if (err instanceof NotFoundError) run.tally.skip('gone');
-      else run.tally.fail(`${namespace}/${name}`, `cannot read ${namespace}/${name} again after a conflict: ${oneLine(err)}`);
+      else run.tally.fail(refId(ref), `cannot read ${refId(ref)} again after a conflict: ${oneLine(err)}`);
     }
   }
-  return plans;
 }
 
 /** Before an archive is planned again, whether its task exists now. */
@@ -289,7 +339,15 @@ function eventMessage(text: string): string {
 }
 
 function idOf(cm: ConfigMap): string {
-  return `${cm.metadata.namespace ?? ''}/${cm.metadata.name}`;
+  return refId(refOf(cm));
+}
+
+function refOf(cm: ConfigMap): ObjectRef {
+  return { namespace: cm.metadata.namespace ?? '', name: cm.metadata.name };
+}
+
+function refId(ref: ObjectRef): string {
+  return `${ref.namespace}/${ref.name}`;
 }
 
 function involvedOf(cm: ConfigMap) {

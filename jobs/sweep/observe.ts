@@ -13,13 +13,14 @@ export const SWEEP_SELECTOR = `${LABEL_STATE} in (${STATE_VALUE_TASK},${STATE_VA
 export interface ObserveOptions {
   namespace: string | undefined;
   pageSize: number;
+  pageBytes: number;
   shardIndex: number;
   shardCount: number;
   signal?: AbortSignal;
 }
 
 export async function* observeSweepObjects(client: KubeClient, options: ObserveOptions): AsyncGenerator<SweepObject[]> {
-  const pages = client.listConfigMapMetadataPages({ namespace: options.namespace, labelSelector: SWEEP_SELECTOR, pageSize: options.pageSize, signal: options.signal });
+  const pages = client.listConfigMapMetadataPages({ namespace: options.namespace, labelSelector: SWEEP_SELECTOR, pageSize: options.pageSize, pageBytes: options.pageBytes, signal: options.signal });
   for await (const page of pages) {
     yield page.filter((item) => inShard(item.metadata.name, options.shardIndex, options.shardCount)).map(toSweepObject);
   }

@@ -122,7 +122,7 @@ async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan): Promise
 }
 
 function observe(run: JobRun): AsyncGenerator<SweepObject[]> {
-  return observeSweepObjects(run.client, { namespace: run.namespace, pageSize: run.config.pageSize, shardIndex: run.config.shardIndex, shardCount: run.config.shardCount, signal: run.signal });
+  return observeSweepObjects(run.client, { namespace: run.namespace, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, shardIndex: run.config.shardIndex, shardCount: run.config.shardCount, signal: run.signal });
 }
 
 type Decide = (object: SweepObject) => Promise<SweepDecision | undefined>;

@@ -44,7 +44,7 @@ export async function unmark(run: JobRun, target: { ids: string[]; selector?: st
 async function* targets(run: JobRun, target: { ids: string[]; selector?: string }): AsyncGenerator<ObjectMeta> {
   if (target.selector) {
     const labelSelector = `${LABEL_STATE}=${STATE_VALUE_TASK},${LABEL_SWEEP}=${SWEEP_VALUE_MARKED},${target.selector}`;
-    for await (const page of run.client.listConfigMapMetadataPages({ namespace: run.namespace, labelSelector, pageSize: run.config.pageSize, signal: run.signal })) {
+    for await (const page of run.client.listConfigMapMetadataPages({ namespace: run.namespace, labelSelector, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal })) {
       for (const item of page) yield item.metadata;
     }
   }

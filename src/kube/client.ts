@@ -17,7 +17,9 @@ import {
   type V1Lease,
   type V1ObjectMeta,
 } from '@kubernetes/client-node';
-import { of } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
+import type { ResponseContext } from '@kubernetes/client-node/dist/gen/http/http.js';
+import { from, of } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
+import { DEFAULT_PAGE_BYTES, DEFAULT_PAGE_SIZE, ListSplitter, objectKey, PageCollector, type RawObject } from './list-stream.js';
 import { GoneError, fromHttpFailure, fromTransportFailure, type KubeError, type RequestContext } from './errors.js';
 import { QpsLimiter } from './limiter.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.js';
@@ -44,7 +46,10 @@ export interface ListOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
+  /** Objects per request at most (the API's `limit`). */
   pageSize?: number;
+  /** JSON bytes of objects per page at most; a single larger object is a page of its own. */
+  pageBytes?: number;
   signal?: AbortSignal;
 }
 
@@ -113,47 +118,54 @@ export class KubeClient {
 
   // ---- ConfigMaps -------------------------------------------------------------------------
 
-  /** Pages of full ConfigMaps; restarts after an expired continue token without repeating items. */
+  /** Pages of full ConfigMaps, each at most `pageBytes` of JSON; restarts after an expired continue token without repeating items. */
   listConfigMapPages(options: ListOptions): AsyncGenerator<ConfigMap[]> {
-    return this.pages(options, false, (v1) => fromV1ConfigMap(v1));
+    return this.pages(options, false, fromRawConfigMap);
   }
 
   /** Pages of metadata only (PartialObjectMetadataList): no data is downloaded. */
   listConfigMapMetadataPages(options: ListOptions): AsyncGenerator<ObjectMetadata[]> {
-    return this.pages(options, true, (v1) => ({ metadata: fromV1Meta(v1.metadata) }));
+    return this.pages(options, true, (raw) => ({ metadata: fromV1Meta(raw.metadata) }));
   }
 
-  private async *pages<T extends { metadata: ObjectMeta }>(options: ListOptions, metadataOnly: boolean, convert: (v1: V1ConfigMap) => T): AsyncGenerator<T[]> {
+  /**
+   * Pages bounded twice: at most `pageSize` objects per request and at most `pageBytes` of them
+   * held. The answer is read item by item (./list-stream.ts); once the next item would pass the
+   * byte budget, the rest of the answer is dropped and the same window (continue token) is asked
+   * again, skipping what was already yielded. The next request's limit follows the largest object
+   * of the last answer: large objects come in pages that fit, small ones in pages of `pageSize`,
+   * and a jump from small to large costs one cut.
+   */
+  private async *pages<T extends { metadata: ObjectMeta }>(options: ListOptions, metadataOnly: boolean, convert: (raw: RawObject) => T): AsyncGenerator<T[]> {
     const ctx: RequestContext = { verb: 'list', resource: 'configmaps', namespace: options.namespace };
-    const headers = metadataOnly ? setHeaderOptions('Accept', METADATA_LIST_ACCEPT, this.transport) : this.transport;
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    const budget = options.pageBytes ?? DEFAULT_PAGE_BYTES;
     let token: string | undefined;
     let lastKey: string | undefined;
     let restarts = 0;
+    /** The largest object of the last answer, in JSON bytes; 0 before the first. */
+    let largest = 0;
+    /** Objects of the current window (since `token`) already yielded: a request after a cut asks for them again. */
+    let yieldedInWindow = 0;
     for (;;) {
-      let page;
+      const fit = largest === 0 ? pageSize : Math.max(1, Math.floor(budget / largest));
+      const limit = Math.min(pageSize, fit) + yieldedInWindow;
+      let page: ListedPage;
       try {
-        page = await this.call(
-          ctx,
-          () => {
-            const query = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, limit: options.pageSize ?? 500, _continue: token };
-            return options.namespace === undefined
-              ? this.core.listConfigMapForAllNamespaces(query, headers)
-              : this.core.listNamespacedConfigMap({ namespace: options.namespace, ...query }, headers);
-          },
-          options.signal,
-        );
+        page = await this.call(ctx, () => this.listPage(options, metadataOnly, { token, limit, budget, after: lastKey }), options.signal);
       } catch (err) {
         // Lists come in key order (namespace, name): restarting and skipping what was already
         // yielded continues where the expired token left off.
         if (err instanceof GoneError && token !== undefined && restarts < MAX_LIST_RESTARTS) {
           restarts++;
           token = undefined;
+          yieldedInWindow = 0;
           continue;
         }
         throw err;
       }
-      // A real server answers an empty metadata-only list with `"items": null`.
-      const items = (page.items ?? []).map(convert).filter((item) => lastKey === undefined || objectKey(item.metadata) > lastKey);
+      largest = page.largest;
+      const items = page.items.map(convert);
       const last = items.at(-1);
       if (last) lastKey = objectKey(last.metadata);
       if (items.length > 0) {
@@ -162,9 +174,27 @@ export class KubeClient {
         restarts = 0;
         yield items;
       }
-      token = page.metadata?._continue || undefined;
+      if (page.cut) {
+        yieldedInWindow += items.length;
+        continue;
+      }
+      yieldedInWindow = 0;
+      token = page.continueToken;
       if (!token) return;
     }
+  }
+
+  /** One list request, its items read as they arrive (see PageCollector); the generated client parses only the rest. */
+  private async listPage(options: ListOptions, metadataOnly: boolean, request: { token: string | undefined; limit: number; budget: number; after: string | undefined }): Promise<ListedPage> {
+    const collector = new PageCollector(request.budget, request.after);
+    const headers = metadataOnly ? (setHeaderOptions('Accept', METADATA_LIST_ACCEPT, this.transport) as TransportOptions) : this.transport;
+    const transport = withMiddleware(headers, streamedList(collector));
+    const query = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector, limit: request.limit, _continue: request.token };
+    const list =
+      options.namespace === undefined
+        ? await this.core.listConfigMapForAllNamespaces(query, transport)
+        : await this.core.listNamespacedConfigMap({ namespace: options.namespace, ...query }, transport);
+    return { items: collector.items, largest: collector.largest, cut: collector.cut, continueToken: list.metadata?._continue || undefined };
   }
 
   async getConfigMap(ref: ObjectRef, signal?: AbortSignal): Promise<ConfigMap> {
@@ -314,10 +344,6 @@ export class KubeClient {
   }
 }
 
-function objectKey(meta: ObjectMeta): string {
-  return `${meta.namespace ?? ''}/${meta.name}`;
-}
-
 function refOf(meta: ObjectMeta): ObjectRef {
   if (!meta.namespace) throw new TypeError(`object "${meta.name}" has no namespace`);
   return { namespace: meta.namespace, name: meta.name };
@@ -357,6 +383,57 @@ function transportOptions(timeoutMs: number) {
   } as unknown as Configuration & Parameters<typeof setHeaderOptions>[2];
 }
 
+interface ListedPage {
+  items: RawObject[];
+  largest: number;
+  cut: boolean;
+  continueToken: string | undefined;
+}
+
+type TransportOptions = ReturnType<typeof transportOptions>;
+
+function withMiddleware(options: TransportOptions, middleware: object): TransportOptions {
+  return { ...options, middleware: [...(options.middleware ?? []), middleware] } as TransportOptions;
+}
+
+/**
+ * A list answer read as a stream: a 200's items go to the collector one by one, and the generated
+ * client is handed only the rest of the document (metadata, the continue token) to parse. Error
+ * answers pass untouched, so they become the usual ApiExceptions.
+ */
+function streamedList(collector: PageCollector) {
+  return {
+    pre: <R>(request: R) => of(request),
+    post: (response: ResponseContext) => from(readListAnswer(response, collector)),
+  };
+}
+
+async function readListAnswer(response: ResponseContext, collector: PageCollector): Promise<ResponseContext> {
+  const stream = response.httpStatusCode === 200 ? response.body.stream() : null;
+  if (!stream) return response;
+  const splitter = new ListSplitter((json) => collector.add(json));
+  const reader = stream.getReader();
+  let rest = '{"metadata":{},"items":[]}';
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) {
+        rest = splitter.finish();
+        break;
+      }
+      if (!splitter.push(value)) {
+        // The page is full: the rest of this answer is asked for again from the same token.
+        await reader.cancel();
+        break;
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  response.body = { text: async () => rest, binary: async () => Buffer.from(rest), stream: () => null };
+  return response;
+}
+
 // The generated models carry Dates; the edge speaks the API's JSON (RFC 3339 strings).
 function fromV1Meta(meta: V1ObjectMeta | undefined): ObjectMeta {
   const m = meta ?? {};
@@ -365,8 +442,9 @@ function fromV1Meta(meta: V1ObjectMeta | undefined): ObjectMeta {
     namespace: m.namespace,
     uid: m.uid,
     resourceVersion: m.resourceVersion,
-    creationTimestamp: m.creationTimestamp ? toRfc3339(m.creationTimestamp) : undefined,
-    deletionTimestamp: m.deletionTimestamp ? toRfc3339(m.deletionTimestamp) : undefined,
+    // Through Date whether it was parsed by the model (get) or not (list items): one spelling.
+    creationTimestamp: m.creationTimestamp ? new Date(m.creationTimestamp).toISOString() : undefined,
+    deletionTimestamp: m.deletionTimestamp ? new Date(m.deletionTimestamp).toISOString() : undefined,
     generation: m.generation,
     labels: m.labels,
     annotations: m.annotations,
@@ -387,6 +465,11 @@ function toV1Meta(meta: ObjectMeta): V1ObjectMeta {
     ownerReferences: meta.ownerReferences,
     finalizers: meta.finalizers,
   });
+}
+
+/** A ConfigMap as a list item's JSON has it: the same shape as a read through the generated model. */
+function fromRawConfigMap(raw: RawObject): ConfigMap {
+  return fromV1ConfigMap({ ...raw, metadata: raw.metadata as V1ObjectMeta | undefined } as V1ConfigMap);
 }
 
 function fromV1ConfigMap(v1: V1ConfigMap): ConfigMap {

@@ -228,6 +228,67 @@ describe('selectors', () => {
   }
 });
 
+describe('pages bounded by bytes', () => {
+  // Small objects, then large ones, then small again, in key order: the pager starts with
+  // --page-size pages and must cut the first page holding large objects at the byte budget.
+  const small = (i: number) => `s${i}`.repeat(200);
+  const large = (i: number) => `L${i}`.padEnd(600 * 1024, 'x');
+  const layout = [...Array.from({ length: 10 }, (_, i) => ['a', small(i)]), ...Array.from({ length: 8 }, (_, i) => ['b', large(i)]), ...Array.from({ length: 10 }, (_, i) => ['c', small(i)])];
+  let ns: string;
+  let expected: string[];
+  before(async () => {
+    ns = await cluster.extraNamespace();
+    const objects = layout.map(([prefix, data], i) => cm(ns, `${prefix}-${String(i).padStart(3, '0')}`, { d: data as string }, { batch: 'bytes' }));
+    for (const o of objects) await client.createConfigMap(o);
+    expected = objects.map((o) => keyOf(o.metadata));
+  });
+
+  const bytesOf = (page: ConfigMap[]) => page.reduce((sum, o) => sum + (o.data?.['d']?.length ?? 0), 0);
+
+  test('no page holds more than the budget; every object once, in order; a cut costs requests, not objects', async () => {
+    const budget = 1.5 * MIB;
+    cluster.local?.clearRequests();
+    const pages: ConfigMap[][] = [];
+    for await (const page of client.listConfigMapPages({ namespace: ns, labelSelector: 'batch=bytes', pageSize: 100, pageBytes: budget })) pages.push(page);
+    assert.deepEqual(
+      pages.flat().map((o) => keyOf(o.metadata)),
+      expected,
+    );
+    for (const page of pages) assert.ok(bytesOf(page) <= budget, `a page of ${page.length} objects holds ${bytesOf(page)} bytes`);
+    assert.ok(
+      pages.every((page) => page.filter((o) => o.metadata.name.startsWith('b-')).length <= 2),
+      `large objects per page: ${pages.map((p) => p.filter((o) => o.metadata.name.startsWith('b-')).length).join(',')}`,
+    );
+    if (cluster.local) {
+      // First request: 10 small + 2 large, cut. Then pages of 2 large objects (the limit now
+      // follows the largest seen), each asked for once more after a cut: few requests, not one per object.
+      const lists = requestsTo(`/api/v1/namespaces/${ns}/configmaps`, 'GET');
+      assert.ok(lists.length <= 8, `${lists.length} list requests`);
+      assert.ok(lists.every((r) => r.status === 200));
+    }
+  });
+
+  test('a budget smaller than one object: one object per page, none lost', async () => {
+    const pages: ConfigMap[][] = [];
+    for await (const page of client.listConfigMapPages({ namespace: ns, labelSelector: 'batch=bytes', pageSize: 100, pageBytes: 1024 })) pages.push(page);
+    assert.deepEqual(
+      pages.flat().map((o) => keyOf(o.metadata)),
+      expected,
+    );
+    assert.ok(pages.every((page) => page.length === 1 || bytesOf(page) <= 1024));
+  });
+
+  test('metadata-only pages are bounded the same way', async () => {
+    const pages: { metadata: ObjectMeta }[][] = [];
+    for await (const page of client.listConfigMapMetadataPages({ namespace: ns, labelSelector: 'batch=bytes', pageSize: 100, pageBytes: 1000 })) pages.push(page);
+    assert.deepEqual(
+      pages.flat().map((o) => keyOf(o.metadata)),
+      expected,
+    );
+    assert.ok(pages.length > 5, `${pages.length} pages`);
+  });
+});
+
 describe('paging', () => {
   const total = 3000;
   const pageSize = 200;
