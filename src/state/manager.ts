@@ -12,12 +12,13 @@ import type { ConfigMap, ObjectRef } from '../kube/types.js';
 import type { Logger } from '../log.js';
 import { decodeArchive, decodeStateLenient, decodeStateWithInfo, encodeState } from './codec.js';
 import { InvalidFeedbackError, InvalidTransitionError, MaxIterationsError, StateNotFoundError } from './errors.js';
+import { FeedbackWindow } from './feedback-window.js';
 import { checkInvariants, type Finding } from './invariants.js';
 import { ARCHIVE_SELECTOR, DEFAULT_MAX_ITERATIONS, FORMAT_VERSION, LABEL_TASK_ID, parseArchiveName, stateConfigMapName } from './labels.js';
 import { feedbackEntrySchema, taskIdSchema, type FeedbackEntry, type TaskState, type TaskStatus } from './schema.js';
 import { assertTransition, TERMINAL_STATUSES } from './status.js';
 
-export type StateClient = Pick<KubeClient, 'getConfigMap' | 'createConfigMap' | 'replaceConfigMap' | 'deleteConfigMap' | 'listConfigMapPages' | 'listConfigMapMetadataPages'>;
+export type StateClient = Pick<KubeClient, 'getConfigMap' | 'createConfigMap' | 'replaceConfigMap' | 'deleteConfigMap' | 'listConfigMapMetadataPages'>;
 
 export interface StateManagerOptions {
   client: StateClient;
@@ -66,6 +67,14 @@ export const STATE_CONFLICT_RETRY: RetryPolicy = {
   factor: 2,
   jitter: 1,
 };
+
+/** An archive as listed (metadata only). */
+interface ArchiveRef {
+  name: string;
+  uid: string | undefined;
+  /** The `n` of `task-{id}-state-archive-{n}`. */
+  index: number;
+}
 
 /** What a mutation decides: the state to write (none: leave it), and an error to raise after writing. */
 interface Mutation {
@@ -175,21 +184,25 @@ export class StateManager {
     return { state, appended: wrote };
   }
 
-  /** One page of the whole feedback history (archives included), oldest first. */
+  /**
+   * One page of the whole feedback history (archives included), oldest first. The archives are
+   * read one at a time, oldest first, and only the page is kept of them: a history of any length
+   * costs one archive's memory.
+   */
   async feedbackHistory(taskId: string, page: { limit?: number; cursor?: string } = {}): Promise<FeedbackPage> {
     const limit = page.limit ?? 100;
     const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
     return this.logged('feedbackHistory', taskId, async () => {
       const state = decodeStateWithInfo(await this.read(taskId)).state;
-      const byId = new Map<string, FeedbackEntry>();
-      for (const archive of await this.readArchives(taskId)) for (const e of decodeArchive(archive).entries) byId.set(e.id, e);
-      for (const e of state.feedback_history) byId.set(e.id, e);
-      const all = [...byId.values()].sort(compareEntries);
-      const start = after === undefined ? 0 : all.findIndex((e) => compareEntries(e, after) > 0);
-      const entries = start < 0 ? [] : all.slice(start, start + limit);
+      const window = new FeedbackWindow(limit, after);
+      for (const archive of await this.archiveRefs(taskId)) {
+        const cm = await this.readArchive(archive.name);
+        if (cm) window.add(decodeArchive(cm).entries);
+      }
+      window.add(state.feedback_history);
+      const { entries, more, total } = window.result();
       const last = entries.at(-1);
-      const more = start >= 0 && start + limit < all.length;
-      return { value: { entries, nextCursor: more && last ? encodeCursor(last) : undefined, total: all.length } };
+      return { value: { entries, nextCursor: more && last ? encodeCursor(last) : undefined, total } };
     });
   }
 
@@ -216,7 +229,7 @@ export class StateManager {
       // The archives are listed before the state goes: they are owned by it, so a cluster's garbage
       // collector starts deleting them as soon as it is gone, and a list taken after would miss
       // those it reached first. Each listed archive counts once it is gone, whoever deleted it.
-      const archives = await this.readArchives(taskId, true);
+      const archives = await this.archiveRefs(taskId);
       const outcome = await retryOnConflict(
         async () => {
           let cm: ConfigMap;
@@ -231,7 +244,7 @@ export class StateManager {
         { policy: this.options.conflictRetry },
       );
       for (const archive of archives) {
-        await this.options.client.deleteConfigMap({ namespace: this.namespace, name: archive.metadata.name }, { uid: archive.metadata.uid });
+        await this.options.client.deleteConfigMap({ namespace: this.namespace, name: archive.name }, { uid: archive.uid });
       }
       if (outcome === 'not-found' && archives.length === 0) throw new StateNotFoundError(taskId, this.namespace);
       return { value: { deleted: (outcome === 'deleted' ? 1 : 0) + archives.length } };
@@ -327,39 +340,36 @@ export class StateManager {
   }
 
   private async highestArchiveIndex(taskId: string): Promise<number> {
-    let highest = 0;
-    for await (const page of this.options.client.listConfigMapMetadataPages({ namespace: this.namespace, labelSelector: `${ARCHIVE_SELECTOR},${LABEL_TASK_ID}=${taskId}` })) {
-      for (const item of page) highest = Math.max(highest, parseArchiveName(item.metadata.name)?.index ?? 0);
-    }
-    return highest;
+    return (await this.archiveRefs(taskId)).at(-1)?.index ?? 0;
   }
 
-  private async readArchives(taskId: string, metadataOnly = false): Promise<ConfigMap[]> {
-    const archives: ConfigMap[] = [];
-    const options = { namespace: this.namespace, labelSelector: `${ARCHIVE_SELECTOR},${LABEL_TASK_ID}=${taskId}` };
-    const pages = metadataOnly ? this.options.client.listConfigMapMetadataPages(options) : this.options.client.listConfigMapPages(options);
-    for await (const page of pages) archives.push(...page);
-    return archives.sort((a, b) => (parseArchiveName(a.metadata.name)?.index ?? 0) - (parseArchiveName(b.metadata.name)?.index ?? 0));
+  /** The task's archives by metadata only, oldest (lowest index) first. */
+  private async archiveRefs(taskId: string): Promise<ArchiveRef[]> {
+    const archives: ArchiveRef[] = [];
+    for await (const page of this.options.client.listConfigMapMetadataPages({ namespace: this.namespace, labelSelector: `${ARCHIVE_SELECTOR},${LABEL_TASK_ID}=${taskId}` })) {
+      for (const { metadata } of page) archives.push({ name: metadata.name, uid: metadata.uid, index: parseArchiveName(metadata.name)?.index ?? 0 });
+    }
+    return archives.sort((a, b) => a.index - b.index);
+  }
+
+  /** An archive in full; undefined when it is gone (created by a racing writer whose write then lost, which removed it again). */
+  private async readArchive(name: string): Promise<ConfigMap | undefined> {
+    try {
+      return await this.options.client.getConfigMap({ namespace: this.namespace, name });
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
   }
 
   private async archivedIds(taskId: string): Promise<Set<string>> {
     const ids = new Set<string>();
-    const archives: { name: string; uid?: string }[] = [];
-    for await (const page of this.options.client.listConfigMapMetadataPages({ namespace: this.namespace, labelSelector: `${ARCHIVE_SELECTOR},${LABEL_TASK_ID}=${taskId}` })) {
-      for (const item of page) archives.push({ name: item.metadata.name, uid: item.metadata.uid });
-    }
-    for (const archive of archives) {
+    for (const archive of await this.archiveRefs(taskId)) {
       const key = `${archive.name}/${archive.uid}`;
       let cached = this.archiveIds.get(key);
       if (!cached) {
-        let cm: ConfigMap;
-        try {
-          cm = await this.options.client.getConfigMap({ namespace: this.namespace, name: archive.name });
-        } catch (err) {
-          // Created by a racing writer whose write then lost: it removed its archive again.
-          if (err instanceof NotFoundError) continue;
-          throw err;
-        }
+        const cm = await this.readArchive(archive.name);
+        if (!cm) continue;
         cached = new Set(decodeArchive(cm).entries.map((e) => e.id));
         this.archiveIds.set(key, cached);
       }
@@ -387,13 +397,6 @@ export class StateManager {
 
 function withStatus(state: TaskState, to: TaskStatus, reason: string, now: DateTime): TaskState {
   return { ...state, status: to, status_history: [...state.status_history, { from: state.status, to, at: formatTimestamp(now), reason }] };
-}
-
-function compareEntries(a: Pick<FeedbackEntry, 'timestamp' | 'id'>, b: Pick<FeedbackEntry, 'timestamp' | 'id'>): number {
-  const ta = Date.parse(a.timestamp);
-  const tb = Date.parse(b.timestamp);
-  if (ta !== tb) return ta - tb;
-  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 /** Cursors name the last entry returned, so pages stay stable while entries move to archives. */
