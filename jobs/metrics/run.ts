@@ -4,6 +4,7 @@
 // groups from the Pushgateway, without talking to the API server at all.
 
 import { runBounded } from '../../src/job/executor.js';
+import { fullObjectConcurrency } from '../../src/kube/list-stream.js';
 import type { JobRun } from '../../src/job/runner.js';
 import { oneLine } from '../../src/exit.js';
 import { NotFoundError } from '../../src/kube/errors.js';
@@ -58,7 +59,7 @@ function gaugeFields({ metadata }: ObjectMetadata): ObjectMetadata {
 async function readDetails(run: JobRun, states: ObjectMetadata[], details: Map<string, StateDetail>): Promise<void> {
   await runBounded(
     states,
-    run.config.concurrency,
+    fullObjectConcurrency(run.config),
     async ({ metadata }) => {
       const id = `${metadata.namespace ?? ''}/${metadata.name}`;
       try {

@@ -18,6 +18,7 @@ import { describeChanges } from './diff.js';
 import { RuleCounts } from './report.js';
 import { inShard } from '../sweep/shard.js';
 import { runBounded } from '../../src/job/executor.js';
+import { fullObjectConcurrency } from '../../src/kube/list-stream.js';
 import type { JobRun } from '../../src/job/runner.js';
 import { UsageError, oneLine } from '../../src/exit.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../../src/kube/errors.js';
@@ -150,7 +151,7 @@ async function act(run: JobRun, index: ObservedIndex, options: RepairOptions, sa
   let done = 0;
   const result = await runBounded(
     saved,
-    run.config.concurrency,
+    fullObjectConcurrency(run.config),
     async (object) => {
       const outcome = await actOn(run, index, options, object);
       if (outcome === 'conflict') conflicted.push(object);

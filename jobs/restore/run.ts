@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { oneLine } from '../../src/exit.js';
 import { runBounded } from '../../src/job/executor.js';
+import { fullObjectConcurrency } from '../../src/kube/list-stream.js';
 import type { JobRun } from '../../src/job/runner.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../../src/kube/errors.js';
 import type { ConfigMap } from '../../src/kube/types.js';
@@ -50,7 +51,7 @@ export async function restore(run: JobRun, options: RestoreOptions): Promise<voi
   try {
     // Owners first: their new uids are what the owned objects' references need.
     for (const owned of [false, true]) {
-      const { interrupted } = await runBounded(restorer.objects(owned), run.config.concurrency, (cm) => restorer.restoreOne(cm), run.signal);
+      const { interrupted } = await runBounded(restorer.objects(owned), fullObjectConcurrency(run.config), (cm) => restorer.restoreOne(cm), run.signal);
       if (interrupted) break;
     }
   } finally {
@@ -91,7 +92,7 @@ class Restorer {
       };
       const { interrupted } = await runBounded(
         selectedObjects(this.options.from, this.options.filter),
-        this.run.config.concurrency,
+        fullObjectConcurrency(this.run.config),
         async (cm) => {
           const ref = { namespace: targetNamespace(cm, this.options.namespace), name: cm.metadata.name };
           const current = await this.get(ref);

@@ -12,6 +12,16 @@
 export const DEFAULT_PAGE_SIZE = 500;
 /** Bytes of objects a page holds by default: 32 states at the 1 MiB object limit. */
 export const DEFAULT_PAGE_BYTES = 32 * 1024 * 1024;
+/** A ConfigMap's JSON at most, as far as budgets go: 1 MiB of data, metadata (annotations up to 256 KiB), quoting. */
+export const MAX_OBJECT_JSON_BYTES = 1.5 * 1024 * 1024;
+
+/**
+ * Whole objects worked on at once (one read each) within the same byte budget as a page: the
+ * configured concurrency, unless that many objects at the size limit would not fit.
+ */
+export function fullObjectConcurrency(config: { concurrency: number; pageBytes: number }): number {
+  return Math.max(1, Math.min(config.concurrency, Math.floor(config.pageBytes / MAX_OBJECT_JSON_BYTES)));
+}
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
