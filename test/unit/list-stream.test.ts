@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ListSplitter, ListStreamError, PageCollector, type ItemVerdict } from '../../src/kube/list-stream.js';
+import { fullObjectConcurrency, ListSplitter, ListStreamError, PageCollector, type ItemVerdict } from '../../src/kube/list-stream.js';
 
 /** Splits `json` fed in chunks of `size` bytes; returns the parsed items and the rest. */
 function split(json: string, size: number, verdict: (index: number) => ItemVerdict = () => 'more') {
@@ -105,4 +105,11 @@ describe('PageCollector', () => {
     );
     assert.ok(collector.largest > 900);
   });
+});
+
+test('whole objects in flight fit the page budget at the object size limit; never fewer than one', () => {
+  const MIB = 1024 * 1024;
+  assert.equal(fullObjectConcurrency({ concurrency: 8, pageBytes: 32 * MIB }), 8);
+  assert.equal(fullObjectConcurrency({ concurrency: 64, pageBytes: 32 * MIB }), 21);
+  assert.equal(fullObjectConcurrency({ concurrency: 8, pageBytes: MIB }), 1);
 });
