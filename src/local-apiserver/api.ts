@@ -28,7 +28,9 @@ import {
   type StatusCause,
 } from './status.js';
 import type { Store, StoredObject } from './store.js';
-import { tableJson, type IncludeObject } from './table.js';
+import { tablePieces, type IncludeObject } from './table.js';
+import { listPieces } from './list-json.js';
+import type { JsonBody } from './json-response.js';
 import { OBJECT_META_ORDER } from './decode.js';
 import { validateObject } from './validation.js';
 
@@ -49,7 +51,8 @@ export interface ApiRequest {
 
 export interface ApiResponse {
   status: number;
-  body: string;
+  /** Lists in pieces, serialized as they are sent. */
+  body: JsonBody;
   /** Extra headers; a list is sent as one header line per value (Warning). */
   headers?: Record<string, string | string[]>;
 }
@@ -147,7 +150,7 @@ export class ResourceApi {
       case 'table':
         return {
           status: 200,
-          body: tableJson(def.kind, [stored], { resourceVersion: String(stored.rv) }, includeObject(query), this.ctx.now()),
+          body: tablePieces(def.kind, [stored], { resourceVersion: String(stored.rv) }, includeObject(query), this.ctx.now()),
         };
     }
   }
@@ -158,9 +161,9 @@ export class ResourceApi {
     const listQuery = parseListQuery(def, query);
     const { listMeta, items } = this.selectPage(def, namespace, listQuery);
     if (representation === 'table') {
-      return { status: 200, body: tableJson(def.kind, items, listMeta, includeObject(query), this.ctx.now()) };
+      return { status: 200, body: tablePieces(def.kind, items, listMeta, includeObject(query), this.ctx.now()) };
     }
-    return { status: 200, body: listJson(def, representation === 'metadata', listMeta, items) };
+    return { status: 200, body: listPieces(def, representation === 'metadata', listMeta, items) };
   }
 
   /**
@@ -369,7 +372,7 @@ export class ResourceApi {
     const listQuery = parseListQuery(def, query);
     const { listMeta, items } = this.selectPage(def, namespace, listQuery);
     if (!options.dryRun) for (const s of items) this.ctx.store.delete(s.def, s);
-    return { status: 200, body: listJson(def, false, listMeta, items) };
+    return { status: 200, body: listPieces(def, false, listMeta, items) };
   }
 
   /**
@@ -502,22 +505,6 @@ function inWireOrder(obj: KubeObject): KubeObject {
   for (const k of OBJECT_META_ORDER) if (obj.metadata[k] !== undefined) m[k] = obj.metadata[k];
   const { apiVersion, kind, metadata, ...rest } = obj;
   return { apiVersion, kind, metadata: { ...m, ...metadata } as KubeObject['metadata'], ...rest };
-}
-
-/**
- * A list as kube-apiserver serializes it: items without their own apiVersion and kind (the list
- * names the type once), and an empty metadata-only list with `"items": null` (a Go nil slice), where
- * a full list has `[]`.
- */
-function listJson(def: ResourceDef, metadataOnly: boolean, listMeta: Record<string, unknown>, items: readonly StoredObject[]): string {
-  const head = JSON.stringify({
-    kind: metadataOnly ? 'PartialObjectMetadataList' : `${def.kind}List`,
-    apiVersion: metadataOnly ? 'meta.k8s.io/v1' : apiVersionOf(def),
-    metadata: listMeta,
-  });
-  if (metadataOnly && items.length === 0) return `${head.slice(0, -1)},"items":null}`;
-  const parts = items.map((s) => (metadataOnly ? s.metadataJson() : s.itemJson()));
-  return `${head.slice(0, -1)},"items":[${parts.join(',')}]}`;
 }
 
 function includeObject(query: URLSearchParams): IncludeObject {

@@ -8,7 +8,11 @@ export type Fault =
   | { kind: 'status'; code: number; retryAfterSeconds?: number }
   /** Destroys the socket without answering. */
   | { kind: 'drop' }
-  /** Carries the request out, then destroys the socket instead of answering: a write that landed although the client saw it fail. */
+  /**
+   * Carries the request out, then destroys the socket instead of ending the answer: a write that
+   * landed although the client saw it fail. A long list, written as it is serialized, may have
+   * sent its first bytes by then.
+   */
   | { kind: 'lose-response' };
 
 export interface FaultMatch {

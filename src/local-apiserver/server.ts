@@ -13,6 +13,7 @@ import { bodyMediaType, readObjectBody } from './request-body.js';
 import { TokenAuthenticator, type Identity } from './authn.js';
 import { Authorizer, reviewAccess, type AllowRule, type DenyRule, type RuleHandle } from './authz.js';
 import { FaultInjector, seededRandom } from './faults.js';
+import { sendJson } from './json-response.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { negotiate } from './negotiation.js';
 import { ContinueTokens } from './paging.js';
@@ -79,6 +80,7 @@ export interface RequestLogEntry {
   verb: Verb;
   /** HTTP status answered; 0 when the connection was dropped by a fault. */
   status: number;
+  /** Until the answer was written: a list is logged once its last piece is, or once its client has gone away. */
   durationMs: number;
 }
 
@@ -312,7 +314,7 @@ export class LocalApiServer {
           return res;
         }) as typeof res.end;
       }
-      this.answer(r, req, res, url, body, identity, finish);
+      await this.answer(r, req, res, url, body, identity, finish);
     } catch (err) {
       const apiError = err instanceof ApiError ? err : internalError((err as Error).message);
       if (res.headersSent) {
@@ -324,11 +326,11 @@ export class LocalApiServer {
       const retry = apiError.details?.retryAfterSeconds;
       if (retry !== undefined) headers['Retry-After'] = String(retry);
       finish(apiError.code);
-      this.send(res, apiError.code, JSON.stringify(statusBody(apiError)), headers);
+      await sendJson(res, apiError.code, JSON.stringify(statusBody(apiError)), headers);
     }
   }
 
-  private answer(
+  private async answer(
     r: Route,
     req: IncomingMessage,
     res: ServerResponse,
@@ -336,7 +338,7 @@ export class LocalApiServer {
     body: Buffer | undefined,
     identity: Identity,
     finish: (status: number) => void,
-  ): void {
+  ): Promise<void> {
     switch (r.kind) {
       case 'error':
         throw r.error;
@@ -348,7 +350,7 @@ export class LocalApiServer {
         const reviewKind = { group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectAccessReview' };
         const review = readObjectBody(reviewKind, body, bodyMediaType(reviewKind, headerValue(req.headers['content-type'])));
         finish(201);
-        this.send(res, 201, JSON.stringify(reviewAccess(this.authz, identity, review)));
+        await sendJson(res, 201, JSON.stringify(reviewAccess(this.authz, identity, review)));
         return;
       }
       case 'resource':
@@ -392,20 +394,7 @@ export class LocalApiServer {
       ...(contentType !== undefined ? { contentType } : {}),
       ...(body !== undefined ? { body } : {}),
     });
+    await sendJson(res, result.status, result.body, result.headers);
     finish(result.status);
-    this.send(res, result.status, result.body, result.headers);
-  }
-
-  private send(res: ServerResponse, status: number, body: string, headers: Record<string, string | string[]> = {}): void {
-    // A Buffer, so that Node writes the header block on its own, byte for byte (latin1): header
-    // values that carry UTF-8 (Warning) are given as those bytes.
-    const bytes = Buffer.from(body);
-    res.writeHead(status, {
-      'Content-Type': 'application/json',
-      'Cache-Control': 'no-cache, private',
-      'Content-Length': bytes.length,
-      ...headers,
-    });
-    res.end(bytes);
   }
 }

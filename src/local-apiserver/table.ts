@@ -148,26 +148,32 @@ const PRINTERS: Readonly<Record<string, Printer>> = {
 export type IncludeObject = 'None' | 'Object' | 'Metadata';
 
 /**
- * A meta.k8s.io/v1 Table as a JSON string; row objects reuse the stored serializations. Every
- * column is declared a string, numbers included, as the real printers declare them.
+ * A meta.k8s.io/v1 Table as JSON in pieces (the head, then a row at a time); row objects reuse the
+ * stored serializations. Every column is declared a string, numbers included, as the real printers
+ * declare them. An unknown kind throws at once, before any piece is produced.
  */
-export function tableJson(
+export function tablePieces(
   kind: string,
   items: readonly StoredObject[],
   listMeta: Record<string, unknown>,
   include: IncludeObject,
   now: number,
-): string {
+): Iterable<string> {
   const printer = PRINTERS[kind];
   if (!printer) throw new Error(`no Table printer for ${kind}`);
   const { columns, view } = printer;
   const definitions = columns.map((c) => ({ name: c.name, type: 'string', format: c.format ?? '', description: c.description, priority: c.priority ?? 0 }));
-  const rows = items.map((s) => {
-    const printed = view ? view(s.obj) : s.obj;
-    const cells = JSON.stringify(columns.map((c) => c.cell(printed, now)));
-    const object = include === 'None' ? 'null' : include === 'Object' ? s.json() : s.metadataJson();
-    return `{"cells":${cells},"object":${object}}`;
-  });
-  const head = JSON.stringify({ kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: definitions });
-  return `${head.slice(0, -1)},"rows":[${rows.join(',')}]}`;
+  const head = JSON.stringify({ kind: 'Table', apiVersion: 'meta.k8s.io/v1', metadata: listMeta, columnDefinitions: definitions }).slice(0, -1);
+  function* pieces(): Generator<string> {
+    yield `${head},"rows":[`;
+    for (const [i, s] of items.entries()) {
+      const printed = view ? view(s.obj) : s.obj;
+      const cells = JSON.stringify(columns.map((c) => c.cell(printed, now)));
+      yield `${i > 0 ? ',' : ''}{"cells":${cells},"object":`;
+      yield include === 'None' ? 'null' : include === 'Object' ? s.json() : s.metadataJson();
+      yield '}';
+    }
+    yield ']}';
+  }
+  return pieces();
 }
