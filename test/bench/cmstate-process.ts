@@ -6,7 +6,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
@@ -47,20 +47,74 @@ export interface MemoryLimit {
   bytes: number;
 }
 
-/** The chart's default memory limit for a job (`jobs.<job>.resources.limits.memory` in values.yaml). */
+/** Where the chart mounts the snapshot volume; its jobs' args name this directory. */
+const SNAPSHOT_MOUNT = '/var/lib/cmstate/snapshots';
+
+interface ChartContainer {
+  args?: string[];
+  extraArgs?: string[];
+  mode?: string;
+  resources?: { limits?: { memory?: string } };
+}
+
+/**
+ * A job's values in charts/cmstate/values.yaml, with where they are: `jobs.<job>` for the
+ * CronJobs, the top-level `restore` for the one-shot restore Job.
+ */
+async function chartValues(job: string): Promise<{ at: string; values: ChartContainer }> {
+  const values = parse(await readFile(path.join(root, 'charts/cmstate/values.yaml'), 'utf8')) as { jobs?: Record<string, ChartContainer>; restore?: ChartContainer };
+  const [at, container] = job === 'restore' ? ['restore', values.restore] : [`jobs.${job}`, values.jobs?.[job]];
+  if (container === undefined) throw new Error(`charts/cmstate/values.yaml has no ${at}`);
+  return { at, values: container };
+}
+
+/** The chart's default memory limit for a job (`jobs.<job>.resources.limits.memory`, `restore.resources.limits.memory`). */
 export async function chartMemoryLimit(job: string): Promise<MemoryLimit> {
-  const values = parse(await readFile(path.join(root, 'charts/cmstate/values.yaml'), 'utf8')) as { jobs?: Record<string, { resources?: { limits?: { memory?: string } } }> };
-  const quantity = values.jobs?.[job]?.resources?.limits?.memory;
-  if (quantity === undefined) throw new Error(`charts/cmstate/values.yaml sets no jobs.${job}.resources.limits.memory`);
+  const { at, values } = await chartValues(job);
+  const quantity = values.resources?.limits?.memory;
+  if (quantity === undefined) throw new Error(`charts/cmstate/values.yaml sets no ${at}.resources.limits.memory`);
   return { quantity: String(quantity), bytes: quantityBytes(String(quantity)) };
 }
 
+/**
+ * The job's own flags as the chart's defaults pass them (templates/cronjobs.yaml: args, then
+ * extraArgs; templates/restore-job.yaml: --mode and extraArgs after `--from FILE`, which the
+ * caller adds), the snapshot volume's path replaced by `snapshotDir`. Not included: what the
+ * chart adds from other values (--shard-count from shards, --with-feedback from readFeedback).
+ */
+export async function chartArgs(job: string, snapshotDir: string): Promise<string[]> {
+  const { values } = await chartValues(job);
+  const args = job === 'restore' ? ['--mode', values.mode ?? 'create-missing', ...(values.extraArgs ?? [])] : [...(values.args ?? []), ...(values.extraArgs ?? [])];
+  return args.map((arg) => arg.replace(SNAPSHOT_MOUNT, snapshotDir));
+}
+
 /** The two layouts of the memory controller: cgroup v2 (unified) and v1. */
+const V2 = { version: 'v2', probe: 'cgroup.controllers', limit: 'memory.max', peak: 'memory.peak', usage: 'memory.current', inactiveFile: 'inactive_file' } as const;
 const LAYOUTS = [
-  { root: '/sys/fs/cgroup', probe: 'cgroup.controllers', limit: 'memory.max', peak: 'memory.peak' },
-  { root: '/sys/fs/cgroup/unified', probe: 'cgroup.controllers', limit: 'memory.max', peak: 'memory.peak' },
-  { root: '/sys/fs/cgroup/memory', probe: 'memory.limit_in_bytes', limit: 'memory.limit_in_bytes', peak: 'memory.max_usage_in_bytes' },
+  { ...V2, root: '/sys/fs/cgroup' },
+  { ...V2, root: '/sys/fs/cgroup/unified' },
+  { version: 'v1', root: '/sys/fs/cgroup/memory', probe: 'memory.limit_in_bytes', limit: 'memory.limit_in_bytes', peak: 'memory.max_usage_in_bytes', usage: 'memory.usage_in_bytes', inactiveFile: 'total_inactive_file' },
 ] as const;
+
+/**
+ * Removes the cgroups of benches that were interrupted while a measured process was still in its
+ * cgroup: named `cmstate-bench-…-<pid>`, their bench process gone.
+ */
+async function removeStale(root: string): Promise<void> {
+  for (const name of await readdir(root).catch(() => [] as string[])) {
+    const pid = Number(/^cmstate-bench-.*-(\d+)$/.exec(name)?.[1]);
+    if (pid && pid !== process.pid && !alive(pid)) await rmdir(path.join(root, name)).catch(() => undefined);
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
 
 /** A memory cgroup of its own for one measured process: the limit a pod's container would have. */
 export class MemoryCgroup {
@@ -76,6 +130,7 @@ export class MemoryCgroup {
       if (layout.probe === 'cgroup.controllers' && !(await readFile(path.join(layout.root, layout.probe), 'utf8')).split(/\s+/).includes('memory')) continue;
       const dir = path.join(layout.root, `${name}-${process.pid}`);
       try {
+        await removeStale(layout.root);
         await mkdir(dir, { recursive: true });
         await writeFile(path.join(dir, layout.limit), String(limitBytes));
         return new MemoryCgroup(dir, layout);
@@ -84,6 +139,11 @@ export class MemoryCgroup {
       }
     }
     return 'no memory cgroup controller found under /sys/fs/cgroup';
+  }
+
+  /** Which controller and files, for notes: `cgroup v1 (memory.limit_in_bytes, memory.max_usage_in_bytes)`. */
+  get description(): string {
+    return `cgroup ${this.layout.version} (${this.layout.limit}, ${this.layout.peak})`;
   }
 
   /** `command args…` run inside the cgroup: a shell joins it, then execs the command. */
@@ -95,6 +155,18 @@ export class MemoryCgroup {
   async peakBytes(): Promise<number | undefined> {
     const text = await readFile(path.join(this.dir, this.layout.peak), 'utf8').catch(() => undefined);
     return text === undefined ? undefined : Number(text.trim());
+  }
+
+  /**
+   * The memory charged now less the inactive file pages, which the kernel reclaims before it
+   * OOM-kills: the working set kubelet and `kubectl top` report. The peak charge counts the page
+   * cache of every file the process wrote or read; this does not.
+   */
+  async workingSetBytes(): Promise<number | undefined> {
+    const [usage, stat] = await Promise.all([readFile(path.join(this.dir, this.layout.usage), 'utf8'), readFile(path.join(this.dir, 'memory.stat'), 'utf8')]).catch(() => []);
+    if (usage === undefined || stat === undefined) return undefined;
+    const inactive = Number(new RegExp(`^${this.layout.inactiveFile} (\\d+)$`, 'm').exec(stat)?.[1] ?? 0);
+    return Math.max(0, Number(usage.trim()) - inactive);
   }
 
   async remove(): Promise<void> {

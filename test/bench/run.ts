@@ -1,6 +1,8 @@
-// `npm run bench [-- --only api,state,sweep,snapshot,repair] [--scale small|full] [--json]`:
+// `npm run bench [-- --only api,state,sweep,snapshot,repair,jobs] [--scale small|full] [--json] [--kubeconfig FILE]`:
 // runs the benchmarks one after another and prints their tables (Markdown), or with --json one
-// JSON document with every table. Progress goes to stderr.
+// JSON document with every table. Progress goes to stderr. With --kubeconfig, the benchmarks that
+// can run on any cluster (ANY_CLUSTER) run there instead of on the embedded API server; the
+// others are skipped.
 
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { benchApi } from './api.js';
+import { benchJobs } from './jobs.js';
 import { benchState } from './state.js';
 import { benchSweep } from './sweep.js';
 import { formatSection, type BenchOptions, type BenchSection, type Scale } from './table.js';
@@ -32,7 +35,11 @@ const BENCHES: Record<string, () => Promise<Bench | string>> = {
   sweep: async () => benchSweep,
   snapshot: () => optional('snapshot', 'benchSnapshot'),
   repair: () => optional('repair', 'benchRepair'),
+  jobs: async () => benchJobs,
 };
+
+/** Benchmarks that take BenchOptions.kubeconfig; the rest measure the embedded server or need its request log. */
+const ANY_CLUSTER = new Set(['jobs']);
 
 /** A section as another module returned it, checked enough to print. */
 function asSections(value: unknown, name: string): BenchSection[] {
@@ -49,6 +56,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('only', { type: 'string', describe: `Comma-separated benchmarks to run (${Object.keys(BENCHES).join(', ')})` })
   .option('scale', { choices: ['small', 'full'] as const, default: 'full' as Scale, describe: 'small: a quick smoke run (~1k objects); full: the issues\' sizes (several minutes)' })
   .option('json', { type: 'boolean', default: false, describe: 'Print one JSON document instead of tables' })
+  .option('kubeconfig', { type: 'string', describe: `Run against this existing cluster instead of the embedded API server, in namespaces of the bench's own (deleted at the end); only ${[...ANY_CLUSTER].join(', ')}` })
   .strict()
   .help()
   .parseAsync();
@@ -61,14 +69,14 @@ async function main(): Promise<number> {
     return 2;
   }
 
-  const options: BenchOptions = { scale: argv.scale, progress: (line) => process.stderr.write(`[bench] ${line}\n`) };
+  const options: BenchOptions = { scale: argv.scale, progress: (line) => process.stderr.write(`[bench] ${line}\n`), kubeconfig: argv.kubeconfig };
   const sections: BenchSection[] = [];
   const skipped: string[] = [];
   let failed = false;
   const started = performance.now();
   const loadBefore = os.loadavg()[0] as number;
   for (const name of selected) {
-    const bench = await (BENCHES[name] as () => Promise<Bench | string>)();
+    const bench = argv.kubeconfig && !ANY_CLUSTER.has(name) ? 'needs the embedded server' : await (BENCHES[name] as () => Promise<Bench | string>)();
     if (typeof bench === 'string') {
       skipped.push(`${name}: skipped, ${bench}`);
       options.progress(`${name}: skipped, ${bench}`);
@@ -78,6 +86,7 @@ async function main(): Promise<number> {
     try {
       const result = asSections(await bench(options), name);
       sections.push(...result);
+      if (result.some((section) => section.failed)) failed = true;
       options.progress(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       if (!argv.json) process.stdout.write(`${result.map(formatSection).join('\n\n')}\n\n`);
     } catch (err) {
@@ -95,7 +104,8 @@ async function main(): Promise<number> {
   } else {
     for (const line of skipped) process.stdout.write(`- ${line}\n`);
     const load = machine.loadAverage.map((l) => l.toFixed(1)).join(' -> ');
-    process.stdout.write(`(scale ${argv.scale}, ${process.version}, ${machine.cpus} CPUs, 1-minute load average ${load}, ${totalSeconds.toFixed(0)} s in all)\n`);
+    const where = argv.kubeconfig ? `, cluster of ${argv.kubeconfig}` : '';
+    process.stdout.write(`(scale ${argv.scale}${where}, ${process.version}, ${machine.cpus} CPUs, 1-minute load average ${load}, ${totalSeconds.toFixed(0)} s in all)\n`);
   }
   return failed ? 1 : 0;
 }

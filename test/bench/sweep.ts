@@ -11,24 +11,19 @@
 // cmstate.io/last-update annotation. The 80% are fresh and untouched by both.
 
 import { randomBytes } from 'node:crypto';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import os, { tmpdir } from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { KubeClient } from '../../src/kube/client.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import { ANNOTATION_LAST_UPDATE, ANNOTATION_MARKED_AT, LABEL_SWEEP, SWEEP_VALUE_MARKED, TASK_SELECTOR } from '../../src/state/labels.js';
 import type { JobSummary } from '../../src/metrics/summary.js';
 import { feedbackEntries, stateConfigMap } from '../support/states.js';
 import { builtCli, chartMemoryLimit, MemoryCgroup, type MemoryLimit } from './cmstate-process.js';
+import { measure, type Measured } from './measure.js';
 import { startServerProcess, writeSeedFile, type RequestCounts, type ServerProcess } from './server-process.js';
 import { mib, type BenchOptions, type BenchSection, type Cell } from './table.js';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const NAMESPACE = 'bench-sweep';
 const DAY_MS = 24 * 3600 * 1000;
 const TTL_MS = 7 * DAY_MS;
@@ -37,7 +32,6 @@ const EXPIRED_EVERY = 5;
 const BIG_EVERY = 100;
 const SPEED_TARGET = 5;
 const RSS_GROWTH_TARGET = 1.3;
-const TIME = '/usr/bin/time';
 
 function iso(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -65,53 +59,6 @@ export function sweepState(index: number, nowMs: number) {
     feedback,
     ...(expired ? { labels: { [LABEL_SWEEP]: SWEEP_VALUE_MARKED }, annotations: { [ANNOTATION_MARKED_AT]: iso(nowMs - 2 * DAY_MS) } } : {}),
   });
-}
-
-interface Measured {
-  code: number;
-  wallSeconds: number;
-  /** Peak RSS in KiB: the process's, or for a pipeline the largest of its processes. */
-  maxRssKiB: number | undefined;
-  /** Run in a memory cgroup: the most memory ever charged to it. */
-  cgroupPeakBytes: number | undefined;
-  stdoutLines: number;
-  lastLine: string;
-  stderrTail: string;
-}
-
-/**
- * Runs a command and measures it from spawn to exit. Peak RSS comes from GNU time (%M: the largest
- * resident set of the process and its waited-for descendants); without it, a Node process reports
- * its own maxRSS at exit through a preload, and a pipeline has none. With `cgroup`, the command
- * runs inside it and the cgroup's peak charge is read afterwards.
- */
-async function measure(command: string, args: string[], env: NodeJS.ProcessEnv, dir: string, nodePreload: boolean, cgroup?: MemoryCgroup): Promise<Measured> {
-  const rssFile = path.join(dir, `rss-${randomBytes(4).toString('hex')}`);
-  const useTime = existsSync(TIME);
-  const preload = 'data:text/javascript,process.on("exit",()=>process.stderr.write("\\ncmstate-bench-maxrss-kib="+process.resourceUsage().maxRSS+"\\n"))';
-  const [timed, timedArgs] = useTime ? [TIME, ['-f', '%M', '-o', rssFile, command, ...args]] : [command, nodePreload ? ['--import', preload, ...args] : args];
-  const [cmd, argv] = cgroup ? cgroup.wrap(timed, timedArgs) : [timed, timedArgs];
-  const started = performance.now();
-  const child = spawn(cmd, argv, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderrTail = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderrTail = (stderrTail + chunk.toString()).slice(-8000);
-  });
-  let stdoutLines = 0;
-  let lastLine = '';
-  const lines = createInterface({ input: child.stdout });
-  lines.on('line', (line) => {
-    if (!line.trim()) return;
-    stdoutLines++;
-    lastLine = line;
-  });
-  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? 1)));
-  const wallSeconds = (performance.now() - started) / 1000;
-  let maxRssKiB: number | undefined;
-  if (useTime) maxRssKiB = Number((await readFile(rssFile, 'utf8').catch(() => '')).trim().split('\n').at(-1)) || undefined;
-  else maxRssKiB = Number(/cmstate-bench-maxrss-kib=(\d+)/.exec(stderrTail)?.[1] ?? NaN) || undefined;
-  const cgroupPeakBytes = await cgroup?.peakBytes();
-  return { code, wallSeconds, maxRssKiB, cgroupPeakBytes, stdoutLines, lastLine, stderrTail };
 }
 
 const TOOLS = {

@@ -7,6 +7,8 @@ export interface BenchOptions {
   scale: Scale;
   /** Progress lines for the person waiting (stderr). */
   progress: (line: string) => void;
+  /** An existing cluster to run against instead of the embedded API server (`--kubeconfig`). */
+  kubeconfig?: string;
 }
 
 export type Cell = string | number;
@@ -17,6 +19,8 @@ export interface BenchSection {
   rows: Cell[][];
   /** Method, targets and verdicts, printed under the table. */
   notes?: string[];
+  /** A run in the table failed or broke a limit: the table is printed, and the bench exits non-zero. */
+  failed?: boolean;
 }
 
 /** Figures keep three significant digits, integers at 1000 and above print whole. */
