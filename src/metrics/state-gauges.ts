@@ -31,8 +31,11 @@ export interface StateDetail {
   iteration?: number;
   /** Size as the API server counts it: data values as UTF-8 plus binaryData raw bytes. */
   bytes: number;
-  /** The task's feedback entries (include archived ones if the caller read the archives). */
-  feedback: readonly { severity: FeedbackSeverity; resolved: boolean }[];
+  /**
+   * The task's feedback entries counted by severity and resolved (pairs without entries left out):
+   * counts, not entries, so that what a run keeps per state does not grow with its history.
+   */
+  feedback: readonly FeedbackCount[];
 }
 
 export interface StateGaugeOptions {
@@ -83,7 +86,7 @@ export function stateDetailOf(cm: ConfigMap): StateDetail {
   return {
     ...(state.iteration !== undefined ? { iteration: state.iteration } : {}),
     bytes: configMapSize(cm),
-    feedback: (state.feedback_history ?? []).map((entry) => ({ severity: entry.severity, resolved: entry.resolved })),
+    feedback: countFeedback(state.feedback_history ?? []),
   };
 }
 
@@ -158,8 +161,18 @@ function addDetail(gauges: NamespaceStateGauges, detail: StateDetail): void {
   if (detail.bytes > NEAR_SIZE_LIMIT_RATIO * API_SIZE_LIMIT) gauges.nearSizeLimit = (gauges.nearSizeLimit ?? 0) + 1;
   for (const entry of detail.feedback) {
     const count = gauges.feedbackEntries?.find((c) => c.severity === entry.severity && c.resolved === entry.resolved);
-    if (count) count.count += 1;
+    if (count) count.count += entry.count;
   }
+}
+
+function countFeedback(entries: readonly { severity: FeedbackSeverity; resolved: boolean }[]): FeedbackCount[] {
+  const counts: FeedbackCount[] = [];
+  for (const { severity, resolved } of entries) {
+    const count = counts.find((c) => c.severity === severity && c.resolved === resolved);
+    if (count) count.count++;
+    else counts.push({ severity, resolved, count: 1 });
+  }
+  return counts;
 }
 
 function isTaskStatus(value: string | undefined): value is TaskStatus {

@@ -140,8 +140,8 @@ const cases: { name: string; objects: Spec[]; options?: StateGaugeOptions; want:
     ],
     options: {
       details: details([
-        ['task-a-state', { iteration: 2, bytes: 1000, feedback: [{ severity: 'high', resolved: false }, { severity: 'high', resolved: true }] }],
-        ['task-b-state', { iteration: 2, bytes: 838_861, feedback: [{ severity: 'high', resolved: false }, { severity: 'info', resolved: true }] }],
+        ['task-a-state', { iteration: 2, bytes: 1000, feedback: [{ severity: 'high', resolved: false, count: 1 }, { severity: 'high', resolved: true, count: 1 }] }],
+        ['task-b-state', { iteration: 2, bytes: 838_861, feedback: [{ severity: 'high', resolved: false, count: 1 }, { severity: 'info', resolved: true, count: 1 }] }],
         ['task-c-state', { bytes: 838_860, feedback: [] }],
       ]),
     },
@@ -196,7 +196,7 @@ describe('stateGaugesRegistry', () => {
 
   test('with details: iteration, bytes, size-limit and feedback series', async () => {
     const values = computeStateGauges([object({ name: 'task-a-state', status: 'in_progress' })], NOW, {
-      details: details([['task-a-state', { iteration: 3, bytes: 900_000, feedback: [{ severity: 'critical', resolved: false }] }]]),
+      details: details([['task-a-state', { iteration: 3, bytes: 900_000, feedback: [{ severity: 'critical', resolved: false, count: 1 }] }]]),
     });
     const samples = parseExposition(await stateGaugesRegistry(values).metrics());
     assert.equal(sampleValue(samples, 'cmstate_task_states_by_iteration', { namespace: 'team-a', iteration: '3' }), 1);
@@ -209,17 +209,27 @@ describe('stateGaugesRegistry', () => {
 });
 
 describe('stateDetailOf', () => {
-  test('iteration, size as the API server counts it, and severity/resolved of each feedback entry', () => {
+  test('iteration, size as the API server counts it, and the feedback entries counted by severity and resolved', () => {
     const cm = stateConfigMap({ id: 'a', namespace: 'team-a', lastUpdate: '2025-06-01T11:00:00Z', status: 'in_progress', iteration: 4, feedback: feedbackEntries(3) });
     assert.deepEqual(stateDetailOf(cm), {
       iteration: 4,
       bytes: configMapSize(cm),
       feedback: [
-        { severity: 'info', resolved: true },
-        { severity: 'low', resolved: false },
-        { severity: 'medium', resolved: false },
+        { severity: 'info', resolved: true, count: 1 },
+        { severity: 'low', resolved: false, count: 1 },
+        { severity: 'medium', resolved: false, count: 1 },
       ],
     });
+  });
+
+  test('a long history is kept as at most ten counts, not as its entries', () => {
+    const cm = stateConfigMap({ id: 'long', namespace: 'team-a', lastUpdate: '2025-06-01T11:00:00Z', iteration: 9, feedback: feedbackEntries(400) });
+    const { feedback } = stateDetailOf(cm);
+    assert.ok(feedback.length <= 10, `${feedback.length} counts`);
+    assert.equal(
+      feedback.reduce((sum, c) => sum + c.count, 0),
+      400,
+    );
   });
 
   test('a state with broken keys still counts its size; what did not decode is left out', () => {
