@@ -6,7 +6,8 @@ import { DateTime } from 'luxon';
 import type { Argv } from 'yargs';
 import { z } from 'zod';
 import { UsageError } from './exit.js';
-import { DEFAULT_PAGE_BYTES, DEFAULT_PAGE_SIZE } from './kube/list-stream.js';
+import { DEFAULT_PAGE_BYTES_QUANTITY, DEFAULT_PAGE_SIZE } from './kube/list-stream.js';
+import { parseByteQuantity } from './util/quantity.js';
 import { LOG_LEVELS } from './log.js';
 
 export const DRY_RUN_MODES = ['none', 'client', 'server'] as const;
@@ -67,7 +68,7 @@ export function jobOptions<T>(yargs: Argv<T>) {
     .option('concurrency', { type: 'number', default: 8, describe: 'Actions in flight at once' })
     .option('qps', { type: 'number', default: 20, describe: 'Client-side limit on API requests per second' })
     .option('page-size', { type: 'number', default: DEFAULT_PAGE_SIZE, describe: 'Objects per list request at most' })
-    .option('page-bytes', { type: 'number', default: DEFAULT_PAGE_BYTES, describe: 'Bytes of objects (as JSON) held from a list at a time: what bounds memory when objects are large' })
+    .option('page-bytes', { type: 'string', default: DEFAULT_PAGE_BYTES_QUANTITY, describe: 'Objects (as JSON) held from a list at a time, like 32Mi: what bounds memory when objects are large' })
     .option('shard-index', { type: 'number', describe: 'This pod\'s shard (default: $JOB_COMPLETION_INDEX)' })
     .option('shard-count', { type: 'number', default: 1, describe: 'Number of shards (pods of an Indexed Job)' })
     .option('pushgateway', { type: 'string', describe: 'Prometheus Pushgateway URL for the run metrics' })
@@ -75,14 +76,23 @@ export function jobOptions<T>(yargs: Argv<T>) {
     .option('lease-duration', { type: 'number', default: 60, describe: 'Seconds the run lock lasts without renewal' });
 }
 
+const MIB = 1024 * 1024;
+
+// Below a MiB a page could not hold one state at the object limit, so every page would be a cut.
+const byteQuantity = z.string().transform((text, ctx) => {
+  const bytes = parseByteQuantity(text);
+  if (bytes === undefined) ctx.addIssue({ code: 'custom', message: `"${text}" is not a byte count: use a quantity like 32Mi, 1Gi or 33554432` });
+  else if (bytes < MIB || bytes > 1024 * MIB) ctx.addIssue({ code: 'custom', message: `${text} is outside 1Mi to 1Gi` });
+  return bytes ?? z.NEVER;
+});
+
 export const jobConfigSchema = z
   .object({
     allNamespaces: z.boolean(),
     concurrency: z.number().int().min(1).max(256),
     qps: z.number().positive().max(10_000),
     pageSize: z.number().int().min(1).max(10_000),
-    // Below a MiB a page could not hold one state at the object limit, so every page would be a cut.
-    pageBytes: z.number().int().min(1024 * 1024).max(1024 * 1024 * 1024),
+    pageBytes: byteQuantity,
     shardIndex: z.number().int().min(0).optional(),
     shardCount: z.number().int().min(1).max(1000),
     pushgateway: z.url().optional(),

@@ -10,6 +10,7 @@ import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { parseByteQuantity } from '../../src/util/quantity.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 /** Inside node_modules, so the build resolves the project's packages like dist/ does. */
@@ -31,14 +32,11 @@ export function builtCli(): string {
   return built;
 }
 
-const QUANTITY = /^(\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-const FACTORS: Record<string, number> = { '': 1, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40, k: 1e3, M: 1e6, G: 1e9, T: 1e12 };
-
 /** A Kubernetes memory quantity (`256Mi`, `1G`, `536870912`) in bytes. */
 export function quantityBytes(quantity: string): number {
-  const match = QUANTITY.exec(quantity.trim());
-  if (!match) throw new Error(`"${quantity}" is not a memory quantity like 256Mi`);
-  return Math.round(Number(match[1]) * (FACTORS[match[2] ?? ''] as number));
+  const bytes = parseByteQuantity(quantity);
+  if (bytes === undefined) throw new Error(`"${quantity}" is not a memory quantity like 256Mi`);
+  return bytes;
 }
 
 export interface MemoryLimit {

@@ -111,6 +111,14 @@ describe('cmstate as a process: options, errors, output', () => {
     const now = await cliProcess(['sweep', '--now', 'tomorrow', ...base()]);
     assert.equal(now.code, 2);
     assert.match(now.stderr, /--now: \\?"tomorrow\\?" is not an RFC 3339 timestamp/);
+
+    // A page that could not hold one state at the object limit, from a flag or from the environment.
+    const pageBytes = await cliProcess(['repair', '--dry-run', '--page-bytes', '64Ki', ...base()]);
+    assert.equal(pageBytes.code, 2);
+    assert.match(pageBytes.stderr, /--page-bytes: 64Ki is outside 1Mi to 1Gi/);
+    const pageBytesEnv = await cliProcess(['snapshot', '--dir', '/tmp', ...base()], { env: { CMSTATE_PAGE_BYTES: '32 MB' } });
+    assert.equal(pageBytesEnv.code, 2);
+    assert.match(pageBytesEnv.stderr, /--page-bytes: \\"32 MB\\" is not a byte count: use a quantity like 32Mi, 1Gi or 33554432/);
   });
 
   test('a missing kubeconfig exits 2; an unreachable API server exits 1, each with one line', async () => {
