@@ -10,7 +10,7 @@
 // JSON.parse, which does.
 
 export const DEFAULT_PAGE_SIZE = 500;
-/** Bytes of objects a page holds by default: 24 states at the 1 MiB object limit (1.3 MB each as JSON). */
+/** Bytes of objects a page holds by default: 25 states at the 1 MiB object limit (1.3 MB each as JSON). */
 export const DEFAULT_PAGE_BYTES = 32 * 1024 * 1024;
 export const DEFAULT_PAGE_BYTES_QUANTITY = '32Mi';
 /** A ConfigMap's JSON at most, as far as budgets go: 1 MiB of data, metadata (annotations up to 256 KiB), quoting. */
