@@ -143,13 +143,15 @@ export class KubeClient {
     let token: string | undefined;
     let lastKey: string | undefined;
     let restarts = 0;
-    /** The largest object of the last answer, in JSON bytes; 0 before the first. */
+    /** The largest object of the last answer that had any, in JSON bytes; 0 before the first. */
     let largest = 0;
     /** Objects of the current window (since `token`) already yielded: a request after a cut asks for them again. */
     let yieldedInWindow = 0;
     for (;;) {
       const fit = largest === 0 ? pageSize : Math.max(1, Math.floor(budget / largest));
-      const limit = Math.min(pageSize, fit) + yieldedInWindow;
+      // A cut comes before the answer's limit (at most pageSize), so yieldedInWindow < pageSize and
+      // the clamp still leaves room for a new object.
+      const limit = Math.min(pageSize, Math.min(pageSize, fit) + yieldedInWindow);
       let page: ListedPage;
       try {
         page = await this.call(ctx, () => this.listPage(options, metadataOnly, { token, limit, budget, after: lastKey }), options.signal);
@@ -164,7 +166,8 @@ export class KubeClient {
         }
         throw err;
       }
-      largest = page.largest;
+      // An answer without objects says nothing about their size.
+      if (page.largest > 0) largest = page.largest;
       const items = page.items.map(convert);
       const last = items.at(-1);
       if (last) lastKey = objectKey(last.metadata);
@@ -427,6 +430,10 @@ async function readListAnswer(response: ResponseContext, collector: PageCollecto
         break;
       }
     }
+  } catch (err) {
+    // An answer that does not parse: its unread rest must not hold the connection.
+    await reader.cancel(err).catch(() => undefined);
+    throw err;
   } finally {
     reader.releaseLock();
   }

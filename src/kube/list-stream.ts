@@ -61,6 +61,9 @@ export class ListSplitter {
     if (this.stopped) return false;
     const chunk = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let start = 0;
+    // Where the next quote and backslash are, each searched again only once passed: a string
+    // dense with escapes would otherwise be scanned to its end after every one of them.
+    let nextQuote = -2;
     let nextBackslash = -2;
     for (let i = 0; i < chunk.length; i++) {
       if (this.inString) {
@@ -70,7 +73,8 @@ export class ListSplitter {
         }
         // Strings are most of the bytes (a state's data): jump to the next quote or backslash.
         if (nextBackslash !== -1 && nextBackslash < i) nextBackslash = chunk.indexOf(BACKSLASH, i);
-        const quote = chunk.indexOf(QUOTE, i);
+        if (nextQuote !== -1 && nextQuote < i) nextQuote = chunk.indexOf(QUOTE, i);
+        const quote = nextQuote;
         const end = nextBackslash !== -1 && (quote === -1 || nextBackslash < quote) ? nextBackslash : quote;
         if (end === -1) {
           this.keyParts?.push(chunk.subarray(i));

@@ -1,8 +1,8 @@
-// One page of a feedback history that is read source by source (each archive, then the state), so
-// that only one decoded source and the page itself are held at a time, however long the history:
-// the page is the `limit` first entries after the cursor, kept sorted as sources arrive, and the
-// total counts distinct ids. An id seen again (an entry still in the state while its archive was
-// being written) is one entry: its last copy is the one that counts, as the state is read last.
+// One page of a feedback history that is read source by source (the state, then each archive), so
+// that only one decoded source, the page itself and the ids are held at a time, however long the
+// history: the page is the `limit` first entries after the cursor, kept sorted as sources arrive,
+// and the total counts distinct ids. An id seen again (an entry still in the state while its
+// archive was being written) is one entry: its first copy counts, so give the state first.
 
 import type { FeedbackEntry } from './schema.js';
 
@@ -11,7 +11,7 @@ export type EntryKey = Pick<FeedbackEntry, 'timestamp' | 'id'>;
 export class FeedbackWindow {
   private readonly ids = new Set<string>();
   /** Sorted, at most `limit + 1` long: the extra one says whether a next page exists. */
-  private kept: FeedbackEntry[] = [];
+  private readonly kept: FeedbackEntry[] = [];
 
   constructor(
     private readonly limit: number,
@@ -20,7 +20,7 @@ export class FeedbackWindow {
 
   add(entries: Iterable<FeedbackEntry>): void {
     for (const entry of entries) {
-      if (this.ids.has(entry.id)) this.kept = this.kept.filter((k) => k.id !== entry.id);
+      if (this.ids.has(entry.id)) continue;
       this.ids.add(entry.id);
       if (this.after !== undefined && compareEntries(entry, this.after) <= 0) continue;
       const at = this.insertionPoint(entry);

@@ -186,20 +186,21 @@ export class StateManager {
 
   /**
    * One page of the whole feedback history (archives included), oldest first. The archives are
-   * read one at a time, oldest first, and only the page is kept of them: a history of any length
-   * costs one archive's memory.
+   * read one at a time and only the page (and the entry ids, for the total) is kept of them: a
+   * history of any length costs one archive's memory and its ids.
    */
   async feedbackHistory(taskId: string, page: { limit?: number; cursor?: string } = {}): Promise<FeedbackPage> {
     const limit = page.limit ?? 100;
     const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
     return this.logged('feedbackHistory', taskId, async () => {
       const state = decodeStateWithInfo(await this.read(taskId)).state;
+      // The state first: where an entry is also in an archive being written, the state's copy counts.
       const window = new FeedbackWindow(limit, after);
+      window.add(state.feedback_history);
       for (const archive of await this.archiveRefs(taskId)) {
         const cm = await this.readArchive(archive.name);
         if (cm) window.add(decodeArchive(cm).entries);
       }
-      window.add(state.feedback_history);
       const { entries, more, total } = window.result();
       const last = entries.at(-1);
       return { value: { entries, nextCursor: more && last ? encodeCursor(last) : undefined, total } };

@@ -268,6 +268,20 @@ describe('pages bounded by bytes', () => {
     }
   });
 
+  test(...embeddedOnly('request log', 'a request after a cut never asks for more than --page-size objects'), async () => {
+    // 13 a page: the first answer is cut after 10 small and 2 large objects; asking again for
+    // what was yielded plus what fits (12 + 2) would pass the page size.
+    local().clearRequests();
+    const pages: ConfigMap[][] = [];
+    for await (const page of client.listConfigMapPages({ namespace: ns, labelSelector: 'batch=bytes', pageSize: 13, pageBytes: 1.5 * MIB })) pages.push(page);
+    assert.deepEqual(
+      pages.flat().map((o) => keyOf(o.metadata)),
+      expected,
+    );
+    const limits = requestsTo(`/api/v1/namespaces/${ns}/configmaps`, 'GET').map((r) => Number(r.query.get('limit')));
+    assert.ok(limits.every((limit) => limit >= 1 && limit <= 13), `limits ${limits.join(',')}`);
+  });
+
   test('a budget smaller than one object: one object per page, none lost', async () => {
     const pages: ConfigMap[][] = [];
     for await (const page of client.listConfigMapPages({ namespace: ns, labelSelector: 'batch=bytes', pageSize: 100, pageBytes: 1024 })) pages.push(page);

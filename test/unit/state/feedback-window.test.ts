@@ -10,10 +10,10 @@ function entry(id: string, second: number): FeedbackEntry {
   return { id, timestamp: new Date(Date.UTC(2026, 10, 1, 0, 0, second)).toISOString(), iteration: 1, category: 'note', description: id } as unknown as FeedbackEntry;
 }
 
-/** The whole history sorted, as the page was computed before: the reference. */
+/** The whole history sorted, the first copy of an id counting: the reference. */
 function wholeSort(sources: FeedbackEntry[][], limit: number, after?: FeedbackEntry) {
   const byId = new Map<string, FeedbackEntry>();
-  for (const source of sources) for (const e of source) byId.set(e.id, e);
+  for (const source of sources) for (const e of source) if (!byId.has(e.id)) byId.set(e.id, e);
   const all = [...byId.values()].sort(compareEntries);
   const start = after === undefined ? 0 : all.findIndex((e) => compareEntries(e, after) > 0);
   const entries = start < 0 ? [] : all.slice(start, start + limit);
@@ -21,11 +21,12 @@ function wholeSort(sources: FeedbackEntry[][], limit: number, after?: FeedbackEn
 }
 
 test('pages match a sort of the whole history, for every limit and cursor, out-of-order sources and duplicates included', () => {
-  // Archives mostly older than the state, one entry out of order, one id in an archive and the state.
+  // The state first, then archives mostly older than it: one entry out of order, one id in an
+  // archive and the state, and ids whose later copies carry other timestamps (the first counts).
   const sources = [
-    [entry('a1', 1), entry('a2', 2), entry('a3', 40)],
-    [entry('b1', 3), entry('b2', 3), entry('b3', 5)],
-    [entry('s1', 6), entry('b3', 5), entry('s2', 7), entry('s0', 0)],
+    [entry('s1', 6), entry('b3', 5), entry('s2', 7), entry('s0', 0), entry('x', 1), entry('y', 2)],
+    [entry('a1', 1), entry('a2', 2), entry('a3', 40), entry('x', 50)],
+    [entry('b1', 3), entry('b2', 3), entry('b3', 5), entry('y', 55)],
   ];
   const everything = wholeSort(sources, 100).entries;
   for (const limit of [1, 2, 3, 5, 100]) {
