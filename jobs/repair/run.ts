@@ -19,6 +19,7 @@ import { RuleCounts } from './report.js';
 import { inShard } from '../sweep/shard.js';
 import { runBounded } from '../../src/job/executor.js';
 import { fullObjectConcurrency } from '../../src/kube/list-stream.js';
+import type { DeletionSummary } from '../../src/job/deletion-summary.js';
 import type { JobRun } from '../../src/job/runner.js';
 import { UsageError, oneLine } from '../../src/exit.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../../src/kube/errors.js';
@@ -49,6 +50,8 @@ interface Saved {
 
 export async function repair(run: JobRun, options: RepairRunOptions): Promise<RuleCounts> {
   const counts = new RuleCounts();
+  // Deleted orphans are gone: one Event for the run names them (repairs and quarantines keep theirs).
+  const deleted = run.deletions({ reason: 'OrphanArchivesDeleted', what: 'orphan archives' });
   const index = await observeIndex(run);
   const listed = listedObjects(run, index);
   const first = await planAndSave(run, options, index, listed, (plan) => {
@@ -61,7 +64,7 @@ export async function repair(run: JobRun, options: RepairRunOptions): Promise<Ru
     if (run.planOnly) printPlanned(run, plan);
     return !run.planOnly;
   });
-  const conflicted = await act(run, index, options.plan, first, counts);
+  const conflicted = await act(run, index, options.plan, first, counts, deleted);
   if (conflicted.length > 0 && run.signal.aborted) run.tally.skip('interrupted', conflicted.length);
   else if (conflicted.length > 0) {
     const again = await planAndSave(run, options, index, reread(run, index, conflicted), (plan) => {
@@ -70,7 +73,7 @@ export async function repair(run: JobRun, options: RepairRunOptions): Promise<Ru
       run.log.info({ object: idOf(plan.object) }, `${idOf(plan.object)} needs nothing any more after a concurrent write`);
       return false;
     });
-    for (const saved of await act(run, index, options.plan, again, counts)) {
+    for (const saved of await act(run, index, options.plan, again, counts, deleted)) {
       run.tally.skip('conflict');
       run.log.info({ object: refId(saved.ref) }, `skipped ${refId(saved.ref)}: changed again while it was repaired`);
     }
@@ -146,14 +149,14 @@ async function openSnapshot(run: JobRun, options: RepairRunOptions): Promise<Sna
  * Acts on the saved objects, each read again: planned again and acted on when it is still the
  * saved version; returned as conflicted when it changed since (or the write met a newer one).
  */
-async function act(run: JobRun, index: ObservedIndex, options: RepairOptions, saved: Saved[], counts: RuleCounts): Promise<Saved[]> {
+async function act(run: JobRun, index: ObservedIndex, options: RepairOptions, saved: Saved[], counts: RuleCounts, deleted: DeletionSummary): Promise<Saved[]> {
   const conflicted: Saved[] = [];
   let done = 0;
   const result = await runBounded(
     saved,
     fullObjectConcurrency(run.config),
     async (object) => {
-      const outcome = await actOn(run, index, options, object);
+      const outcome = await actOn(run, index, options, object, deleted);
       if (outcome === 'conflict') conflicted.push(object);
       else if (outcome !== 'not-done') counts.done(outcome);
       done++;
@@ -166,7 +169,7 @@ async function act(run: JobRun, index: ObservedIndex, options: RepairOptions, sa
 }
 
 /** One saved object: the plan carried out, `conflict`, or `not-done` (gone, or failed: counted in the tally). */
-async function actOn(run: JobRun, index: ObservedIndex, options: RepairOptions, saved: Saved): Promise<RepairPlan | 'conflict' | 'not-done'> {
+async function actOn(run: JobRun, index: ObservedIndex, options: RepairOptions, saved: Saved, deleted: DeletionSummary): Promise<RepairPlan | 'conflict' | 'not-done'> {
   const id = refId(saved.ref);
   let cm: ConfigMap;
   try {
@@ -185,7 +188,7 @@ async function actOn(run: JobRun, index: ObservedIndex, options: RepairOptions, 
     run.tally.skip('changed');
     return 'not-done';
   }
-  const outcome = await carryOut(run, plan);
+  const outcome = await carryOut(run, plan, deleted);
   return outcome === 'done' ? plan : outcome;
 }
 
@@ -193,7 +196,7 @@ async function actOn(run: JobRun, index: ObservedIndex, options: RepairOptions, 
  * Carries out one plan: `done`; `conflict` when the object changed since it was read; `not-done`
  * when it is gone or the write failed (counted in the tally, not in the per-rule table).
  */
-async function carryOut(run: JobRun, plan: RepairPlan): Promise<'done' | 'conflict' | 'not-done'> {
+async function carryOut(run: JobRun, plan: RepairPlan, deleted: DeletionSummary): Promise<'done' | 'conflict' | 'not-done'> {
   const id = idOf(plan.object);
   const meta = plan.object.metadata;
   const ref: ObjectRef = { namespace: meta.namespace ?? '', name: meta.name };
@@ -216,7 +219,7 @@ async function carryOut(run: JobRun, plan: RepairPlan): Promise<'done' | 'confli
           run.tally.skip('gone');
           return 'not-done';
         }
-        await run.event({ involved: involvedOf(plan.object), type: 'Normal', reason: 'OrphanArchiveDeleted', action: 'Delete', message: eventMessage(reasons) });
+        deleted.add(ref);
         break;
       }
       case 'none':

@@ -11,6 +11,7 @@
 
 import { ConflictError } from '../../src/kube/errors.js';
 import { runBounded } from '../../src/job/executor.js';
+import type { DeletionSummary } from '../../src/job/deletion-summary.js';
 import type { JobRun } from '../../src/job/runner.js';
 import { RefusedError, oneLine } from '../../src/exit.js';
 import { ANNOTATION_MARKED_AT, LABEL_SWEEP, SWEEP_VALUE_MARKED } from '../../src/state/labels.js';
@@ -36,6 +37,8 @@ interface CountedPlan {
 
 export async function sweep(run: JobRun, options: SweepOptions): Promise<void> {
   const decide = decider(run, options.policy);
+  // Deleted states are gone: one Event for the run names them (marks and unmarks keep theirs).
+  const deleted = run.deletions({ reason: 'StatesDeleted', what: 'task states', alongside: 'archives' });
   const plan = await countPlan(run, decide);
   const verdict = checkDeleteBudget({ plannedDeletes: plan.counts.delete, observed: run.tally.observed, maxDelete: options.maxDelete, maxDeletePercent: options.maxDeletePercent, force: options.force });
   if (!verdict.allowed) {
@@ -43,7 +46,7 @@ export async function sweep(run: JobRun, options: SweepOptions): Promise<void> {
     throw new RefusedError(`${verdict.reason}; nothing was changed`);
   }
   if (verdict.overridden) run.log.warn(`--force: ${verdict.overridden}`);
-  await carryOut(run, decide, plan);
+  await carryOut(run, decide, plan, deleted);
 }
 
 /** Pass 1: streams the pages and plans each object as it arrives; only counts are kept. */
@@ -82,7 +85,7 @@ async function countPlan(run: JobRun, decide: Decide): Promise<CountedPlan> {
 }
 
 /** Pass 2: the same pages again, each action carried out (or printed) as its page arrives. */
-async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan): Promise<void> {
+async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan, deleted: DeletionSummary): Promise<void> {
   const yielded: Record<SweepActionKind, number> = { mark: 0, unmark: 0, delete: 0 };
   let beyondPlan = 0;
   let done = 0;
@@ -109,7 +112,7 @@ async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan): Promise
     run.config.concurrency,
     async (action) => {
       if (run.planOnly) printPlanned(run, action);
-      else await act(run, action);
+      else await act(run, action, deleted);
       done++;
       run.progress(`${done}/${plan.total} actions done`);
     },
@@ -162,7 +165,7 @@ function printPlanned(run: JobRun, action: SweepAction): void {
   else run.print(`would ${action.kind} ${namespace}/${name}${archives}: ${action.reason}`);
 }
 
-async function act(run: JobRun, action: SweepAction): Promise<void> {
+async function act(run: JobRun, action: SweepAction, deleted: DeletionSummary): Promise<void> {
   const { object } = action;
   const id = `${object.namespace}/${object.name}`;
   try {
@@ -183,8 +186,7 @@ async function act(run: JobRun, action: SweepAction): Promise<void> {
           run.tally.skip('already_gone');
           return;
         }
-        await deleteArchives(run, action.archives ?? []);
-        await run.event({ involved: involvedOf(object), type: 'Normal', reason: 'Deleted', action: 'Delete', message: `deleted with ${action.archives?.length ?? 0} archives: ${action.reason}` });
+        deleted.add(object, await deleteArchives(run, action.archives ?? []));
         break;
       }
     }
@@ -200,11 +202,14 @@ async function act(run: JobRun, action: SweepAction): Promise<void> {
   }
 }
 
-async function deleteArchives(run: JobRun, archives: SweepObjectRef[]): Promise<void> {
+/** Deletes a deleted state's archives; returns how many are gone (as the tally counts them). */
+async function deleteArchives(run: JobRun, archives: SweepObjectRef[]): Promise<number> {
+  let deleted = 0;
   for (const archive of archives) {
     try {
       await run.client.deleteConfigMap(archive, { uid: archive.uid, resourceVersion: archive.resourceVersion });
       run.tally.apply('delete_archive');
+      deleted++;
     } catch (err) {
       // Changed since observed: left for the next run (or repair, as an orphan), like any other.
       if (err instanceof ConflictError) {
@@ -214,6 +219,7 @@ async function deleteArchives(run: JobRun, archives: SweepObjectRef[]): Promise<
       run.tally.fail(`${archive.namespace}/${archive.name}`, `delete archive ${archive.namespace}/${archive.name} failed: ${oneLine(err)}`);
     }
   }
+  return deleted;
 }
 
 function involvedOf(object: SweepObjectRef) {

@@ -14,6 +14,7 @@ import type { EventRecord } from '../kube/types.js';
 import type { Logger } from '../log.js';
 import { createRunMetrics } from '../metrics/run-metrics.js';
 import { ALL_NAMESPACES, PushError, pushMetrics, type PushMethod } from '../metrics/pushgateway.js';
+import { DeletionSummary, workloadFromEnv, type DeletionSummaryOptions } from './deletion-summary.js';
 import { formatSummary, Tally } from './tally.js';
 
 export interface JobSpec {
@@ -63,6 +64,11 @@ export interface JobRun {
   /** Records a Kubernetes Event; a failure to record is a warning, not a failed action. */
   event(record: EventRecord): Promise<void>;
   /**
+   * A summary of deletions, reported when the run ends as one Event (on the Job when in the
+   * cluster, else one per namespace touched) in place of an Event per deleted object.
+   */
+  deletions(options: DeletionSummaryOptions): DeletionSummary;
+  /**
    * Hands metrics to the runner, which pushes them with the run metrics (a later call replaces
    * an earlier one): the run's own namespace merged into the run's group, so the group is pushed
    * in one piece; every other namespace (--all-namespaces) in a group of its own.
@@ -90,6 +96,7 @@ export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSp
 
   let lastProgress = performance.now();
   let exported: ExportedMetrics | undefined;
+  const deletions: DeletionSummary[] = [];
   const run: JobRun = {
     job: spec.name,
     client: connection.client,
@@ -116,6 +123,11 @@ export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSp
       } catch (err) {
         log.warn(`could not record event ${record.reason} for ${record.involved.namespace}/${record.involved.name}: ${oneLine(err)}`);
       }
+    },
+    deletions: (options) => {
+      const summary = new DeletionSummary(options);
+      deletions.push(summary);
+      return summary;
     },
     exportMetrics: (metrics) => {
       exported = metrics;
@@ -144,6 +156,9 @@ export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSp
   } finally {
     await lock?.release().catch((err: unknown) => log.warn(`could not release the run lock: ${oneLine(err)}`));
   }
+  // Also after a failure or SIGTERM: what was deleted is reported.
+  const workload = workloadFromEnv(process.env);
+  for (const record of deletions.flatMap((summary) => summary.events(workload))) await run.event(record);
 
   const summary = tally.summary(spec.name, dryRun !== 'none', performance.now() - startedAt);
   const interrupted = ctx.signal.aborted;

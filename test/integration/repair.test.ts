@@ -13,6 +13,7 @@ import { cli } from '../support/cli.js';
 import { embeddedOnly, startTestCluster, type TestCluster } from '../support/cluster.js';
 import { comparable, loadRepairCorpus, type RepairFixture } from '../support/repair-corpus.js';
 import { stateConfigMap } from '../support/states.js';
+import { asJobPod, testJob } from '../support/workload-env.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import type { ConfigMap } from '../../src/kube/types.js';
@@ -158,7 +159,15 @@ describe('repair', () => {
 
     const recorded = (await events.listNamespacedEvent({ namespace: ns })).items;
     const reasons = (reason: string) => recorded.filter((e) => e.reason === reason).length;
-    assert.deepEqual([reasons('Repaired'), reasons('Quarantined'), reasons('OrphanArchiveDeleted')], [count(corpus, 'replace'), count(corpus, 'quarantine'), count(corpus, 'delete-orphan')]);
+    // Objects that still exist get an Event each; deleted orphans one Event for the run, on the namespace.
+    assert.deepEqual([reasons('Repaired'), reasons('Quarantined'), reasons('OrphanArchiveDeleted'), reasons('OrphanArchivesDeleted')], [count(corpus, 'replace'), count(corpus, 'quarantine'), 0, 1]);
+    const orphans = corpus.filter((f) => f.expected.action === 'delete-orphan').map((f) => f.object.metadata.name);
+    assert.ok(orphans.length > 0);
+    assert.ok(!recorded.some((e) => orphans.includes(e.involvedObject.name ?? '')), 'no Event about a deleted orphan');
+    const deletedEvent = recorded.find((e) => e.reason === 'OrphanArchivesDeleted')!;
+    assert.deepEqual([deletedEvent.type, deletedEvent.involvedObject.kind, deletedEvent.involvedObject.name], ['Normal', 'Namespace', ns]);
+    assert.match(deletedEvent.message ?? '', new RegExp(`^deleted ${orphans.length} orphan archives: `));
+    for (const name of orphans.slice(0, 10)) assert.ok(deletedEvent.message!.includes(name), name);
     const quarantineEvent = recorded.find((e) => e.involvedObject.name === 'task-field-feedback-unparseable-state');
     assert.equal(quarantineEvent?.type, 'Warning');
     assert.match(quarantineEvent?.message ?? '', /^quarantined \(field-invalid\): the feedback is unreadable and this is its only copy/);
@@ -317,5 +326,19 @@ describe('repair', () => {
     const second = await repair();
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(second.json<Summary>().planned, { repair: 0, quarantine: 0, delete_orphan: 0 });
+  });
+
+  test('in a Job\'s pod, the deleted orphans are reported in one Event on the Job', async () => {
+    const orphans = corpus.filter((f) => f.expected.action === 'delete-orphan');
+    await seed(orphans.flatMap((f) => [f.object, ...f.context]));
+    const job = testJob(ns);
+    const run = await asJobPod(job, () => repair());
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.json<Summary>().applied.delete_orphan, orphans.length);
+    const recorded = (await events.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.reason?.startsWith('Orphan'));
+    assert.equal(recorded.length, 1);
+    const [event] = recorded;
+    assert.deepEqual([event!.reason, event!.type, event!.involvedObject.apiVersion, event!.involvedObject.kind, event!.involvedObject.name, event!.involvedObject.uid], ['OrphanArchivesDeleted', 'Normal', 'batch/v1', 'Job', job.name, job.uid]);
+    assert.match(event!.message ?? '', new RegExp(`^deleted ${orphans.length} orphan archives: ${orphans[0]!.object.metadata.name}`));
   });
 });

@@ -11,6 +11,9 @@ import type { KubeClient } from '../../src/kube/client.js';
 import type { ConfigMap } from '../../src/kube/types.js';
 import { encodeState } from '../../src/state/codec.js';
 import { taskState } from '../support/states.js';
+import { asJobPod, testJob } from '../support/workload-env.js';
+import { CoreV1Api, type CoreV1Event } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../../src/kube/config.js';
 
 const T0 = DateTime.fromISO('2026-11-20T12:00:00Z', { zone: 'utc' });
 const at = (hours: number) => T0.plus({ hours }).toISO({ suppressMilliseconds: true })!;
@@ -29,6 +32,19 @@ beforeEach(async () => {
   ns = await cluster.extraNamespace();
   cluster.local?.faults.clear();
 });
+
+async function recordedEvents(): Promise<CoreV1Event[]> {
+  const core = loadKubeConfig({ kubeconfig: cluster.kubeconfig }).kubeConfig.makeApiClient(CoreV1Api);
+  return (await core.listNamespacedEvent({ namespace: ns })).items;
+}
+
+/** N expired states, marked by a first run at at(0): a run at at(25) deletes them. */
+async function markedForDeletion(count: number): Promise<string[]> {
+  await seed(Array.from({ length: count }, (_, i) => stateConfigMap({ id: `gone-${String(i).padStart(3, '0')}`, namespace: ns, lastUpdate: daysAgo(10) })));
+  const marking = await sweep(at(0));
+  assert.equal(marking.code, 0, marking.stderr);
+  return Array.from({ length: count }, (_, i) => `task-gone-${String(i).padStart(3, '0')}-state`);
+}
 
 async function seed(objects: ConfigMap[]): Promise<void> {
   for (const cm of objects) await client.createConfigMap(cm);
@@ -353,5 +369,66 @@ describe('sweep', () => {
     assert.match(missing.stderr, /no task state .*task-nope-state/);
     const run = await sweep(at(25));
     assert.equal(run.json<{ applied: Record<string, number> }>().applied.delete, 0);
+  });
+
+  describe('deletions are reported in one Event per run', () => {
+    test('outside a pod: one StatesDeleted Event on the namespace with the count and a sample, none per deleted state; marks keep theirs', async () => {
+      const names = await markedForDeletion(12);
+      const run = await sweep(at(25));
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal(run.json<{ applied: Record<string, number> }>().applied.delete, 12);
+      const recorded = await recordedEvents();
+      assert.equal(recorded.filter((e) => e.reason === 'MarkedForDeletion').length, 12, 'states that still exist after the run keep an Event each');
+      assert.ok(!recorded.some((e) => e.reason !== 'MarkedForDeletion' && names.includes(e.involvedObject.name ?? '')), 'no Event about a deleted state');
+      const deleted = recorded.filter((e) => e.reason === 'StatesDeleted');
+      assert.equal(deleted.length, 1);
+      assert.deepEqual([deleted[0]!.type, deleted[0]!.involvedObject.kind, deleted[0]!.involvedObject.name], ['Normal', 'Namespace', ns]);
+      const message = deleted[0]!.message ?? '';
+      assert.match(message, /^deleted 12 task states: .* and 2 more$/);
+      assert.equal(names.filter((name) => message.includes(name)).length, 10);
+      // The log keeps one line per delete.
+      assert.equal(names.filter((name) => run.stderr.includes(`delete ${ns}/${name}`)).length, 12);
+    });
+
+    test('in a Job\'s pod (the chart\'s downward API env): the Event is on the Job', async () => {
+      await markedForDeletion(3);
+      const job = testJob(ns);
+      const run = await asJobPod(job, () => sweep(at(25)));
+      assert.equal(run.code, 0, run.stderr);
+      const deleted = (await recordedEvents()).filter((e) => e.reason === 'StatesDeleted');
+      assert.equal(deleted.length, 1);
+      const { involvedObject, message } = deleted[0]!;
+      assert.deepEqual([involvedObject.apiVersion, involvedObject.kind, involvedObject.namespace, involvedObject.name, involvedObject.uid], ['batch/v1', 'Job', ns, job.name, job.uid]);
+      assert.equal(message, 'deleted 3 task states: task-gone-000-state, task-gone-001-state, task-gone-002-state');
+    });
+
+    test('--dry-run records no Event; nothing deleted, no StatesDeleted', async () => {
+      await markedForDeletion(2);
+      const run = await sweep(at(25), '--dry-run');
+      assert.equal(run.code, 0, run.stderr);
+      assert.equal((await recordedEvents()).filter((e) => e.reason === 'StatesDeleted').length, 0);
+    });
+
+    test(...embeddedOnly('request log', 'deleting N states: N deletes and one Event create'), async () => {
+      const count = 200;
+      await markedForDeletion(count);
+      cluster.local!.clearRequests();
+      const run = await sweep(at(25), '--concurrency', '16');
+      assert.equal(run.code, 0, run.stderr);
+      const requests = cluster.local!.requests;
+      assert.equal(requests.filter((r) => r.method === 'DELETE' && r.path.includes('/configmaps/')).length, count);
+      assert.equal(requests.filter((r) => r.method === 'POST' && r.path.endsWith('/events')).length, 1);
+    });
+
+    test(...embeddedOnly('request log', '--dry-run=server sends the summary Event with dryRun=All'), async () => {
+      await markedForDeletion(2);
+      cluster.local!.clearRequests();
+      const run = await sweep(at(25), '--dry-run=server');
+      assert.equal(run.code, 0, run.stderr);
+      const creates = cluster.local!.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/events'));
+      assert.equal(creates.length, 1);
+      assert.equal(creates[0]!.query.get('dryRun'), 'All');
+      assert.equal((await recordedEvents()).filter((e) => e.reason === 'StatesDeleted').length, 0);
+    });
   });
 });

@@ -12,6 +12,7 @@ import addFormats from 'ajv-formats';
 import { parse, parseAllDocuments } from 'yaml';
 import { JOB_VERBS } from '../../jobs/doctor/checks.js';
 import { ExitCode } from '../../src/exit.js';
+import { WORKLOAD_ENV } from '../../src/job/deletion-summary.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const chart = join(repo, 'charts/cmstate');
@@ -330,6 +331,33 @@ describe('RBAC', () => {
   });
 });
 
+describe('downward API env', () => {
+  type EnvVar = { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } };
+  const env = parse(templateToYaml(defineText('cmstate.env'))) as EnvVar[];
+  const fieldRefs = Object.fromEntries(env.filter((e) => e.valueFrom?.fieldRef).map((e) => [e.name, e.valueFrom!.fieldRef!.fieldPath]));
+
+  test('every pod gets its own and its Job\'s identity, the names the runner reads', () => {
+    assert.deepEqual(fieldRefs, {
+      [WORKLOAD_ENV.podNamespace]: 'metadata.namespace',
+      [WORKLOAD_ENV.podName]: 'metadata.name',
+      [WORKLOAD_ENV.podUid]: 'metadata.uid',
+      // Set by the Job controller on its pods since Kubernetes 1.27, the chart's floor.
+      [WORKLOAD_ENV.jobName]: "metadata.labels['batch.kubernetes.io/job-name']",
+      [WORKLOAD_ENV.jobUid]: "metadata.labels['batch.kubernetes.io/controller-uid']",
+    });
+  });
+
+  test('the names are outside the CMSTATE_ prefix, which the CLI reads as options', () => {
+    assert.ok(Object.keys(fieldRefs).every((name) => !name.startsWith('CMSTATE_')), Object.keys(fieldRefs).join(', '));
+  });
+
+  test('the CronJob pod template passes it: cronjobs → jobSpec → podSpec → env', () => {
+    assert.match(templates.get('cronjobs.yaml') ?? '', /include "cmstate\.jobSpec" \$ctx/);
+    assert.match(defineText('cmstate.jobSpec'), /include "cmstate\.podSpec" \./);
+    assert.match(defineText('cmstate.podSpec'), /with include "cmstate\.env" \. \| trim \}\}\n\s+env:/);
+  });
+});
+
 describe('Job pod failure policy', () => {
   // The policy holds no directives, so the line transform gives its values exactly.
   const jobSpec = parse(templateToYaml(defineText('cmstate.jobSpec'))) as Values;
@@ -404,9 +432,11 @@ describe('supported Kubernetes versions', () => {
       SecurityContext.runAsNonRoot SecurityContext.runAsUser SecurityContext.runAsGroup SecurityContext.privileged
       SecurityContext.allowPrivilegeEscalation SecurityContext.readOnlyRootFilesystem
       SecurityContext.capabilities.drop SecurityContext.seccompProfile.type EnvVar.name EnvVar.value
+      EnvVar.valueFrom.fieldRef.fieldPath
       PersistentVolumeClaim.spec.accessModes PersistentVolumeClaim.spec.storageClassName
       PersistentVolumeClaim.spec.resources.requests.storage
       Role.rules ClusterRole.rules PolicyRule.apiGroups PolicyRule.resources PolicyRule.verbs
+      Role.rules.apiGroups Role.rules.resources Role.rules.verbs
       RoleBinding.roleRef.apiGroup RoleBinding.roleRef.kind RoleBinding.roleRef.name
       RoleBinding.subjects.kind RoleBinding.subjects.name RoleBinding.subjects.namespace
       ClusterRoleBinding.roleRef.apiGroup ClusterRoleBinding.roleRef.kind ClusterRoleBinding.roleRef.name

@@ -216,12 +216,36 @@ seccompProfile:
 {{- end }}
 
 {{/*
-Container environment. Options travel as CMSTATE_<NAME> variables, which the CLI reads for every
-flag: the namespace when one is watched ("" = all: the caller passes --all-namespaces), the
-Pushgateway, then the global and the job's own extra env (later entries win).
+Container environment. First the pod's identity from the downward API, outside the CMSTATE_
+prefix (the CLI would read those as options): a run reports what it deleted in one Event on its
+Job (the job-name and controller-uid labels the Job controller sets on its pods since Kubernetes
+1.27; empty on a pod that is not a Job's, which then gets the Event itself). Options travel as
+CMSTATE_<NAME> variables, which the CLI reads for every flag: the namespace when one is watched
+("" = all: the caller passes --all-namespaces), the Pushgateway, then the global and the job's
+own extra env (later entries win).
 Takes the same dict as cmstate.podSpec.
 */}}
 {{- define "cmstate.env" -}}
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_UID
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.uid
+- name: JOB_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.labels['batch.kubernetes.io/job-name']
+- name: JOB_UID
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.labels['batch.kubernetes.io/controller-uid']
 {{- if .namespace }}
 - name: CMSTATE_NAMESPACE
   value: {{ .namespace | quote }}
