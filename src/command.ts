@@ -1,13 +1,16 @@
 // What every command handler gets: validated global config, a logger, stdout, the clock (or
 // --now), a stop signal for SIGTERM, and a way to connect that builds the KubeConfig only when
 // the handler runs. One wrapper turns whatever a handler throws into one line and an exit code.
+//
+// Start-up: the parser builds every command, so a command module imports only what its options
+// need; its handler imports the rest (the job's run module, the runner) when it runs, and the
+// wrapper loads the Kubernetes client only for a command that may reach a cluster.
 
 import { DateTime } from 'luxon';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { globalConfigSchema, validate, type GlobalConfig } from './config.js';
 import { ExitCode, exitCodeFor, oneLine } from './exit.js';
-import { KubeClient, type KubeClientOptions } from './kube/client.js';
-import { loadKubeConfig } from './kube/config.js';
+import type { KubeClient, KubeClientOptions } from './kube/client.js';
 import { createLogger, type Logger } from './log.js';
 
 export interface CommandIo {
@@ -46,6 +49,8 @@ export function defineCommand<A>(spec: {
   describe: string;
   /** Gets the io too, so a command can nest subcommands. */
   builder?: (yargs: Argv, io: CommandIo) => Argv<A>;
+  /** Touches no cluster: ctx.connect throws, and the Kubernetes client is never loaded. */
+  offline?: boolean;
   handler: Handler<A>;
 }): CommandFactory {
   const make = (io: CommandIo): CommandModule<object, A> => ({
@@ -59,7 +64,8 @@ export function defineCommand<A>(spec: {
         const config = validate(globalConfigSchema, args);
         debug = config.debug;
         log = createLogger(config.logLevel, { destination: io.stderr });
-        const ctx = makeContext(config, log, io);
+        const connect = spec.offline ? offline : (await import('./connect.js')).connector(config, log);
+        const ctx = makeContext(config, log, io, connect);
         io.exit((await spec.handler(args, ctx)) ?? ExitCode.ok);
       } catch (err) {
         const line = oneLine(err);
@@ -73,7 +79,7 @@ export function defineCommand<A>(spec: {
   return make as unknown as CommandFactory;
 }
 
-function makeContext(config: GlobalConfig, log: Logger, io: CommandIo): CommandContext {
+function makeContext(config: GlobalConfig, log: Logger, io: CommandIo, connect: CommandContext['connect']): CommandContext {
   const fixedNow = config.now;
   return {
     config,
@@ -81,14 +87,11 @@ function makeContext(config: GlobalConfig, log: Logger, io: CommandIo): CommandC
     print: io.stdout,
     now: () => fixedNow ?? DateTime.utc(),
     signal: io.signal,
-    connect: (options = {}) => {
-      const loaded = loadKubeConfig({ kubeconfig: config.kubeconfig, context: config.context });
-      const client = new KubeClient(loaded.kubeConfig, {
-        serverDryRun: config.dryRun === 'server',
-        onRetry: (err, attempt, delayMs) => log.warn({ attempt, delayMs, code: err.code }, `retrying: ${err.message}`),
-        ...options,
-      });
-      return { client, namespace: config.namespace ?? loaded.namespace, server: loaded.server };
-    },
+    connect,
   };
 }
+
+/** ctx.connect of an offline command: a handler that calls it contradicts its definition. */
+const offline: CommandContext['connect'] = () => {
+  throw new Error('an offline command cannot connect to a cluster');
+};

@@ -6,8 +6,6 @@ import { z } from 'zod';
 import { defineCommand, type CommandContext } from '../../src/command.js';
 import { jobConfigSchema, jobOptions, validate, type JobConfig } from '../../src/config.js';
 import { ExitCode, UsageError } from '../../src/exit.js';
-import { runJob } from '../../src/job/runner.js';
-import { collectStateMetrics, deleteReleaseGroups, METRICS_ACTIONS } from './run.js';
 
 const metricsConfigSchema = z.object({
   withFeedback: z.boolean(),
@@ -35,6 +33,7 @@ export const metricsCommand = defineCommand({
       throw new UsageError('--shard-count: metrics runs unsharded (one metadata list); with --delete-group it names the sweep\'s shard count');
     }
     const withFeedback = options.withFeedback;
+    const [{ runJob }, { collectStateMetrics, METRICS_ACTIONS }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
     return runJob(ctx, config, { name: 'metrics', actions: METRICS_ACTIONS, settings: { withFeedback }, lock: false, printMetrics: true }, (run) =>
       collectStateMetrics(run, { withFeedback }),
     );
@@ -53,6 +52,7 @@ async function deleteGroups(ctx: CommandContext, config: JobConfig): Promise<num
   if (!url || problems.length) throw new UsageError(`--delete-group: ${problems.join('; ')}`);
 
   const dryRun = ctx.config.dryRun !== 'none';
+  const { deleteReleaseGroups } = await import('./run.js');
   const result = await deleteReleaseGroups({ url }, { namespace, shardCount: config.shardCount, dryRun });
   for (const failure of result.failures) ctx.log.error(failure);
   const scope = namespace ?? 'all namespaces';

@@ -5,9 +5,7 @@ import type { Argv } from 'yargs';
 import { z } from 'zod';
 import { defineCommand } from '../../src/command.js';
 import { jobConfigSchema, jobOptions, validate } from '../../src/config.js';
-import { runJob } from '../../src/job/runner.js';
 import { API_SIZE_LIMIT, DEFAULT_BUDGET_BYTES, DEFAULT_COMPRESSION_THRESHOLD } from '../../src/state/labels.js';
-import { REPAIR_ACTIONS, repair } from './run.js';
 
 const repairConfigSchema = z.object({
   snapshotDir: z.string().min(1).optional(),
@@ -32,6 +30,7 @@ export const repairCommand = defineCommand({
       validate(z.object({ snapshotDir: z.string({ error: 'required unless --dry-run: the originals are saved there before anything changes' }) }), { snapshotDir: options.snapshotDir });
     }
     const settings = { snapshotDir: options.snapshotDir, budgetBytes: options.budgetBytes, compressionThreshold: options.compressionThreshold };
+    const [{ runJob }, { REPAIR_ACTIONS, repair }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
     return runJob(ctx, config, { name: 'repair', actions: REPAIR_ACTIONS, settings }, async (run) => {
       await repair(run, { snapshotDir: options.snapshotDir, plan: { budgetBytes: options.budgetBytes, compressionThreshold: options.compressionThreshold } });
     });

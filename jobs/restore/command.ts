@@ -4,11 +4,9 @@ import path from 'node:path';
 import { z } from 'zod';
 import { defineCommand } from '../../src/command.js';
 import { jobConfigSchema, jobOptions, validate } from '../../src/config.js';
-import { runJob } from '../../src/job/runner.js';
 import { parseLabelSelector } from '../../src/kube/selectors.js';
 import { taskIdSchema } from '../../src/state/schema.js';
 import { RESTORE_MODES } from './plan.js';
-import { RESTORE_ACTIONS, restore } from './run.js';
 
 const selector = z.string().transform((text, ctx) => {
   try {
@@ -50,6 +48,7 @@ export const restoreCommand = defineCommand({
     const snapshotDir = options.snapshotDir ?? path.dirname(options.from);
     const filter = { taskIds: options.task ? new Set(options.task) : undefined, selector: options.selector };
     const settings = { from: options.from, mode: options.mode, selector: args.selector, task: options.task, targetNamespace: namespace ?? '(as in the snapshot)', snapshotDir };
+    const [{ runJob }, { RESTORE_ACTIONS, restore }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
     return runJob(ctx, config, { name: 'restore', actions: RESTORE_ACTIONS, settings }, (run) => restore(run, { from: options.from, mode: options.mode, filter, namespace, snapshotDir }));
   },
 });

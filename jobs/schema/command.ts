@@ -7,6 +7,7 @@ import { jsonSchema } from '../../src/state/schema.js';
 export const schemaCommand = defineCommand({
   command: 'schema',
   describe: 'Print the JSON Schema of the task state wire format',
+  offline: true,
   handler: async (_args, ctx) => {
     ctx.print(JSON.stringify(jsonSchema(), null, 2));
   },

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { defineCommand, type CommandContext } from '../../src/command.js';
 import { validate } from '../../src/config.js';
 import { formatTimestamp } from '../../src/durations.js';
-import { StateManager } from '../../src/state/manager.js';
+import type { StateManager } from '../../src/state/manager.js';
 import { stateConfigMapName } from '../../src/state/labels.js';
 import { FEEDBACK_SEVERITIES, ISSUE_TYPES, TASK_STATUSES, type TaskState } from '../../src/state/schema.js';
 import { formatEntry, formatState } from './format.js';
@@ -14,7 +14,8 @@ function taskIdArg(yargs: Argv) {
   return yargs.positional('id', { type: 'string', demandOption: true, describe: 'Task id (the ConfigMap is task-{id}-state)' });
 }
 
-function manager(ctx: CommandContext): StateManager {
+async function manager(ctx: CommandContext): Promise<StateManager> {
+  const { StateManager } = await import('../../src/state/manager.js');
   const { client, namespace } = ctx.connect();
   return new StateManager({ client, namespace, log: ctx.log, clock: ctx.now });
 }
@@ -40,7 +41,7 @@ const init = defineCommand({
       args,
     );
     const metadata = Object.fromEntries((opts.metadata ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
-    const mgr = manager(ctx);
+    const mgr = await manager(ctx);
     printState(ctx, mgr, await mgr.getOrCreate(args.id, { maxIterations: opts.maxIterations, metadata }));
   },
 });
@@ -50,7 +51,7 @@ const get = defineCommand({
   describe: 'Print the state',
   builder: taskIdArg,
   handler: async (args, ctx) => {
-    const mgr = manager(ctx);
+    const mgr = await manager(ctx);
     printState(ctx, mgr, await mgr.get(args.id));
   },
 });
@@ -60,7 +61,7 @@ const incr = defineCommand({
   describe: 'Start the next iteration and print its number (exit 3 at the maximum)',
   builder: (yargs) => taskIdArg(yargs).option('reason', { type: 'string', default: 'next iteration', describe: 'Recorded in the status history' }),
   handler: async (args, ctx) => {
-    const mgr = manager(ctx);
+    const mgr = await manager(ctx);
     const state = await mgr.incrementIteration(args.id, args.reason);
     ctx.print(ctx.config.output === 'json' ? JSON.stringify(state) : String(state.iteration));
   },
@@ -74,7 +75,7 @@ const status = defineCommand({
       .positional('status', { choices: TASK_STATUSES, demandOption: true, describe: 'The new status' })
       .option('reason', { type: 'string', default: 'set by hand', describe: 'Recorded in the status history' }),
   handler: async (args, ctx) => {
-    const mgr = manager(ctx);
+    const mgr = await manager(ctx);
     printState(ctx, mgr, await mgr.setStatus(args.id, args.status, args.reason));
   },
 });
@@ -84,7 +85,7 @@ const remove = defineCommand({
   describe: 'Delete the state and its feedback archives',
   builder: taskIdArg,
   handler: async (args, ctx) => {
-    const mgr = manager(ctx);
+    const mgr = await manager(ctx);
     if (ctx.config.dryRun === 'client') {
       await mgr.get(args.id);
       ctx.print(`would delete ${mgr.namespace}/${stateConfigMapName(args.id)} and its archives`);
@@ -109,7 +110,7 @@ const feedbackAdd = defineCommand({
       .option('resolved', { type: 'boolean', default: false })
       .option('timestamp', { type: 'string', describe: 'RFC 3339 (default: now)' }),
   handler: async (args, ctx) => {
-    const mgr = manager(ctx);
+    const mgr = await manager(ctx);
     const iteration = args.iteration ?? (await mgr.get(args.id)).iteration;
     const entry = {
       id: args.entryId,
@@ -136,7 +137,7 @@ const feedbackList = defineCommand({
       .option('cursor', { type: 'string', describe: 'The next_cursor of the previous page' }),
   handler: async (args, ctx) => {
     const { limit } = validate(z.object({ limit: z.number().int().min(1).max(10_000) }), args);
-    const mgr = manager(ctx);
+    const mgr = await manager(ctx);
     const page = await mgr.feedbackHistory(args.id, { limit, cursor: args.cursor });
     if (ctx.config.output === 'json') {
       ctx.print(JSON.stringify({ entries: page.entries, next_cursor: page.nextCursor ?? null, total: page.total }));

@@ -5,10 +5,7 @@ import { z } from 'zod';
 import { defineCommand } from '../../src/command.js';
 import { jobConfigSchema, jobOptions, validate } from '../../src/config.js';
 import { parseDuration } from '../../src/durations.js';
-import { runJob } from '../../src/job/runner.js';
 import { TASK_STATUSES } from '../../src/state/schema.js';
-import { SWEEP_ACTIONS, sweep } from './run.js';
-import { unmark, UNMARK_ACTIONS } from './unmark.js';
 
 const duration = (option: string) =>
   z.string().transform((text, ctx) => {
@@ -55,6 +52,7 @@ const unmarkCommand = defineCommand({
     if (ids.length === 0 && !selector) {
       validate(z.object({ ids: z.array(z.string()).min(1, 'name at least one task id, or pass --selector') }), { ids });
     }
+    const [{ runJob }, { unmark, UNMARK_ACTIONS }] = await Promise.all([import('../../src/job/runner.js'), import('./unmark.js')]);
     return runJob(ctx, config, { name: 'sweep-unmark', actions: UNMARK_ACTIONS, settings: { ids, selector }, lock: false }, (run) => unmark(run, { ids, selector }));
   },
 });
@@ -67,6 +65,7 @@ export const sweepCommand = defineCommand({
     const [config, options] = validate([jobConfigSchema, sweepConfigSchema], args);
     const policy = { ttl: options.ttl, grace: options.grace, statuses: options.status };
     const settings = { ttl: options.ttl.toISO(), grace: options.grace.toISO(), status: options.status ?? 'all', maxDelete: options.maxDelete, maxDeletePercent: options.maxDeletePercent, force: options.force };
+    const [{ runJob }, { SWEEP_ACTIONS, sweep }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
     return runJob(ctx, config, { name: 'sweep', actions: SWEEP_ACTIONS, settings }, (run) =>
       sweep(run, { policy, maxDelete: options.maxDelete, maxDeletePercent: options.maxDeletePercent, force: options.force }),
     );

@@ -19,6 +19,7 @@ export const verifyCommand = defineCommand({
     yargs
       .positional('file', { type: 'string', describe: 'A snapshot .ndjson.gz or .manifest.json file' })
       .option('dir', { type: 'string', describe: 'Verify every snapshot in this directory' }),
+  offline: true,
   handler: async (args, ctx) => {
     const options = validate(verifyConfigSchema, args);
     const startedAt = performance.now();
