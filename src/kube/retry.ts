@@ -1,6 +1,6 @@
 // Retries for transient API failures: jittered exponential backoff that honours Retry-After,
 // bounded both in attempts and in elapsed time. Conflicts are not transient: only
-// retryOnConflict repeats them, and it re-reads before every attempt.
+// retryOnConflict and retryOnConflictFairly repeat them, and they re-read before every attempt.
 
 import { ConflictError, KubeError, ThrottledError, UnavailableError } from './errors.js';
 import { realTimer, type Timer } from '../util/timer.js';
@@ -59,19 +59,30 @@ export function backoffDelay(attempt: number, policy: RetryPolicy, random: () =>
 
 export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const policy = options.policy ?? DEFAULT_RETRY_POLICY;
-  const timer = options.timer ?? realTimer;
   const random = options.random ?? Math.random;
+  return retryLoop(fn, policy, (attempt, _waitedMs, err) => backoffDelay(attempt, policy, random, err), options);
+}
+
+/** Attempts until success, a failure not retryable, or the policy's bounds; `delay` says how long to wait before attempt `attempt + 1`. */
+async function retryLoop<T>(
+  fn: (attempt: number) => Promise<T>,
+  bounds: Pick<RetryPolicy, 'maxAttempts' | 'maxElapsedMs'>,
+  delay: (attempt: number, waitedMs: number, err: unknown) => number,
+  options: Omit<RetryOptions, 'policy'>,
+): Promise<T> {
+  const timer = options.timer ?? realTimer;
   const retryable = options.retryable ?? isTransient;
   const started = timer.now();
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn(attempt);
     } catch (err) {
-      if (attempt >= policy.maxAttempts || !retryable(err) || options.signal?.aborted) throw err;
-      const delay = backoffDelay(attempt, policy, random, err);
-      if (timer.now() - started + delay > policy.maxElapsedMs) throw err;
-      options.onRetry?.(err, attempt, delay);
-      await timer.sleep(delay, options.signal);
+      if (attempt >= bounds.maxAttempts || !retryable(err) || options.signal?.aborted) throw err;
+      const waited = timer.now() - started;
+      const ms = delay(attempt, waited, err);
+      if (waited + ms > bounds.maxElapsedMs) throw err;
+      options.onRetry?.(err, attempt, ms);
+      await timer.sleep(ms, options.signal);
       if (options.signal?.aborted) throw err;
     }
   }
@@ -83,4 +94,45 @@ export async function withRetry<T>(fn: (attempt: number) => Promise<T>, options:
  */
 export function retryOnConflict<T>(fn: (attempt: number) => Promise<T>, options: Omit<RetryOptions, 'retryable'> = {}): Promise<T> {
   return withRetry(fn, { policy: CONFLICT_RETRY_POLICY, ...options, retryable: (err) => err instanceof ConflictError });
+}
+
+/**
+ * Retries for a read-modify-write that many writers race for (one object, writers in different
+ * processes that share nothing but it). Under contention one writer wins each round and the rest
+ * conflict; with exponential backoff those that lost most wait longest while newcomers win, and
+ * the tail is starvation. Here the bound of the (fully jittered) delay shrinks as the time already
+ * waited grows: a writer that just lost its first round waits up to maxDelayMs, deferring to those
+ * already waiting, who retry ever sooner, so the writer that has waited longest tends to win next.
+ * Every writer's clock starts with its own operation, so this needs no coordination. The first
+ * attempt is never delayed.
+ */
+export interface FairRetryPolicy {
+  /** The bound on the wait after a writer's first lost round. */
+  maxDelayMs: number;
+  /** The bound once a writer has waited horizonMs: long waiters still spread out a little. */
+  minDelayMs: number;
+  /** Over this much waiting the bound shrinks linearly from maxDelayMs to minDelayMs. */
+  horizonMs: number;
+  /** Give up when the next wait would end after this much time since the first attempt. */
+  maxElapsedMs: number;
+}
+
+/** The wait before the next attempt of a writer that has been at it for `waitedMs`: random in [0, bound(waitedMs)]. */
+export function fairDelay(waitedMs: number, policy: FairRetryPolicy, random: () => number): number {
+  const share = Math.max(0, 1 - waitedMs / policy.horizonMs);
+  const bound = policy.minDelayMs + (policy.maxDelayMs - policy.minDelayMs) * share;
+  return Math.round(bound * random());
+}
+
+export interface FairRetryOptions extends Omit<RetryOptions, 'policy' | 'retryable'> {
+  policy: FairRetryPolicy;
+}
+
+/** retryOnConflict with fairDelay: `fn` re-reads on every attempt; conflicts are retried until maxElapsedMs. */
+export function retryOnConflictFairly<T>(fn: (attempt: number) => Promise<T>, options: FairRetryOptions): Promise<T> {
+  const random = options.random ?? Math.random;
+  return retryLoop(fn, { maxAttempts: Infinity, maxElapsedMs: options.policy.maxElapsedMs }, (_attempt, waitedMs) => fairDelay(waitedMs, options.policy, random), {
+    ...options,
+    retryable: (err) => err instanceof ConflictError,
+  });
 }

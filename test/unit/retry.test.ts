@@ -4,9 +4,12 @@ import {
   CONFLICT_RETRY_POLICY,
   DEFAULT_RETRY_POLICY,
   backoffDelay,
+  fairDelay,
   isTransient,
   retryOnConflict,
+  retryOnConflictFairly,
   withRetry,
+  type FairRetryPolicy,
   type RetryPolicy,
 } from '../../src/kube/retry.js';
 import {
@@ -365,5 +368,71 @@ describe('retryOnConflict', () => {
     await assert.rejects(retryOnConflict(fn, { timer, random: noJitter, policy: { ...POLICY, maxAttempts: 2 } }), ConflictError);
     assert.deepEqual(attempts, [1, 2]);
     assert.deepEqual(timer.sleeps, [100]);
+  });
+});
+
+describe('fairDelay', () => {
+  const fair: FairRetryPolicy = { maxDelayMs: 100, minDelayMs: 4, horizonMs: 300, maxElapsedMs: 10_000 };
+  const bounds: [waitedMs: number, boundMs: number][] = [
+    [0, 100],
+    [30, 90],
+    [150, 52],
+    [270, 14],
+    [300, 4],
+    [5000, 4],
+  ];
+  for (const [waitedMs, boundMs] of bounds) {
+    test(`waited ${waitedMs} ms → at most ${boundMs} ms (random 1), 0 ms (random 0)`, () => {
+      assert.equal(fairDelay(waitedMs, fair, () => 1), boundMs);
+      assert.equal(fairDelay(waitedMs, fair, () => 0), 0);
+    });
+  }
+
+  test('a writer that has waited longer never gets a longer bound than one that just lost its first round', () => {
+    for (let waited = 0; waited < 1000; waited += 7) {
+      assert.ok(fairDelay(waited + 7, fair, () => 1) <= fairDelay(waited, fair, () => 1), `waited ${waited} ms`);
+    }
+    assert.ok(fairDelay(11, fair, () => 1) > 5 * fairDelay(400, fair, () => 1));
+  });
+});
+
+describe('retryOnConflictFairly', () => {
+  const fair: FairRetryPolicy = { maxDelayMs: 100, minDelayMs: 4, horizonMs: 300, maxElapsedMs: 1000 };
+
+  test('the first attempt is not delayed, and a first success never sleeps', async () => {
+    const timer = new FakeTimer();
+    const { fn, attempts } = failingThen([], 'ok');
+    assert.equal(await retryOnConflictFairly(fn, { policy: fair, timer, random: () => 1 }), 'ok');
+    assert.deepEqual(attempts, [1]);
+    assert.deepEqual(timer.sleeps, []);
+  });
+
+  test('each wait is shorter than the one before: the bound shrinks with the time waited', async () => {
+    const timer = new FakeTimer();
+    const attempts: number[] = [];
+    const fn = async (attempt: number): Promise<string> => {
+      attempts.push(attempt);
+      await timer.sleep(10); // the request: read and conflicting write
+      if (attempt < 6) throw conflict();
+      return 'ok';
+    };
+    assert.equal(await retryOnConflictFairly(fn, { policy: fair, timer, random: () => 1 }), 'ok');
+    const waits = timer.sleeps.filter((_, i) => i % 2 === 1);
+    // Waited 10 ms → 97 ms; 117 → 63; 190 → 39; 239 → 24; 273 → 13.
+    assert.deepEqual(waits, [97, 63, 39, 24, 13]);
+  });
+
+  test('retries conflicts until the next wait would pass maxElapsedMs, and nothing else', async () => {
+    const timer = new FakeTimer();
+    const { fn, attempts } = alwaysFailing(() => conflict());
+    await assert.rejects(retryOnConflictFairly(fn, { policy: { ...fair, maxElapsedMs: 200 }, timer, random: () => 1 }), ConflictError);
+    // Waits 100 (ends at 100), 68 (ends at 168); the next (46) would end at 214.
+    assert.deepEqual(timer.sleeps, [100, 68]);
+    assert.deepEqual(attempts, [1, 2, 3]);
+
+    const failure = unavailable();
+    const other = alwaysFailing(() => failure);
+    await assert.rejects(retryOnConflictFairly(other.fn, { policy: fair, timer: new FakeTimer() }), (err) => err === failure);
+    assert.deepEqual(other.attempts, [1]);
   });
 });
