@@ -66,7 +66,7 @@ export function jobOptions<T>(yargs: Argv<T>) {
   return yargs
     .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'Work on every namespace' })
     .option('concurrency', { type: 'number', default: 8, describe: 'Actions in flight at once' })
-    .option('qps', { type: 'number', default: 20, describe: 'Client-side limit on API requests per second' })
+    .option('qps', { type: 'number', default: 20, describe: 'Client-side limit on API requests per second (a burst of as many); 0: no client-side limit, only the server\'s 429s slow the run' })
     .option('page-size', { type: 'number', default: DEFAULT_PAGE_SIZE, describe: 'Objects per list request at most' })
     .option('page-bytes', { type: 'string', default: DEFAULT_PAGE_BYTES_QUANTITY, describe: 'Objects (as JSON) held from a list at a time, like 32Mi: what bounds memory when objects are large' })
     .option('shard-index', { type: 'number', describe: 'This pod\'s shard (default: $JOB_COMPLETION_INDEX)' })
@@ -90,7 +90,7 @@ export const jobConfigSchema = z
   .object({
     allNamespaces: z.boolean(),
     concurrency: z.number().int().min(1).max(256),
-    qps: z.number().positive().max(10_000),
+    qps: z.number().min(0).max(10_000),
     pageSize: z.number().int().min(1).max(10_000),
     pageBytes: byteQuantity,
     shardIndex: z.number().int().min(0).optional(),

@@ -39,7 +39,7 @@ const BENCHES: Record<string, () => Promise<Bench | string>> = {
 };
 
 /** Benchmarks that take BenchOptions.kubeconfig; the rest measure the embedded server or need its request log. */
-const ANY_CLUSTER = new Set(['jobs', 'state']);
+const ANY_CLUSTER = new Set(['jobs', 'state', 'sweep']);
 
 /** A section as another module returned it, checked enough to print. */
 function asSections(value: unknown, name: string): BenchSection[] {

@@ -92,7 +92,7 @@ describe('cmstate as a process: options, errors, output', () => {
   });
 
   test('bad flags and values exit 2 with one line naming each option', async () => {
-    const bad = await cliProcess(['sweep', '--ttl', 'soon', '--qps', '0', '--status', 'done', ...base()]);
+    const bad = await cliProcess(['sweep', '--ttl', 'soon', '--qps', '-1', '--status', 'done', ...base()]);
     assert.equal(bad.code, 2);
     const line = bad.stderr.trim().split('\n').at(-1)!;
     assert.match(line, /--qps/);
