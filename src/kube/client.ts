@@ -18,6 +18,7 @@ import {
   type V1ObjectMeta,
 } from '@kubernetes/client-node';
 import type { ResponseContext } from '@kubernetes/client-node/dist/gen/http/http.js';
+import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import { from, of } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
 import { DEFAULT_PAGE_BYTES, DEFAULT_PAGE_SIZE, ListSplitter, objectKey, PageCollector, type RawObject } from './list-stream.js';
 import { GoneError, fromHttpFailure, fromTransportFailure, type KubeError, type RequestContext } from './errors.js';
@@ -360,23 +361,24 @@ interface TransportRequest {
 
 /**
  * Per-request transport settings. A deadline, so a hung connection becomes a retryable timeout.
- * And one connection pool per client: @kubernetes/client-node 2.x builds a new undici Agent for
- * every request when TLS options are set (always, against a real cluster), so each request would
- * open (and leave lingering) a connection of its own — thousands in a sweep. Every request of a
- * client has the same cluster and user, so the first Agent serves them all.
+ * And one connection pool per client, whose connections outlive a DELETE:
+ * - @kubernetes/client-node 2.x builds a new undici Agent for every request when TLS options are
+ *   set (always, against a real cluster), so each request would open (and leave lingering) a
+ *   connection of its own: thousands in a sweep. Every request of a client has the same cluster
+ *   and user, so the first Agent serves them all (without TLS, undici's global one does).
+ * - undici closes the connection after a request whose method carries no body by convention but
+ *   has one, and every delete carries its preconditions in the body: a new connection (and TLS
+ *   handshake) per deleted object. kube-apiserver reads DELETE bodies, so the connection is kept.
  */
 function transportOptions(timeoutMs: number) {
-  let shared: unknown;
+  let shared: Dispatcher | undefined;
   return {
     middleware: [
       {
         pre: (request: TransportRequest) => {
           request.setSignal(AbortSignal.timeout(timeoutMs));
-          const own = request.getDispatcher();
-          if (own !== undefined) {
-            shared ??= own;
-            request.setDispatcher(shared);
-          }
+          shared ??= ((request.getDispatcher() as Dispatcher | undefined) ?? getGlobalDispatcher()).compose(keepConnection);
+          request.setDispatcher(shared);
           return of(request);
         },
         post: <R>(response: R) => of(response),
@@ -385,6 +387,8 @@ function transportOptions(timeoutMs: number) {
     middlewareMergeStrategy: 'append' as const,
   } as unknown as Configuration & Parameters<typeof setHeaderOptions>[2];
 }
+
+const keepConnection: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (options, handler) => dispatch({ ...options, reset: false }, handler);
 
 interface ListedPage {
   items: RawObject[];

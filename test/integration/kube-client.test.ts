@@ -5,11 +5,12 @@
 // that need fault injection, the request log or token expiry are skipped there).
 
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { againstRealCluster, embeddedOnly, startTestCluster, type TestCluster } from '../support/cluster.js';
-import type { KubeClient } from '../../src/kube/client.js';
+import { KubeClient } from '../../src/kube/client.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 import {
   AlreadyExistsError,
@@ -226,6 +227,52 @@ describe('selectors', () => {
       assert.deepEqual(ours(meta.items), expected);
     });
   }
+});
+
+describe('connections', () => {
+  /** A TCP proxy in front of the embedded server that counts the connections made through it. */
+  async function countingProxy(target: URL): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
+    let connections = 0;
+    const open = new Set<net.Socket>();
+    const proxy = net.createServer((socket) => {
+      connections++;
+      const upstream = net.connect(Number(target.port), target.hostname);
+      for (const end of [socket, upstream]) {
+        open.add(end);
+        end.on('close', () => open.delete(end));
+      }
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const { port } = proxy.address() as net.AddressInfo;
+    // Kept-alive connections would hold close() until they time out.
+    const close = () => new Promise<void>((resolve) => {
+      proxy.close(() => resolve());
+      for (const socket of open) socket.destroy();
+    });
+    return { url: `http://127.0.0.1:${port}`, connections: () => connections, close };
+  }
+
+  test(...embeddedOnly('connections counted through a local proxy', 'deletes with preconditions in their body reuse the connections: a few for 100 deletes, not one each'), async () => {
+    const ns = await cluster.extraNamespace();
+    await seedMany(Array.from({ length: 100 }, (_, i) => cm(ns, `conn-${i}`)));
+    const proxy = await countingProxy(new URL(local().url));
+    try {
+      const kubeConfig = loadKubeConfig({ kubeconfig: cluster.kubeconfig }).kubeConfig;
+      kubeConfig.clusters = kubeConfig.clusters.map((c) => ({ ...c, server: proxy.url }));
+      const viaProxy = new KubeClient(kubeConfig, { qps: 0 });
+      const objects: ConfigMap[] = [];
+      for await (const page of viaProxy.listConfigMapPages({ namespace: ns })) objects.push(...page.filter((o) => o.metadata.name.startsWith('conn-')));
+      await runBounded(objects, 8, async (o) => {
+        assert.equal(await viaProxy.deleteConfigMap({ namespace: ns, name: o.metadata.name }, { uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion }), 'deleted');
+      });
+      assert.ok(proxy.connections() <= 16, `${proxy.connections()} connections for 1 list and 100 deletes`);
+    } finally {
+      await proxy.close();
+    }
+  });
 });
 
 describe('pages bounded by bytes', () => {
