@@ -11,7 +11,7 @@ import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { globalConfigSchema, validate, type GlobalConfig } from './config.js';
 import { ExitCode, exitCodeFor, oneLine } from './exit.js';
 import type { KubeClient, KubeClientOptions } from './kube/client.js';
-import { createLogger, type Logger } from './log.js';
+import type { Logger } from './log.js';
 
 export interface CommandIo {
   stdout: (line: string) => void;
@@ -63,6 +63,7 @@ export function defineCommand<A>(spec: {
       try {
         const config = validate(globalConfigSchema, args);
         debug = config.debug;
+        const { createLogger } = await import('./log.js');
         log = createLogger(config.logLevel, { destination: io.stderr });
         const connect = spec.offline ? offline : (await import('./connect.js')).connector(config, log);
         const ctx = makeContext(config, log, io, connect);

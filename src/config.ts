@@ -8,7 +8,9 @@ import { z } from 'zod';
 import { UsageError } from './exit.js';
 import { DEFAULT_PAGE_BYTES_QUANTITY, DEFAULT_PAGE_SIZE } from './kube/list-stream.js';
 import { parseByteQuantity } from './util/quantity.js';
-import { LOG_LEVELS } from './log.js';
+
+/** pino's levels; here and not in ./log.ts, so that parsing options does not load pino. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export const DRY_RUN_MODES = ['none', 'client', 'server'] as const;
 export type DryRunMode = (typeof DRY_RUN_MODES)[number];

@@ -4,7 +4,6 @@ import { pino, type Logger, type LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
 
 export type { Logger };
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 export function createLogger(level: LevelWithSilent, options: { pretty?: boolean; destination?: NodeJS.WritableStream } = {}): Logger {
   const destination = options.destination ?? process.stderr;

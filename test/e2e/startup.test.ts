@@ -43,6 +43,7 @@ function cmstate(args: string[], env: Record<string, string> = {}): Promise<Run>
 }
 
 const kubernetesClient = (run: Run) => run.resolved.filter((url) => url.includes('/node_modules/@kubernetes/client-node/'));
+const logger = (run: Run) => run.resolved.filter((url) => /\/node_modules\/pino(-pretty)?\//.test(url));
 const runModules = (run: Run) => run.resolved.filter((url) => /\/jobs\/[^/]+\/run\.[jt]s$/.test(url) || url.endsWith('/src/job/runner.ts'));
 
 describe('start-up: what a command loads', () => {
@@ -64,6 +65,8 @@ describe('start-up: what a command loads', () => {
       assert.ok(run.resolved.some((url) => url.endsWith('/src/cli.ts')), `${what}: the recorder saw the CLI load`);
       assert.deepEqual(kubernetesClient(run).slice(0, 3), [], `${what} loads @kubernetes/client-node`);
       assert.deepEqual(runModules(run), [], `${what} loads a job's run module`);
+      // The logger is made when a command runs: help and version need no pino.
+      if (args.includes('--help') || args.includes('--version')) assert.deepEqual(logger(run).slice(0, 3), [], `${what} loads pino`);
     }
   });
 
