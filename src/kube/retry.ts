@@ -124,15 +124,93 @@ export function fairDelay(waitedMs: number, policy: FairRetryPolicy, random: () 
   return Math.round(bound * random());
 }
 
+/**
+ * What a writer remembers of its recent operations on one object: whether they met contention.
+ * The writer that just won a round starts its next operation at once, ahead of every writer that
+ * lost to it and is waiting out fairDelay, and keeps winning; so a writer that met contention lately
+ * defers its next first attempt too (deferDelay). Only the writer's own operations feed it.
+ */
+export interface Contention {
+  /** When (timer ms) the writer last lost a round on this object. */
+  lastConflictAt: number;
+  /** How long its last operation that lost a round took, first attempt to success. */
+  contendedMs: number;
+}
+
+export interface DeferPolicy {
+  /** A conflict older than this no longer delays the first attempt. */
+  windowMs: number;
+  /** The bound on the delay, however long the last contended operation took. */
+  maxDelayMs: number;
+}
+
+/**
+ * The wait before the first attempt: none unless this writer lost a round within windowMs, else
+ * random in [0, contendedMs]. Writers taking turns each wait about one turn of all the others, so
+ * the last contended operation measures how many writers there are without knowing them: a few
+ * writers defer a little, many defer more.
+ */
+export function deferDelay(contention: Contention | undefined, now: number, policy: DeferPolicy, random: () => number): number {
+  if (contention === undefined || now - contention.lastConflictAt > policy.windowMs) return 0;
+  return Math.round(Math.min(policy.maxDelayMs, contention.contendedMs) * random());
+}
+
+/** Per-object Contention, for one writer; entries past the window are dropped (all of them once there are many), so a long-lived writer keeps only recent ones. */
+export class ContentionMemory {
+  private readonly byKey = new Map<string, Contention>();
+  constructor(readonly policy: DeferPolicy) {}
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  get(key: string, now: number): Contention | undefined {
+    const c = this.byKey.get(key);
+    if (c !== undefined && now - c.lastConflictAt > this.policy.windowMs) this.byKey.delete(key);
+    return this.byKey.get(key);
+  }
+
+  /** After an operation that took `tookMs` from its first attempt: `lostAt` is when it last lost a round (undefined: never). */
+  record(key: string, lostAt: number | undefined, tookMs: number, now: number): void {
+    if (lostAt === undefined) return;
+    if (this.byKey.size >= 1024) for (const k of [...this.byKey.keys()]) this.get(k, now);
+    this.byKey.set(key, { lastConflictAt: lostAt, contendedMs: tookMs });
+  }
+}
+
 export interface FairRetryOptions extends Omit<RetryOptions, 'policy' | 'retryable'> {
   policy: FairRetryPolicy;
+  /** The writer's memory of contention on `key`: consulted before the first attempt, updated after. */
+  contention?: { memory: ContentionMemory; key: string };
 }
 
 /** retryOnConflict with fairDelay: `fn` re-reads on every attempt; conflicts are retried until maxElapsedMs. */
-export function retryOnConflictFairly<T>(fn: (attempt: number) => Promise<T>, options: FairRetryOptions): Promise<T> {
+export async function retryOnConflictFairly<T>(fn: (attempt: number) => Promise<T>, options: FairRetryOptions): Promise<T> {
   const random = options.random ?? Math.random;
-  return retryLoop(fn, { maxAttempts: Infinity, maxElapsedMs: options.policy.maxElapsedMs }, (_attempt, waitedMs) => fairDelay(waitedMs, options.policy, random), {
-    ...options,
-    retryable: (err) => err instanceof ConflictError,
-  });
+  const timer = options.timer ?? realTimer;
+  const contention = options.contention;
+  if (contention) {
+    const now = timer.now();
+    const first = deferDelay(contention.memory.get(contention.key, now), now, contention.memory.policy, random);
+    if (first > 0) await timer.sleep(first, options.signal);
+  }
+  let lostAt: number | undefined;
+  const started = timer.now();
+  try {
+    return await retryLoop(
+      async (attempt) => {
+        try {
+          return await fn(attempt);
+        } catch (err) {
+          if (err instanceof ConflictError) lostAt = timer.now();
+          throw err;
+        }
+      },
+      { maxAttempts: Infinity, maxElapsedMs: options.policy.maxElapsedMs },
+      (_attempt, waitedMs) => fairDelay(waitedMs, options.policy, random),
+      { ...options, timer, retryable: (err) => err instanceof ConflictError },
+    );
+  } finally {
+    contention?.memory.record(contention.key, lostAt, timer.now() - started, timer.now());
+  }
 }

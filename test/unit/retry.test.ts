@@ -2,13 +2,17 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CONFLICT_RETRY_POLICY,
+  ContentionMemory,
   DEFAULT_RETRY_POLICY,
   backoffDelay,
+  deferDelay,
   fairDelay,
   isTransient,
   retryOnConflict,
   retryOnConflictFairly,
   withRetry,
+  type Contention,
+  type DeferPolicy,
   type FairRetryPolicy,
   type RetryPolicy,
 } from '../../src/kube/retry.js';
@@ -434,5 +438,85 @@ describe('retryOnConflictFairly', () => {
     const other = alwaysFailing(() => failure);
     await assert.rejects(retryOnConflictFairly(other.fn, { policy: fair, timer: new FakeTimer() }), (err) => err === failure);
     assert.deepEqual(other.attempts, [1]);
+  });
+});
+
+describe('deferDelay', () => {
+  const defer: DeferPolicy = { windowMs: 1000, maxDelayMs: 500 };
+  const cases: [name: string, contention: Contention | undefined, now: number, boundMs: number][] = [
+    ['never lost a round (a writer alone)', undefined, 5000, 0],
+    ['lost one just now in a 90 ms operation (a few writers)', { lastConflictAt: 5000, contendedMs: 90 }, 5000, 90],
+    ['lost one in a 300 ms operation (many writers)', { lastConflictAt: 5000, contendedMs: 300 }, 5000, 300],
+    ['lost one 1 s ago: still within the window', { lastConflictAt: 4000, contendedMs: 90 }, 5000, 90],
+    ['lost one 1.001 s ago: past the window', { lastConflictAt: 3999, contendedMs: 90 }, 5000, 0],
+    ['a very long operation: capped at maxDelayMs', { lastConflictAt: 5000, contendedMs: 2000 }, 5000, 500],
+  ];
+  for (const [name, contention, now, boundMs] of cases) {
+    test(`${name} → at most ${boundMs} ms (random 1), 0 ms (random 0)`, () => {
+      assert.equal(deferDelay(contention, now, defer, () => 1), boundMs);
+      assert.equal(deferDelay(contention, now, defer, () => 0), 0);
+    });
+  }
+});
+
+describe('ContentionMemory', () => {
+  const defer: DeferPolicy = { windowMs: 1000, maxDelayMs: 500 };
+
+  test('remembers nothing of operations that never lost a round', () => {
+    const memory = new ContentionMemory(defer);
+    memory.record('a', undefined, 12, 100);
+    assert.equal(memory.get('a', 100), undefined);
+    assert.equal(memory.size, 0);
+  });
+
+  test('a lost round is remembered per key for the window; an operation that lost none leaves it as it was', () => {
+    const memory = new ContentionMemory(defer);
+    memory.record('a', 100, 80, 130);
+    assert.deepEqual(memory.get('a', 200), { lastConflictAt: 100, contendedMs: 80 });
+    assert.equal(memory.get('b', 200), undefined);
+    memory.record('a', undefined, 12, 600);
+    assert.deepEqual(memory.get('a', 1100), { lastConflictAt: 100, contendedMs: 80 });
+    assert.equal(memory.get('a', 1101), undefined);
+    memory.record('a', 1500, 40, 1510);
+    assert.deepEqual(memory.get('a', 1510), { lastConflictAt: 1500, contendedMs: 40 });
+  });
+
+  test('keeps no more than the recent entries of a writer that met contention on many keys', () => {
+    const memory = new ContentionMemory(defer);
+    for (let i = 0; i < 2000; i++) memory.record(`k${i}`, i * 10, 15, i * 10);
+    assert.equal(memory.get('k1000', 19_990), undefined);
+    assert.deepEqual(memory.get('k1999', 19_990), { lastConflictAt: 19_990, contendedMs: 15 });
+    assert.ok(memory.size <= 1024, `${memory.size} entries`);
+  });
+});
+
+describe('retryOnConflictFairly with contention memory', () => {
+  const fair: FairRetryPolicy = { maxDelayMs: 100, minDelayMs: 4, horizonMs: 300, maxElapsedMs: 10_000 };
+  const defer: DeferPolicy = { windowMs: 1000, maxDelayMs: 500 };
+  /** An operation whose rounds take 10 ms and that loses `losses` of them. */
+  const operation = (timer: FakeTimer, losses: number) => async (attempt: number) => {
+    await timer.sleep(10);
+    if (attempt <= losses) throw conflict();
+    return 'ok';
+  };
+
+  test('a writer that never loses a round never waits before its first attempt', async () => {
+    const timer = new FakeTimer();
+    const memory = new ContentionMemory(defer);
+    for (let i = 0; i < 3; i++) await retryOnConflictFairly(operation(timer, 0), { policy: fair, timer, random: () => 1, contention: { memory, key: 'a' } });
+    assert.deepEqual(timer.sleeps, [10, 10, 10]);
+  });
+
+  test('after losing a round, the next operation on that key defers its first attempt by up to what the contended one took; other keys do not', async () => {
+    const timer = new FakeTimer();
+    const memory = new ContentionMemory(defer);
+    const options = (key: string) => ({ policy: fair, timer, random: () => 1, contention: { memory, key } });
+    await retryOnConflictFairly(operation(timer, 1), options('a'));
+    // Round lost at 10, fairDelay(10) = 97, the won round: 117 ms in all.
+    assert.deepEqual(timer.sleeps, [10, 97, 10]);
+    timer.sleeps.length = 0;
+    await retryOnConflictFairly(operation(timer, 0), options('b'));
+    await retryOnConflictFairly(operation(timer, 0), options('a'));
+    assert.deepEqual(timer.sleeps, [10, 117, 10]);
   });
 });
