@@ -1,6 +1,6 @@
 // Retries for transient API failures: jittered exponential backoff that honours Retry-After,
 // bounded both in attempts and in elapsed time. Conflicts are not transient: only
-// retryOnConflict and retryOnConflictFairly repeat them, and they re-read before every attempt.
+// retryOnConflictFairly repeats them, and it re-reads before every attempt.
 
 import { ConflictError, KubeError, ThrottledError, UnavailableError } from './errors.js';
 import { realTimer, type Timer } from '../util/timer.js';
@@ -23,16 +23,6 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   maxElapsedMs: 60_000,
   factor: 2,
   jitter: 0.5,
-};
-
-/** client-go's DefaultRetry for conflicts: short, a handful of steps. */
-export const CONFLICT_RETRY_POLICY: RetryPolicy = {
-  maxAttempts: 8,
-  initialDelayMs: 10,
-  maxDelayMs: 500,
-  maxElapsedMs: 10_000,
-  factor: 2,
-  jitter: 1,
 };
 
 export interface RetryOptions {
@@ -88,13 +78,6 @@ async function retryLoop<T>(
   }
 }
 
-/**
- * Like client-go's RetryOnConflict: `fn` must re-read the object on every attempt and re-apply
- * its change, so a retry never writes stale data.
- */
-export function retryOnConflict<T>(fn: (attempt: number) => Promise<T>, options: Omit<RetryOptions, 'retryable'> = {}): Promise<T> {
-  return withRetry(fn, { policy: CONFLICT_RETRY_POLICY, ...options, retryable: (err) => err instanceof ConflictError });
-}
 
 /**
  * Retries for a read-modify-write that many writers race for (one object, writers in different
@@ -184,7 +167,10 @@ export interface FairRetryOptions extends Omit<RetryOptions, 'policy' | 'retryab
   contention?: { memory: ContentionMemory; key: string };
 }
 
-/** retryOnConflict with fairDelay: `fn` re-reads on every attempt; conflicts are retried until maxElapsedMs. */
+/**
+ * Like client-go's RetryOnConflict, with fairDelay: `fn` must re-read the object on every attempt
+ * and re-apply its change, so a retry never writes stale data; conflicts are retried until maxElapsedMs.
+ */
 export async function retryOnConflictFairly<T>(fn: (attempt: number) => Promise<T>, options: FairRetryOptions): Promise<T> {
   const random = options.random ?? Math.random;
   const timer = options.timer ?? realTimer;

@@ -1,14 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  CONFLICT_RETRY_POLICY,
   ContentionMemory,
   DEFAULT_RETRY_POLICY,
   backoffDelay,
   deferDelay,
   fairDelay,
   isTransient,
-  retryOnConflict,
   retryOnConflictFairly,
   withRetry,
   type Contention,
@@ -301,78 +299,6 @@ describe('isTransient', () => {
   for (const [name, err, transient] of cases) {
     test(`${name} → ${transient}`, () => assert.equal(isTransient(err), transient));
   }
-});
-
-describe('retryOnConflict', () => {
-  /** An object another writer keeps changing: each write with a stale version conflicts. */
-  function contendedObject(concurrentWrites: number) {
-    let version = 1;
-    let interference = concurrentWrites;
-    return {
-      read: async () => ({ version, value: `v${version}` }),
-      write: async (expected: number) => {
-        if (interference > 0) {
-          interference--;
-          version++; // the other writer got there first
-        }
-        if (expected !== version) throw conflict();
-        version++;
-        return version;
-      },
-    };
-  }
-
-  test('re-invokes the function, which re-reads, until it stops conflicting', async () => {
-    const timer = new FakeTimer();
-    const object = contendedObject(2);
-    const seen: { attempt: number; version: number; value: string }[] = [];
-    const written = await retryOnConflict(
-      async (attempt) => {
-        const current = await object.read();
-        seen.push({ attempt, ...current });
-        return object.write(current.version);
-      },
-      { timer, random: noJitter },
-    );
-    assert.deepEqual(seen, [
-      { attempt: 1, version: 1, value: 'v1' },
-      { attempt: 2, version: 2, value: 'v2' },
-      { attempt: 3, version: 3, value: 'v3' },
-    ]);
-    assert.equal(written, 4);
-    assert.deepEqual(timer.sleeps, [CONFLICT_RETRY_POLICY.initialDelayMs, CONFLICT_RETRY_POLICY.initialDelayMs * 2]);
-  });
-
-  test('gives up after CONFLICT_RETRY_POLICY.maxAttempts conflicts', async () => {
-    const timer = new FakeTimer();
-    const { fn, attempts } = alwaysFailing(() => conflict());
-    await assert.rejects(retryOnConflict(fn, { timer, random: noJitter }), ConflictError);
-    assert.equal(attempts.length, CONFLICT_RETRY_POLICY.maxAttempts);
-  });
-
-  const others: [name: string, err: Error][] = [
-    ['UnavailableError (transient)', unavailable()],
-    ['ThrottledError (transient)', throttled(1)],
-    ['NotFoundError', new NotFoundError('not found', 404, CTX)],
-    ['a plain Error', new Error('bug')],
-  ];
-  for (const [name, failure] of others) {
-    test(`does not repeat ${name}`, async () => {
-      const timer = new FakeTimer();
-      const { fn, attempts } = alwaysFailing(() => failure);
-      await assert.rejects(retryOnConflict(fn, { timer }), (err) => err === failure);
-      assert.deepEqual(attempts, [1]);
-      assert.deepEqual(timer.sleeps, []);
-    });
-  }
-
-  test('a given policy replaces CONFLICT_RETRY_POLICY', async () => {
-    const timer = new FakeTimer();
-    const { fn, attempts } = alwaysFailing(() => conflict());
-    await assert.rejects(retryOnConflict(fn, { timer, random: noJitter, policy: { ...POLICY, maxAttempts: 2 } }), ConflictError);
-    assert.deepEqual(attempts, [1, 2]);
-    assert.deepEqual(timer.sleeps, [100]);
-  });
 });
 
 describe('fairDelay', () => {
