@@ -9,10 +9,12 @@
 // of the top-level object. It does not validate JSON; each item and the rest are parsed by
 // JSON.parse, which does.
 
+import { parseByteQuantity } from '../util/quantity.js';
+
 export const DEFAULT_PAGE_SIZE = 500;
-/** Bytes of objects a page holds by default: 25 states at the 1 MiB object limit (1.3 MB each as JSON). */
-export const DEFAULT_PAGE_BYTES = 32 * 1024 * 1024;
+/** Bytes of objects a page holds by default (--page-bytes): 25 states at the 1 MiB object limit (1.3 MB each as JSON). */
 export const DEFAULT_PAGE_BYTES_QUANTITY = '32Mi';
+export const DEFAULT_PAGE_BYTES = parseByteQuantity(DEFAULT_PAGE_BYTES_QUANTITY) as number;
 /** A ConfigMap's JSON at most, as far as budgets go: 1 MiB of data, metadata (annotations up to 256 KiB), quoting. */
 export const MAX_OBJECT_JSON_BYTES = 1.5 * 1024 * 1024;
 
