@@ -82,60 +82,60 @@ async function retryLoop<T>(
 /**
  * Retries for a read-modify-write that many writers race for (one object, writers in different
  * processes that share nothing but it). Under contention one writer wins each round and the rest
- * conflict; with exponential backoff those that lost most wait longest while newcomers win, and
- * the tail is starvation. Here the bound of the (fully jittered) delay shrinks as the time already
- * waited grows: a writer that just lost its first round waits up to maxDelayMs, deferring to those
- * already waiting, who retry ever sooner, so the writer that has waited longest tends to win next.
- * Every writer's clock starts with its own operation, so this needs no coordination. The first
- * attempt is never delayed.
+ * conflict. With exponential backoff those that lost most wait longest while newcomers win, and
+ * the tail is starvation; with random waits the object sits idle between rounds and the order is
+ * a lottery. Here writers take turns without talking to each other, from what each measured of its
+ * own recent operations on the object (Contention):
+ *  - a turn: writers taking turns each wait about one turn of all the others, so a writer's
+ *    contended operations (first attempt to success) measure how long a turn is, without knowing
+ *    how many writers there are;
+ *  - a loser sleeps until queueShare of a turn has passed since its first attempt (its place in
+ *    the queue is about where it joined it), then retries at once after every lost round: the
+ *    round that beat it has just been committed, so the object is free now, and the writers that
+ *    joined first reach that point first;
+ *  - the writer that just won goes to the back: it defers its next first attempt by about a turn
+ *    (deferDelay), where without it it would start at once, ahead of every writer it beat.
+ * A writer alone never loses a round and never waits. The first attempt is never delayed by
+ * fairDelay; spreadMs of randomness keeps writers that lost the same round out of step.
  */
 export interface FairRetryPolicy {
-  /** The bound on the wait after a writer's first lost round. */
-  maxDelayMs: number;
-  /** The bound once a writer has waited horizonMs: long waiters still spread out a little. */
-  minDelayMs: number;
-  /** Over this much waiting the bound shrinks linearly from maxDelayMs to minDelayMs. */
-  horizonMs: number;
+  /** After a lost round, wait until this share of a turn has passed since the first attempt. */
+  queueShare: number;
+  /** Each wait gets random(0, spreadMs) more. */
+  spreadMs: number;
   /** Give up when the next wait would end after this much time since the first attempt. */
   maxElapsedMs: number;
 }
 
-/** The wait before the next attempt of a writer that has been at it for `waitedMs`: random in [0, bound(waitedMs)]. */
-export function fairDelay(waitedMs: number, policy: FairRetryPolicy, random: () => number): number {
-  const share = Math.max(0, 1 - waitedMs / policy.horizonMs);
-  const bound = policy.minDelayMs + (policy.maxDelayMs - policy.minDelayMs) * share;
-  return Math.round(bound * random());
+/** The wait after a lost round of a writer that has been at it for `waitedMs`, turns taking `turnMs` (undefined: not known yet). */
+export function fairDelay(waitedMs: number, turnMs: number | undefined, policy: FairRetryPolicy, random: () => number): number {
+  const untilTurn = turnMs === undefined ? 0 : Math.max(0, policy.queueShare * turnMs - waitedMs);
+  return Math.round(untilTurn + policy.spreadMs * random());
 }
 
-/**
- * What a writer remembers of its recent operations on one object: whether they met contention.
- * The writer that just won a round starts its next operation at once, ahead of every writer that
- * lost to it and is waiting out fairDelay, and keeps winning; so a writer that met contention lately
- * defers its next first attempt too (deferDelay). Only the writer's own operations feed it.
- */
+/** What a writer remembers of its recent operations on one object that met contention. */
 export interface Contention {
   /** When (timer ms) the writer last lost a round on this object. */
   lastConflictAt: number;
-  /** How long its last operation that lost a round took, first attempt to success. */
-  contendedMs: number;
+  /** How long one turn of all the writers takes: its contended operations' durations, first attempt to success, smoothed. */
+  turnMs: number;
 }
 
 export interface DeferPolicy {
-  /** A conflict older than this no longer delays the first attempt. */
+  /** A conflict older than this no longer delays the first attempt (the memory of it is dropped). */
   windowMs: number;
-  /** The bound on the delay, however long the last contended operation took. */
+  /** The bound on the delay, however long a turn took. */
   maxDelayMs: number;
+  /** The deferral is random in [minShare, 1] of a turn. */
+  minShare: number;
+  /** The weight of the newest contended operation in turnMs (the rest: the operations before). */
+  smoothing: number;
 }
 
-/**
- * The wait before the first attempt: none unless this writer lost a round within windowMs, else
- * random in [0, contendedMs]. Writers taking turns each wait about one turn of all the others, so
- * the last contended operation measures how many writers there are without knowing them: a few
- * writers defer a little, many defer more.
- */
+/** The wait before the first attempt: none unless this writer lost a round within windowMs, else about one turn. */
 export function deferDelay(contention: Contention | undefined, now: number, policy: DeferPolicy, random: () => number): number {
   if (contention === undefined || now - contention.lastConflictAt > policy.windowMs) return 0;
-  return Math.round(Math.min(policy.maxDelayMs, contention.contendedMs) * random());
+  return Math.round(Math.min(policy.maxDelayMs, contention.turnMs) * (policy.minShare + (1 - policy.minShare) * random()));
 }
 
 /** Per-object Contention, for one writer; entries past the window are dropped (all of them once there are many), so a long-lived writer keeps only recent ones. */
@@ -157,13 +157,15 @@ export class ContentionMemory {
   record(key: string, lostAt: number | undefined, tookMs: number, now: number): void {
     if (lostAt === undefined) return;
     if (this.byKey.size >= 1024) for (const k of [...this.byKey.keys()]) this.get(k, now);
-    this.byKey.set(key, { lastConflictAt: lostAt, contendedMs: tookMs });
+    const before = this.get(key, now);
+    const turnMs = before === undefined ? tookMs : this.policy.smoothing * tookMs + (1 - this.policy.smoothing) * before.turnMs;
+    this.byKey.set(key, { lastConflictAt: lostAt, turnMs });
   }
 }
 
 export interface FairRetryOptions extends Omit<RetryOptions, 'policy' | 'retryable'> {
   policy: FairRetryPolicy;
-  /** The writer's memory of contention on `key`: consulted before the first attempt, updated after. */
+  /** The writer's memory of contention on `key`: it sets the waits, and is updated after. Without it a loser retries after spreadMs at most. */
   contention?: { memory: ContentionMemory; key: string };
 }
 
@@ -175,9 +177,9 @@ export async function retryOnConflictFairly<T>(fn: (attempt: number) => Promise<
   const random = options.random ?? Math.random;
   const timer = options.timer ?? realTimer;
   const contention = options.contention;
+  const known = contention?.memory.get(contention.key, timer.now());
   if (contention) {
-    const now = timer.now();
-    const first = deferDelay(contention.memory.get(contention.key, now), now, contention.memory.policy, random);
+    const first = deferDelay(known, timer.now(), contention.memory.policy, random);
     if (first > 0) await timer.sleep(first, options.signal);
   }
   let lostAt: number | undefined;
@@ -193,7 +195,7 @@ export async function retryOnConflictFairly<T>(fn: (attempt: number) => Promise<
         }
       },
       { maxAttempts: Infinity, maxElapsedMs: options.policy.maxElapsedMs },
-      (_attempt, waitedMs) => fairDelay(waitedMs, options.policy, random),
+      (_attempt, waitedMs) => fairDelay(waitedMs, known?.turnMs, options.policy, random),
       { ...options, timer, retryable: (err) => err instanceof ConflictError },
     );
   } finally {

@@ -56,37 +56,30 @@ export interface RecoveredState {
 }
 
 /**
- * Under contention every writer but one loses each round. With exponential backoff the writers
- * that lost a few rounds waited longest while fresh ones won (20 writers on one task, 11 ms a
- * write: p99 2.7 s, max 3.8 s where taking turns takes 0.25 s). fairDelay turns that around: a
- * writer's first lost round costs it up to 100 ms, and the bound shrinks to 4 ms over 300 ms of
- * waiting, so the writer that has waited longest tends to win the next round (see FairRetryPolicy).
- * A writer alone never waits: its first attempt wins. Lower floors or shorter horizons measured
- * worse: every extra round of 20 writers costs the client and server CPU that the winner needs.
- * The writer that just won is held back by STATE_CONFLICT_DEFER.
+ * Writers on one task take turns (see FairRetryPolicy). A loser sleeps until 0.6 of a turn has
+ * passed, then retries at once after each lost round; the winner defers its next operation by
+ * 0.95-1 of a turn. Measured with the state bench's scenario (8 ms a write, 1,000 increments):
+ *  - the random waits used before (100 ms shrinking to 4 ms; deferral random(0, 1) of the last
+ *    contended operation): 5 writers p99 325-337 ms, 20 writers p99 682-776 ms, max 0.8-1.2 s;
+ *  - 0.6 of a turn: 5 writers p99 190-199 ms, 20 writers 620-647 ms, max 0.9-1.0 s;
+ *  - 0.7: 231-256 ms and 591-915 ms; 0.5: 179-189 ms and 839-1,035 ms;
+ *  - retrying at once from the first lost round: 169-183 ms, but 20 writers 760-983 ms and 6.5
+ *    rounds an increment where these take 3.4-4.1.
+ * turnMs is smoothed (0.3 of the newest operation) so that the writers converge on one length of
+ * a turn, instead of the lucky ones deferring least and staying lucky.
  */
 export const STATE_CONFLICT_RETRY: FairRetryPolicy = {
-  maxDelayMs: 100,
-  minDelayMs: 4,
-  horizonMs: 300,
+  queueShare: 0.6,
+  spreadMs: 3,
   maxElapsedMs: 120_000,
 };
 
-/**
- * fairDelay alone cannot stop the writer that just won from starting its next operation at once
- * and winning again (20 writers: p99 2.1-2.7 s, max 2.7-4.9 s). So a StateManager that lost a
- * round on a task within the last second delays its next first attempt on that task by up to as
- * long as that contended operation took (deferDelay), leaving the next rounds to writers already
- * waiting; it keeps deferring while it keeps meeting contention. The bound follows the number of
- * writers by itself (5 writers: ~100 ms, 20: ~300 ms). A writer alone never loses a round and
- * never waits. Measured (bench, 8 ms a write): 20 writers p99 2.1 s -> 1.0-1.3 s, max 2.7-4.9 s
- * -> 1.3-1.8 s; 5 writers p99 0.58-0.66 s -> 0.34-0.40 s, but p50 17 -> ~100 ms, as deferring is
- * latency the writer pays itself. A fixed bound of ten rounds measured worse at 5 writers and no
- * better at 20; twice the last duration worse at both.
- */
+/** A writer that lost a round on a task within the last second defers its next operation on it by about a turn, at most 500 ms. */
 export const STATE_CONFLICT_DEFER: DeferPolicy = {
   windowMs: 1000,
   maxDelayMs: 500,
+  minShare: 0.95,
+  smoothing: 0.3,
 };
 
 /** An archive as listed (metadata only). */

@@ -302,32 +302,35 @@ describe('isTransient', () => {
 });
 
 describe('fairDelay', () => {
-  const fair: FairRetryPolicy = { maxDelayMs: 100, minDelayMs: 4, horizonMs: 300, maxElapsedMs: 10_000 };
-  const bounds: [waitedMs: number, boundMs: number][] = [
-    [0, 100],
-    [30, 90],
-    [150, 52],
-    [270, 14],
-    [300, 4],
-    [5000, 4],
+  const fair: FairRetryPolicy = { queueShare: 0.7, spreadMs: 3, maxElapsedMs: 10_000 };
+  const cases: [name: string, waitedMs: number, turnMs: number | undefined, ms: number][] = [
+    ['turn not known yet: only the spread', 10, undefined, 0],
+    ['lost its first round of a 300 ms turn: sleeps until 0.7 of it', 10, 300, 200],
+    ['half-way through the turn', 150, 300, 60],
+    ['past 0.7 of the turn: retries at once', 210, 300, 0],
+    ['long past it', 5000, 300, 0],
   ];
-  for (const [waitedMs, boundMs] of bounds) {
-    test(`waited ${waitedMs} ms → at most ${boundMs} ms (random 1), 0 ms (random 0)`, () => {
-      assert.equal(fairDelay(waitedMs, fair, () => 1), boundMs);
-      assert.equal(fairDelay(waitedMs, fair, () => 0), 0);
+  for (const [name, waitedMs, turnMs, ms] of cases) {
+    test(`${name} → ${ms} ms (random 0), ${ms + 3} ms (random 1)`, () => {
+      assert.equal(fairDelay(waitedMs, turnMs, fair, () => 0), ms);
+      assert.equal(fairDelay(waitedMs, turnMs, fair, () => 1), ms + 3);
     });
   }
 
-  test('a writer that has waited longer never gets a longer bound than one that just lost its first round', () => {
-    for (let waited = 0; waited < 1000; waited += 7) {
-      assert.ok(fairDelay(waited + 7, fair, () => 1) <= fairDelay(waited, fair, () => 1), `waited ${waited} ms`);
+  test('whatever the turn, a writer that joined earlier is due no later than one that joined after it', () => {
+    for (const turnMs of [20, 90, 300, 800]) {
+      for (let waited = 0; waited < 1000; waited += 7) {
+        // Asked at the same moment: the earlier writer has waited 7 ms more.
+        const earlierDue = fairDelay(waited + 7, turnMs, fair, () => 0);
+        const laterDue = fairDelay(waited, turnMs, fair, () => 0);
+        assert.ok(earlierDue <= laterDue, `turn ${turnMs} ms, waited ${waited} ms`);
+      }
     }
-    assert.ok(fairDelay(11, fair, () => 1) > 5 * fairDelay(400, fair, () => 1));
   });
 });
 
 describe('retryOnConflictFairly', () => {
-  const fair: FairRetryPolicy = { maxDelayMs: 100, minDelayMs: 4, horizonMs: 300, maxElapsedMs: 1000 };
+  const fair: FairRetryPolicy = { queueShare: 0.7, spreadMs: 3, maxElapsedMs: 1000 };
 
   test('the first attempt is not delayed, and a first success never sleeps', async () => {
     const timer = new FakeTimer();
@@ -337,28 +340,25 @@ describe('retryOnConflictFairly', () => {
     assert.deepEqual(timer.sleeps, []);
   });
 
-  test('each wait is shorter than the one before: the bound shrinks with the time waited', async () => {
+  test('without a known turn a loser retries after the spread at most', async () => {
     const timer = new FakeTimer();
-    const attempts: number[] = [];
-    const fn = async (attempt: number): Promise<string> => {
-      attempts.push(attempt);
-      await timer.sleep(10); // the request: read and conflicting write
-      if (attempt < 6) throw conflict();
-      return 'ok';
-    };
+    const { fn, attempts } = failingThen([conflict(), conflict()], 'ok');
     assert.equal(await retryOnConflictFairly(fn, { policy: fair, timer, random: () => 1 }), 'ok');
-    const waits = timer.sleeps.filter((_, i) => i % 2 === 1);
-    // Waited 10 ms → 97 ms; 117 → 63; 190 → 39; 239 → 24; 273 → 13.
-    assert.deepEqual(waits, [97, 63, 39, 24, 13]);
+    assert.deepEqual(attempts, [1, 2, 3]);
+    assert.deepEqual(timer.sleeps, [3, 3]);
   });
 
   test('retries conflicts until the next wait would pass maxElapsedMs, and nothing else', async () => {
     const timer = new FakeTimer();
-    const { fn, attempts } = alwaysFailing(() => conflict());
+    const attempts: number[] = [];
+    const fn = async (attempt: number): Promise<never> => {
+      attempts.push(attempt);
+      await timer.sleep(50); // the request: read and conflicting write
+      throw conflict();
+    };
     await assert.rejects(retryOnConflictFairly(fn, { policy: { ...fair, maxElapsedMs: 200 }, timer, random: () => 1 }), ConflictError);
-    // Waits 100 (ends at 100), 68 (ends at 168); the next (46) would end at 214.
-    assert.deepEqual(timer.sleeps, [100, 68]);
-    assert.deepEqual(attempts, [1, 2, 3]);
+    // Rounds of 50 ms, waits of 3: the 4th round ends at 209; its wait would end at 212.
+    assert.deepEqual(attempts, [1, 2, 3, 4]);
 
     const failure = unavailable();
     const other = alwaysFailing(() => failure);
@@ -368,25 +368,25 @@ describe('retryOnConflictFairly', () => {
 });
 
 describe('deferDelay', () => {
-  const defer: DeferPolicy = { windowMs: 1000, maxDelayMs: 500 };
-  const cases: [name: string, contention: Contention | undefined, now: number, boundMs: number][] = [
-    ['never lost a round (a writer alone)', undefined, 5000, 0],
-    ['lost one just now in a 90 ms operation (a few writers)', { lastConflictAt: 5000, contendedMs: 90 }, 5000, 90],
-    ['lost one in a 300 ms operation (many writers)', { lastConflictAt: 5000, contendedMs: 300 }, 5000, 300],
-    ['lost one 1 s ago: still within the window', { lastConflictAt: 4000, contendedMs: 90 }, 5000, 90],
-    ['lost one 1.001 s ago: past the window', { lastConflictAt: 3999, contendedMs: 90 }, 5000, 0],
-    ['a very long operation: capped at maxDelayMs', { lastConflictAt: 5000, contendedMs: 2000 }, 5000, 500],
+  const defer: DeferPolicy = { windowMs: 1000, maxDelayMs: 500, minShare: 0.9, smoothing: 0.3 };
+  const cases: [name: string, contention: Contention | undefined, now: number, lowMs: number, highMs: number][] = [
+    ['never lost a round (a writer alone)', undefined, 5000, 0, 0],
+    ['lost one just now, turns of 90 ms (a few writers)', { lastConflictAt: 5000, turnMs: 90 }, 5000, 81, 90],
+    ['turns of 300 ms (many writers)', { lastConflictAt: 5000, turnMs: 300 }, 5000, 270, 300],
+    ['lost one 1 s ago: still within the window', { lastConflictAt: 4000, turnMs: 90 }, 5000, 81, 90],
+    ['lost one 1.001 s ago: past the window', { lastConflictAt: 3999, turnMs: 90 }, 5000, 0, 0],
+    ['very long turns: capped at maxDelayMs', { lastConflictAt: 5000, turnMs: 2000 }, 5000, 450, 500],
   ];
-  for (const [name, contention, now, boundMs] of cases) {
-    test(`${name} → at most ${boundMs} ms (random 1), 0 ms (random 0)`, () => {
-      assert.equal(deferDelay(contention, now, defer, () => 1), boundMs);
-      assert.equal(deferDelay(contention, now, defer, () => 0), 0);
+  for (const [name, contention, now, lowMs, highMs] of cases) {
+    test(`${name} → ${lowMs} ms (random 0) to ${highMs} ms (random 1)`, () => {
+      assert.equal(deferDelay(contention, now, defer, () => 0), lowMs);
+      assert.equal(deferDelay(contention, now, defer, () => 1), highMs);
     });
   }
 });
 
 describe('ContentionMemory', () => {
-  const defer: DeferPolicy = { windowMs: 1000, maxDelayMs: 500 };
+  const defer: DeferPolicy = { windowMs: 1000, maxDelayMs: 500, minShare: 0.9, smoothing: 0.5 };
 
   test('remembers nothing of operations that never lost a round', () => {
     const memory = new ContentionMemory(defer);
@@ -398,27 +398,37 @@ describe('ContentionMemory', () => {
   test('a lost round is remembered per key for the window; an operation that lost none leaves it as it was', () => {
     const memory = new ContentionMemory(defer);
     memory.record('a', 100, 80, 130);
-    assert.deepEqual(memory.get('a', 200), { lastConflictAt: 100, contendedMs: 80 });
+    assert.deepEqual(memory.get('a', 200), { lastConflictAt: 100, turnMs: 80 });
     assert.equal(memory.get('b', 200), undefined);
     memory.record('a', undefined, 12, 600);
-    assert.deepEqual(memory.get('a', 1100), { lastConflictAt: 100, contendedMs: 80 });
+    assert.deepEqual(memory.get('a', 1100), { lastConflictAt: 100, turnMs: 80 });
     assert.equal(memory.get('a', 1101), undefined);
+    // Past the window: the next contended operation starts afresh.
     memory.record('a', 1500, 40, 1510);
-    assert.deepEqual(memory.get('a', 1510), { lastConflictAt: 1500, contendedMs: 40 });
+    assert.deepEqual(memory.get('a', 1510), { lastConflictAt: 1500, turnMs: 40 });
+  });
+
+  test('within the window the turn is smoothed: smoothing × the newest + the rest × the turn before', () => {
+    const memory = new ContentionMemory(defer);
+    memory.record('a', 100, 80, 130);
+    memory.record('a', 300, 200, 320);
+    assert.deepEqual(memory.get('a', 320), { lastConflictAt: 300, turnMs: 140 });
+    memory.record('a', 500, 20, 520);
+    assert.deepEqual(memory.get('a', 520), { lastConflictAt: 500, turnMs: 80 });
   });
 
   test('keeps no more than the recent entries of a writer that met contention on many keys', () => {
     const memory = new ContentionMemory(defer);
     for (let i = 0; i < 2000; i++) memory.record(`k${i}`, i * 10, 15, i * 10);
     assert.equal(memory.get('k1000', 19_990), undefined);
-    assert.deepEqual(memory.get('k1999', 19_990), { lastConflictAt: 19_990, contendedMs: 15 });
+    assert.deepEqual(memory.get('k1999', 19_990), { lastConflictAt: 19_990, turnMs: 15 });
     assert.ok(memory.size <= 1024, `${memory.size} entries`);
   });
 });
 
 describe('retryOnConflictFairly with contention memory', () => {
-  const fair: FairRetryPolicy = { maxDelayMs: 100, minDelayMs: 4, horizonMs: 300, maxElapsedMs: 10_000 };
-  const defer: DeferPolicy = { windowMs: 1000, maxDelayMs: 500 };
+  const fair: FairRetryPolicy = { queueShare: 0.7, spreadMs: 3, maxElapsedMs: 10_000 };
+  const defer: DeferPolicy = { windowMs: 1000, maxDelayMs: 500, minShare: 0.9, smoothing: 0.5 };
   /** An operation whose rounds take 10 ms and that loses `losses` of them. */
   const operation = (timer: FakeTimer, losses: number) => async (attempt: number) => {
     await timer.sleep(10);
@@ -433,16 +443,21 @@ describe('retryOnConflictFairly with contention memory', () => {
     assert.deepEqual(timer.sleeps, [10, 10, 10]);
   });
 
-  test('after losing a round, the next operation on that key defers its first attempt by up to what the contended one took; other keys do not', async () => {
+  test('after losing rounds, the next operation on that key goes to the back of the turn and sleeps until its share of it; other keys do not', async () => {
     const timer = new FakeTimer();
     const memory = new ContentionMemory(defer);
-    const options = (key: string) => ({ policy: fair, timer, random: () => 1, contention: { memory, key } });
-    await retryOnConflictFairly(operation(timer, 1), options('a'));
-    // Round lost at 10, fairDelay(10) = 97, the won round: 117 ms in all.
-    assert.deepEqual(timer.sleeps, [10, 97, 10]);
+    const options = (key: string) => ({ policy: fair, timer, random: () => 0, contention: { memory, key } });
+    // No turn known: rounds of 10 ms, retried at once; the fourth wins, 40 ms in all.
+    await retryOnConflictFairly(operation(timer, 3), options('a'));
+    assert.deepEqual(timer.sleeps, [10, 0, 10, 0, 10, 0, 10]);
     timer.sleeps.length = 0;
     await retryOnConflictFairly(operation(timer, 0), options('b'));
-    await retryOnConflictFairly(operation(timer, 0), options('a'));
-    assert.deepEqual(timer.sleeps, [10, 117, 10]);
+    assert.deepEqual(timer.sleeps, [10]);
+    timer.sleeps.length = 0;
+    // Turns of 40 ms: defers 0.9 × 40 = 36; after its lost round (10 ms in) it sleeps until 0.7 × 40 = 28.
+    await retryOnConflictFairly(operation(timer, 1), options('a'));
+    assert.deepEqual(timer.sleeps, [36, 10, 18, 10]);
+    // This one took 38 ms: the turn is now 0.5 × 38 + 0.5 × 40 = 39.
+    assert.equal(memory.get('a', timer.now())?.turnMs, 39);
   });
 });
