@@ -93,15 +93,11 @@ export function formatDuration(d: Duration): string {
   const months = (o.quarters ?? 0) * 3 + (o.months ?? 0);
   if (months) parts.push(`${months}mo`);
 
-  const fixed = Duration.fromObject({
-    weeks: o.weeks ?? 0,
-    days: o.days ?? 0,
-    hours: o.hours ?? 0,
-    minutes: o.minutes ?? 0,
-    seconds: o.seconds ?? 0,
-    milliseconds: o.milliseconds ?? 0,
-  });
-  let rest = Math.round(fixed.as('milliseconds'));
+  // Weeks and smaller have fixed lengths (a day is 24 h, as in UTC): plain arithmetic, which
+  // luxon's normalisation made the bulk of the sweeper's reasons' cost.
+  const fixedMs =
+    ((o.weeks ?? 0) * 7 + (o.days ?? 0)) * MS.d + (o.hours ?? 0) * MS.h + (o.minutes ?? 0) * MS.m + (o.seconds ?? 0) * MS.s + (o.milliseconds ?? 0);
+  let rest = Math.round(fixedMs);
   const sign = rest < 0 ? '-' : '';
   rest = Math.abs(rest);
   for (const [unit, size] of [['d', MS.d], ['h', MS.h], ['m', MS.m], ['s', MS.s], ['ms', 1]] as const) {
@@ -117,15 +113,47 @@ export function formatDuration(d: Duration): string {
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt](?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d+)?(?:[Zz]|[+-](?:[01]\d|2[0-3]):[0-5]\d)$/;
 
 /**
- * Parses an RFC 3339 timestamp (`2026-11-10T08:00:00Z`, `2026-11-10T10:00:00.5+02:00`) and
- * returns it in UTC, so every instant cmstate compares or prints is in one zone.
- * @throws TimestampParseError for anything else, including impossible dates (`2026-02-30`).
+ * Parses an RFC 3339 timestamp (`2026-11-10T08:00:00Z`, `2026-11-10T10:00:00.5+02:00`) into
+ * epoch milliseconds (digits past the millisecond are dropped). Without luxon: the sweeper reads
+ * one or two of these per state, and luxon's parser took most of its planning time.
+ * @throws TimestampParseError for anything else, including impossible dates (`2026-02-30`), which
+ * Date.parse alone would roll over into the next month.
  */
-export function parseTimestamp(text: string): DateTime {
-  const parsed = RFC3339.test(text) ? DateTime.fromISO(text, { setZone: true }) : undefined;
-  if (!parsed?.isValid) throw new TimestampParseError(text);
-  return parsed.toUTC();
+export function parseInstant(text: string): number {
+  if (!RFC3339.test(text) || !isCalendarDate(Number(text.slice(0, 4)), Number(text.slice(5, 7)), Number(text.slice(8, 10)))) throw new TimestampParseError(text);
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new TimestampParseError(text);
+  return ms;
 }
+
+function isCalendarDate(year: number, month: number, day: number): boolean {
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const days = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  return days !== undefined && day >= 1 && day <= days;
+}
+
+/** parseInstant as a DateTime in UTC, so every instant cmstate compares or prints is in one zone. */
+export function parseTimestamp(text: string): DateTime {
+  return DateTime.fromMillis(parseInstant(text), { zone: 'utc' });
+}
+
+/**
+ * `instantMs` + `duration`, in epoch milliseconds. Durations without calendar parts (weeks and
+ * smaller; all of the short form) are a fixed number of milliseconds, added as such; years and
+ * months go through luxon's calendar arithmetic in UTC.
+ */
+export function addDuration(instantMs: number, duration: Duration): number {
+  let fixed = FIXED_MS.get(duration);
+  if (fixed === undefined) {
+    const { years, quarters, months } = duration.toObject();
+    fixed = years || quarters || months ? null : duration.as('milliseconds');
+    FIXED_MS.set(duration, fixed);
+  }
+  return fixed === null ? DateTime.fromMillis(instantMs, { zone: 'utc' }).plus(duration).toMillis() : instantMs + fixed;
+}
+
+/** Durations are immutable: their length in milliseconds (null: calendar parts) is worked out once. */
+const FIXED_MS = new WeakMap<Duration, number | null>();
 
 /** An instant as RFC 3339 UTC, milliseconds only when not zero: `2026-11-10T08:00:00Z`. */
 export function formatTimestamp(t: DateTime): string {

@@ -1,7 +1,7 @@
 // The TTL sweeper's decisions: which task states to soft-delete (mark), delete after the grace
 // period, or unmark. Pure: the objects, the policy and `now` come in, actions with reasons go out.
-import { Duration, type DateTime } from 'luxon';
-import { formatDuration, formatTimestamp, parseDuration, parseTimestamp } from '../../src/durations.js';
+import { DateTime, Duration } from 'luxon';
+import { addDuration, formatDuration, formatTimestamp, parseDuration, parseInstant } from '../../src/durations.js';
 import {
   ANNOTATION_LAST_UPDATE,
   ANNOTATION_MARKED_AT,
@@ -137,16 +137,17 @@ export function planTask(object: SweepObject, policy: SweepPolicy, now: DateTime
   const lastUpdate = readLastUpdate(object);
   if (!lastUpdate.ok) return skip(ref, lastUpdate.reason);
 
-  const at = now.toUTC();
-  const expired = at > lastUpdate.value.plus(ttl.value.duration);
-  // Only for the reasons below; most states are neither expired nor marked and need none.
+  // Instants are compared as epoch milliseconds: most states are neither expired nor marked, and
+  // need no DateTime at all (only the reasons below print one).
+  const at = now.toMillis();
+  const expired = at > addDuration(lastUpdate.value, ttl.value.duration);
   const age = () => describeAge(lastUpdate.value, at, ttl.value);
 
   if (!marked) {
     if (!expired) return { outcome: 'not-expired' };
     return act('mark', ref, `expired: ${age()}`, {
-      markedAt: formatTimestamp(at),
-      deleteAfter: formatTimestamp(at.plus(policy.grace)),
+      markedAt: formatInstant(at),
+      deleteAfter: formatInstant(addDuration(at, policy.grace)),
     });
   }
 
@@ -155,18 +156,18 @@ export function planTask(object: SweepObject, policy: SweepPolicy, now: DateTime
     return act(
       'unmark',
       ref,
-      `updated since marked: last update ${formatTimestamp(lastUpdate.value)} is after marked-at ${formatTimestamp(markedAt.value)}`,
+      `updated since marked: last update ${formatInstant(lastUpdate.value)} is after marked-at ${formatInstant(markedAt.value)}`,
     );
   }
   if (!expired) return act('unmark', ref, `no longer expired: ${age()}`);
   if (!markedAt.ok) return skip(ref, `${markedAt.reason}; not deleting`);
 
-  const deletableAt = markedAt.value.plus(policy.grace);
-  const marking = `marked ${formatTimestamp(markedAt.value)}`;
+  const deletableAt = addDuration(markedAt.value, policy.grace);
+  const marking = `marked ${formatInstant(markedAt.value)}`;
   if (at >= deletableAt) {
     return act('delete', ref, `expired: ${age()}; ${marking}, grace ${formatDuration(policy.grace)} elapsed`);
   }
-  const deleteAfter = formatTimestamp(deletableAt);
+  const deleteAfter = formatInstant(deletableAt);
   return { outcome: 'wait', waiting: { object: ref, deleteAfter, reason: `expired: ${age()}; ${marking}, deletable after ${deleteAfter}` } };
 }
 
@@ -293,7 +294,7 @@ function readTtl(object: SweepObject, policy: SweepPolicy): Parsed<Ttl> {
 
 // The annotation is the mirror a metadata-only list carries; data.last_update is the fallback
 // for legacy writers that never set it. A bad annotation is reported, not papered over by the data.
-function readLastUpdate(object: SweepObject): Parsed<DateTime> {
+function readLastUpdate(object: SweepObject): Parsed<number> {
   const annotation = object.annotations[KEYS.lastUpdateAnnotation];
   if (annotation !== undefined) return readInstant(object, `annotation ${KEYS.lastUpdateAnnotation}`, annotation);
   if (object.lastUpdateFromData !== undefined) return readInstant(object, 'data.last_update', object.lastUpdateFromData);
@@ -303,7 +304,7 @@ function readLastUpdate(object: SweepObject): Parsed<DateTime> {
   };
 }
 
-function readMarkedAt(object: SweepObject): Parsed<DateTime> {
+function readMarkedAt(object: SweepObject): Parsed<number> {
   const text = object.annotations[KEYS.markedAtAnnotation];
   if (text === undefined) {
     return { ok: false, reason: `${object.name}: marked but has no ${KEYS.markedAtAnnotation} annotation` };
@@ -311,19 +312,24 @@ function readMarkedAt(object: SweepObject): Parsed<DateTime> {
   return readInstant(object, `annotation ${KEYS.markedAtAnnotation}`, text);
 }
 
-function readInstant(object: SweepObject, source: string, text: string): Parsed<DateTime> {
+/** An instant as epoch milliseconds. */
+function readInstant(object: SweepObject, source: string, text: string): Parsed<number> {
   try {
-    return { ok: true, value: parseTimestamp(text) };
+    return { ok: true, value: parseInstant(text) };
   } catch {
     return { ok: false, reason: `${object.name}: ${source} "${text}" is not an RFC 3339 timestamp` };
   }
 }
 
-function describeAge(lastUpdate: DateTime, now: DateTime, ttl: Ttl): string {
+function describeAge(lastUpdateMs: number, nowMs: number, ttl: Ttl): string {
   const ttlText = `ttl ${formatDuration(ttl.duration)}${ttl.fromAnnotation ? ` (${KEYS.ttlAnnotation})` : ''}`;
-  const ageMs = now.toMillis() - lastUpdate.toMillis();
+  const ageMs = nowMs - lastUpdateMs;
   const age = ageMs < 0 ? 'is in the future' : `is ${formatDuration(coarseAge(ageMs))} old`;
-  return `last update ${formatTimestamp(lastUpdate)} ${age}, ${ttlText}`;
+  return `last update ${formatInstant(lastUpdateMs)} ${age}, ${ttlText}`;
+}
+
+function formatInstant(ms: number): string {
+  return formatTimestamp(DateTime.fromMillis(ms, { zone: 'utc' }));
 }
 
 // Two significant units are enough for a person reading a reason: "12d 3h", not "12d 3h 4m 5s".

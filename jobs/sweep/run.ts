@@ -14,6 +14,7 @@ import { runBounded } from '../../src/job/executor.js';
 import type { DeletionSummary } from '../../src/job/deletion-summary.js';
 import type { JobRun } from '../../src/job/runner.js';
 import { RefusedError, oneLine } from '../../src/exit.js';
+import { readAhead } from '../../src/util/read-ahead.js';
 import { ANNOTATION_MARKED_AT, LABEL_SWEEP, SWEEP_VALUE_MARKED } from '../../src/state/labels.js';
 import { checkDeleteBudget } from './breaker.js';
 import { observeSweepObjects, readLastUpdate } from './observe.js';
@@ -124,8 +125,9 @@ async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan, deleted:
   if (beyondPlan > 0) run.tally.skip('changed', beyondPlan);
 }
 
+/** The pages of either pass, each fetched while the one before is planned or acted on (two pages alive at most). */
 function observe(run: JobRun): AsyncGenerator<SweepObject[]> {
-  return observeSweepObjects(run.client, { namespace: run.namespace, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, shardIndex: run.config.shardIndex, shardCount: run.config.shardCount, signal: run.signal });
+  return readAhead(observeSweepObjects(run.client, { namespace: run.namespace, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, shardIndex: run.config.shardIndex, shardCount: run.config.shardCount, signal: run.signal }));
 }
 
 type Decide = (object: SweepObject) => Promise<SweepDecision | undefined>;

@@ -530,7 +530,9 @@ function toRfc3339(value: Date | string): string {
   return typeof value === 'string' ? value : value.toISOString();
 }
 
+/** `value` without its undefined properties, as a new object: deleting them instead would turn every listed object's metadata into a slow dictionary-mode object. */
 function dropUndefined<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
-  return value;
+  const defined = {} as T;
+  for (const key in value) if (value[key] !== undefined) defined[key] = value[key];
+  return defined;
 }

@@ -62,7 +62,8 @@ export async function rawSweep(kubeConfig: KubeConfig, namespace: string, cutoff
   do {
     const page = await core.listNamespacedConfigMap({ namespace, labelSelector: TASK_SELECTOR, limit: PAGE_SIZE, _continue: token }, listTransport);
     lists++;
-    for (const item of page.items) {
+    // A real server answers an empty metadata-only list with "items": null.
+    for (const item of page.items ?? []) {
       listed++;
       const lastUpdate = Date.parse(item.metadata?.annotations?.[ANNOTATION_LAST_UPDATE] ?? '');
       if (lastUpdate < cutoffMs && item.metadata?.name) expired.push(item.metadata.name);

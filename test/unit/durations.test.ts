@@ -1,12 +1,14 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Duration } from 'luxon';
+import { DateTime, Duration } from 'luxon';
 import {
   DurationParseError,
   TimestampParseError,
+  addDuration,
   formatDuration,
   formatTimestamp,
   parseDuration,
+  parseInstant,
   parseTimestamp,
 } from '../../src/durations.js';
 
@@ -107,6 +109,8 @@ describe('parseTimestamp', () => {
     ['2026-11-10t08:00:00z', '2026-11-10T08:00:00Z'],
     ['2026-11-10T08:00:00.123456Z', '2026-11-10T08:00:00.123Z'],
     ['2028-02-29T00:00:00Z', '2028-02-29T00:00:00Z'],
+    ['2000-02-29T23:59:59.999Z', '2000-02-29T23:59:59.999Z'],
+    ['2026-12-31T23:30:00-01:00', '2027-01-01T00:30:00Z'],
   ];
   for (const [input, utc] of valid) {
     test(`accepts ${input}`, () => {
@@ -124,6 +128,11 @@ describe('parseTimestamp', () => {
     '2026-11-10 08:00:00Z',
     '2026-11-10T08:00Z',
     '2026-02-30T08:00:00Z',
+    '2027-02-29T08:00:00Z',
+    '1900-02-29T08:00:00Z',
+    '2026-04-31T08:00:00Z',
+    '2026-00-10T08:00:00Z',
+    '2026-11-00T08:00:00Z',
     '2026-13-01T08:00:00Z',
     '2026-11-10T24:00:00Z',
     '2026-11-10T08:00:60Z',
@@ -138,6 +147,51 @@ describe('parseTimestamp', () => {
           err instanceof TimestampParseError &&
           err.message === `invalid timestamp "${input}": use RFC 3339 like 2026-11-10T08:00:00Z`,
       );
+    });
+  }
+});
+
+describe('parseInstant', () => {
+  test('agrees with luxon\'s ISO parser on 5,000 random RFC 3339 timestamps, offsets and fractions included', () => {
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const two = (n: number) => String(n).padStart(2, '0');
+    for (let i = 0; i < 5000; i++) {
+      const date = `${String(1970 + next(130)).padStart(4, '0')}-${two(1 + next(12))}-${two(1 + next(31))}`;
+      const time = `${two(next(24))}:${two(next(60))}:${two(next(60))}${['', '.5', '.25', '.123', '.123456789'][next(5)]}`;
+      const offset = ['Z', 'z', '+02:00', '-04:30', '+14:00', '-23:59'][next(6)];
+      const text = `${date}${next(2) ? 'T' : 't'}${time}${offset}`;
+      const luxon = DateTime.fromISO(text, { setZone: true });
+      if (!luxon.isValid) {
+        assert.throws(() => parseInstant(text), TimestampParseError, text);
+        continue;
+      }
+      assert.equal(parseInstant(text), luxon.toMillis(), text);
+    }
+  });
+});
+
+describe('addDuration', () => {
+  const at = parseInstant('2026-01-31T12:00:00Z');
+  const cases: [duration: string, expected: string][] = [
+    ['7d', '2026-02-07T12:00:00Z'],
+    ['1w 1d 2h', '2026-02-08T14:00:00Z'],
+    ['PT36H', '2026-02-02T00:00:00Z'],
+    ['0s', '2026-01-31T12:00:00Z'],
+    // Calendar parts: luxon's month arithmetic (the last day of a shorter month).
+    ['P1M', '2026-02-28T12:00:00Z'],
+    ['P1Y1M1D', '2027-03-01T12:00:00Z'],
+  ];
+  for (const [text, expected] of cases) {
+    test(`2026-01-31T12:00:00Z + ${text} = ${expected}, as luxon's plus in UTC`, () => {
+      const duration = parseDuration(text);
+      assert.equal(addDuration(at, duration), parseInstant(expected));
+      assert.equal(addDuration(at, duration), DateTime.fromMillis(at, { zone: 'utc' }).plus(duration).toMillis());
+      // Worked out once per Duration: the second call must agree with the first.
+      assert.equal(addDuration(at, duration), parseInstant(expected));
     });
   }
 });
