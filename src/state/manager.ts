@@ -61,8 +61,8 @@ export interface RecoveredState {
  * 0.95-1 of a turn. Measured with the state bench's scenario (8 ms a write, 1,000 increments):
  *  - the random waits used before (100 ms shrinking to 4 ms; deferral random(0, 1) of the last
  *    contended operation): 5 writers p99 325-337 ms, 20 writers p99 682-776 ms, max 0.8-1.2 s;
- *  - 0.6 of a turn: 5 writers p99 190-199 ms, 20 writers 620-647 ms, max 0.9-1.0 s;
- *  - 0.7: 231-256 ms and 591-915 ms; 0.5: 179-189 ms and 839-1,035 ms;
+ *  - 0.6 of a turn: 5 writers p99 190-199 ms, 20 writers 620-777 ms, max 0.9-1.04 s (three runs);
+ *  - 0.7: 231-256 ms and 591-915 ms; 0.5 (deferring 0.8-1 of a turn): 179-189 ms and 839-1,035 ms;
  *  - retrying at once from the first lost round: 169-183 ms, but 20 writers 760-983 ms and 6.5
  *    rounds an increment where these take 3.4-4.1.
  * turnMs is smoothed (0.3 of the newest operation) so that the writers converge on one length of
