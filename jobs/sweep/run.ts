@@ -125,9 +125,12 @@ async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan, deleted:
   if (beyondPlan > 0) run.tally.skip('changed', beyondPlan);
 }
 
-/** The pages of either pass, each fetched while the one before is planned or acted on (two pages alive at most). */
+/**
+ * The pages of either pass, each fetched while the one before is planned or acted on. Two pages
+ * are alive at once, so each gets half of --page-bytes: the option still bounds what is held.
+ */
 function observe(run: JobRun): AsyncGenerator<SweepObject[]> {
-  return readAhead(observeSweepObjects(run.client, { namespace: run.namespace, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, shardIndex: run.config.shardIndex, shardCount: run.config.shardCount, signal: run.signal }));
+  return readAhead(observeSweepObjects(run.client, { namespace: run.namespace, pageSize: run.config.pageSize, pageBytes: Math.floor(run.config.pageBytes / 2), shardIndex: run.config.shardIndex, shardCount: run.config.shardCount, signal: run.signal }));
 }
 
 type Decide = (object: SweepObject) => Promise<SweepDecision | undefined>;

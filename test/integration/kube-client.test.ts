@@ -291,16 +291,19 @@ describe('pages bounded by bytes', () => {
   });
 
   const bytesOf = (page: ConfigMap[]) => page.reduce((sum, o) => sum + (o.data?.['d']?.length ?? 0), 0);
+  const keysOf = (pages: { metadata: ObjectMeta }[][]) => pages.flat().map((o) => keyOf(o.metadata));
+  async function collect<T>(pages: AsyncIterable<T[]>): Promise<T[][]> {
+    const all: T[][] = [];
+    for await (const page of pages) all.push(page);
+    return all;
+  }
+  const listed = (pageSize: number, pageBytes: number) => collect(client.listConfigMapPages({ namespace: ns, labelSelector: 'batch=bytes', pageSize, pageBytes }));
 
   test('no page holds more than the budget; every object once, in order; a cut costs requests, not objects', async () => {
     const budget = 1.5 * MIB;
     cluster.local?.clearRequests();
-    const pages: ConfigMap[][] = [];
-    for await (const page of client.listConfigMapPages({ namespace: ns, labelSelector: 'batch=bytes', pageSize: 100, pageBytes: budget })) pages.push(page);
-    assert.deepEqual(
-      pages.flat().map((o) => keyOf(o.metadata)),
-      expected,
-    );
+    const pages = await listed(100, budget);
+    assert.deepEqual(keysOf(pages), expected);
     for (const page of pages) assert.ok(bytesOf(page) <= budget, `a page of ${page.length} objects holds ${bytesOf(page)} bytes`);
     assert.ok(
       pages.every((page) => page.filter((o) => o.metadata.name.startsWith('b-')).length <= 2),
@@ -319,12 +322,8 @@ describe('pages bounded by bytes', () => {
     // 13 a page: the first answer is cut after 10 small and 2 large objects; asking again for
     // what was yielded plus what fits (12 + 2) would pass the page size.
     local().clearRequests();
-    const pages: ConfigMap[][] = [];
-    for await (const page of client.listConfigMapPages({ namespace: ns, labelSelector: 'batch=bytes', pageSize: 13, pageBytes: 1.5 * MIB })) pages.push(page);
-    assert.deepEqual(
-      pages.flat().map((o) => keyOf(o.metadata)),
-      expected,
-    );
+    const pages = await listed(13, 1.5 * MIB);
+    assert.deepEqual(keysOf(pages), expected);
     const limits = requestsTo(`/api/v1/namespaces/${ns}/configmaps`, 'GET').map((r) => Number(r.query.get('limit')));
     assert.ok(limits.every((limit) => limit >= 1 && limit <= 13), `limits ${limits.join(',')}`);
   });
@@ -334,32 +333,20 @@ describe('pages bounded by bytes', () => {
     // parsed from it so far belong to a failed attempt and must not reach the caller.
     const fault = local().faults.add({ match: { verb: 'list', path: `/namespaces/${ns}/configmaps?` }, fault: { kind: 'lose-response' }, times: 1 });
     local().clearRequests();
-    const pages: ConfigMap[][] = [];
-    for await (const page of client.listConfigMapPages({ namespace: ns, labelSelector: 'batch=bytes', pageSize: 100, pageBytes: 1.5 * MIB })) pages.push(page);
-    assert.deepEqual(
-      pages.flat().map((o) => keyOf(o.metadata)),
-      expected,
-    );
+    const pages = await listed(100, 1.5 * MIB);
+    assert.deepEqual(keysOf(pages), expected);
     assert.equal(fault.fired, 1, 'the first answer was lost');
   });
 
   test('a budget smaller than one object: one object per page, none lost', async () => {
-    const pages: ConfigMap[][] = [];
-    for await (const page of client.listConfigMapPages({ namespace: ns, labelSelector: 'batch=bytes', pageSize: 100, pageBytes: 1024 })) pages.push(page);
-    assert.deepEqual(
-      pages.flat().map((o) => keyOf(o.metadata)),
-      expected,
-    );
+    const pages = await listed(100, 1024);
+    assert.deepEqual(keysOf(pages), expected);
     assert.ok(pages.every((page) => page.length === 1 || bytesOf(page) <= 1024));
   });
 
   test('metadata-only pages are bounded the same way', async () => {
-    const pages: { metadata: ObjectMeta }[][] = [];
-    for await (const page of client.listConfigMapMetadataPages({ namespace: ns, labelSelector: 'batch=bytes', pageSize: 100, pageBytes: 1000 })) pages.push(page);
-    assert.deepEqual(
-      pages.flat().map((o) => keyOf(o.metadata)),
-      expected,
-    );
+    const pages = await collect(client.listConfigMapMetadataPages({ namespace: ns, labelSelector: 'batch=bytes', pageSize: 100, pageBytes: 1000 }));
+    assert.deepEqual(keysOf(pages), expected);
     assert.ok(pages.length > 5, `${pages.length} pages`);
   });
 });
