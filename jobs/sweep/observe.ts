@@ -21,8 +21,10 @@ export interface ObserveOptions {
 
 export async function* observeSweepObjects(client: KubeClient, options: ObserveOptions): AsyncGenerator<SweepObject[]> {
   const pages = client.listConfigMapMetadataPages({ namespace: options.namespace, labelSelector: SWEEP_SELECTOR, pageSize: options.pageSize, pageBytes: options.pageBytes, signal: options.signal });
+  // One shard is every object: no name to hash.
+  const sharded = options.shardCount > 1;
   for await (const page of pages) {
-    yield page.filter((item) => inShard(item.metadata.name, options.shardIndex, options.shardCount)).map(toSweepObject);
+    yield (sharded ? page.filter((item) => inShard(item.metadata.name, options.shardIndex, options.shardCount)) : page).map(toSweepObject);
   }
 }
 

@@ -1,13 +1,16 @@
-// The sweeper's I/O in two passes over the same metadata pages, so that memory stays flat however
-// many states there are: the circuit breaker needs the whole plan's count before the first delete,
-// but nothing needs the whole plan at once.
-//   1. plan: observe, plan per page (pure), count the actions; keep only the counts and the
-//      archive index. The circuit breaker judges the counts.
-//   2. act: observe again, plan each page again with the same `now` and policy, and act
-//      (bounded, rate limited, preconditioned) or print, never more of a kind than pass 1
-//      counted: what changed between the passes is left for the next run and counted.
-// A conflict on any write means the state changed after it was observed: skipped and counted,
-// never retried blindly.
+// The sweeper's I/O in two passes, so that memory stays bounded however many states there are:
+// the circuit breaker needs the whole plan's count before the first write.
+//   1. plan: observe, plan per page (pure), count the actions, and keep the actions themselves
+//      while they fit in half of --page-bytes (the pages take the other half), with the archive
+//      index. The circuit breaker judges the counts.
+//   2. act (bounded, rate limited, preconditioned) or print: the kept actions when pass 1 kept
+//      them all, which spares the API server (and this client) a second list of every state;
+//      otherwise observe again, plan each page again with the same `now` and policy, and act as
+//      it comes, never more of a kind than pass 1 counted: an action that appeared between the
+//      passes is left for the next run and counted.
+// Every write carries the observed resourceVersion (deletes the uid too): a conflict means the
+// state changed after it was observed (in either pass), and is skipped and counted, never
+// retried blindly.
 
 import { ConflictError } from '../../src/kube/errors.js';
 import { runBounded } from '../../src/job/executor.js';
@@ -29,11 +32,23 @@ export interface SweepOptions {
   force: boolean;
 }
 
-/** What pass 1 keeps: counts, and the archives of every task (few: only long histories have any). */
+/** What pass 1 keeps: counts, the archives of every task (few: only long histories have any), and the actions while they fit. */
 interface CountedPlan {
   counts: Record<SweepActionKind, number>;
   total: number;
   archives: Map<string, SweepObjectRef[]>;
+  /** Every planned action in order; undefined when they would take more than their share of --page-bytes. */
+  actions: SweepAction[] | undefined;
+}
+
+/**
+ * What a kept action may cost in memory, an upper bound: its strings as UTF-16 and the objects
+ * around them. A delete's reason is ~110 characters, so a kept delete counts ~640 bytes.
+ */
+export function keptActionBytes(action: SweepAction): number {
+  const { object } = action;
+  const chars = action.reason.length + object.namespace.length + object.name.length + (object.uid?.length ?? 0) + object.resourceVersion.length + (action.markedAt?.length ?? 0) + (action.deleteAfter?.length ?? 0);
+  return 2 * chars + 256;
 }
 
 export async function sweep(run: JobRun, options: SweepOptions): Promise<void> {
@@ -54,6 +69,9 @@ export async function sweep(run: JobRun, options: SweepOptions): Promise<void> {
 async function countPlan(run: JobRun, decide: Decide): Promise<CountedPlan> {
   const counts: Record<SweepActionKind, number> = { mark: 0, unmark: 0, delete: 0 };
   const archives = new Map<string, SweepObjectRef[]>();
+  const keepBytes = Math.floor(run.config.pageBytes / 2);
+  let kept: SweepAction[] | undefined = [];
+  let keptBytes = 0;
   let total = 0;
   for await (const page of observe(run)) {
     indexArchives(page, archives);
@@ -66,6 +84,12 @@ async function countPlan(run: JobRun, decide: Decide): Promise<CountedPlan> {
           run.tally.plan(decision.action.kind);
           counts[decision.action.kind]++;
           total++;
+          if (kept) {
+            keptBytes += keptActionBytes(decision.action);
+            // Past the budget pass 2 lists again: nothing kept is needed then.
+            if (keptBytes > keepBytes) kept = undefined;
+            else kept.push(decision.action);
+          }
           break;
         case 'skip':
           run.tally.skip('invalid');
@@ -82,15 +106,20 @@ async function countPlan(run: JobRun, decide: Decide): Promise<CountedPlan> {
     // SIGTERM: pass 2 starts nothing, and what was planned so far is reported as interrupted.
     if (run.signal.aborted) break;
   }
-  return { counts, total, archives };
+  return { counts, total, archives, actions: kept };
 }
 
-/** Pass 2: the same pages again, each action carried out (or printed) as its page arrives. */
+/** Pass 2: pass 1's actions, or the same pages again with each action carried out (or printed) as its page arrives. */
 async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan, deleted: DeletionSummary): Promise<void> {
   const yielded: Record<SweepActionKind, number> = { mark: 0, unmark: 0, delete: 0 };
   let beyondPlan = 0;
   let done = 0;
+  const withArchives = (action: SweepAction): SweepAction => (action.kind === 'delete' ? { ...action, archives: archivesOf(plan.archives, action.object) } : action);
   async function* approvedActions(): AsyncGenerator<SweepAction> {
+    if (plan.actions) {
+      for (const action of plan.actions) yield withArchives(action);
+      return;
+    }
     for await (const page of observe(run)) {
       for (const object of page) {
         // Skips and waits were counted and logged in pass 1.
@@ -104,7 +133,7 @@ async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan, deleted:
           continue;
         }
         yielded[action.kind]++;
-        yield action.kind === 'delete' ? { ...action, archives: archivesOf(plan.archives, action.object) } : action;
+        yield withArchives(action);
       }
     }
   }
@@ -119,7 +148,7 @@ async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan, deleted:
     },
     run.signal,
   );
-  // Planned but never started: interrupted by SIGTERM, or no longer planned in pass 2.
+  // Planned but never started: interrupted by SIGTERM, or no longer planned when pass 2 observed again.
   const notStarted = plan.total - started;
   if (notStarted > 0) run.tally.skip(run.signal.aborted ? 'interrupted' : 'changed', notStarted);
   if (beyondPlan > 0) run.tally.skip('changed', beyondPlan);
@@ -127,10 +156,11 @@ async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan, deleted:
 
 /**
  * The pages of either pass, each fetched while the one before is planned or acted on. Two pages
- * are alive at once, so each gets half of --page-bytes: the option still bounds what is held.
+ * are alive at once, and pass 1's kept actions may take half of --page-bytes, so each page gets a
+ * quarter: the option still bounds what is held.
  */
 function observe(run: JobRun): AsyncGenerator<SweepObject[]> {
-  return readAhead(observeSweepObjects(run.client, { namespace: run.namespace, pageSize: run.config.pageSize, pageBytes: Math.floor(run.config.pageBytes / 2), shardIndex: run.config.shardIndex, shardCount: run.config.shardCount, signal: run.signal }));
+  return readAhead(observeSweepObjects(run.client, { namespace: run.namespace, pageSize: run.config.pageSize, pageBytes: Math.floor(run.config.pageBytes / 4), shardIndex: run.config.shardIndex, shardCount: run.config.shardCount, signal: run.signal }));
 }
 
 type Decide = (object: SweepObject) => Promise<SweepDecision | undefined>;

@@ -11,15 +11,15 @@ import {
   PatchStrategy,
   setHeaderOptions,
   V1MicroTime,
-  type Configuration,
+  Observable,
   type KubeConfig,
+  type RequestContext as HttpRequest,
+  type ResponseContext,
   type V1ConfigMap,
   type V1Lease,
   type V1ObjectMeta,
 } from '@kubernetes/client-node';
-import type { ResponseContext } from '@kubernetes/client-node/dist/gen/http/http.js';
-import { getGlobalDispatcher, type Dispatcher } from 'undici';
-import { from, of } from '@kubernetes/client-node/dist/gen/rxjsStub.js';
+import { transportOptions, withMiddleware, type TransportOptions } from './transport.js';
 import { DEFAULT_PAGE_BYTES, DEFAULT_PAGE_SIZE, ListSplitter, objectKey, PageCollector, type RawObject } from './list-stream.js';
 import { GoneError, fromHttpFailure, fromTransportFailure, type KubeError, type RequestContext } from './errors.js';
 import { QpsLimiter } from './limiter.js';
@@ -67,7 +67,7 @@ export class KubeClient {
   private readonly version: VersionApi;
   private readonly limiter: QpsLimiter;
   private readonly dryRun: 'All' | undefined;
-  private readonly transport: ReturnType<typeof transportOptions>;
+  private readonly transport: TransportOptions;
   readonly server: string;
 
   constructor(
@@ -353,54 +353,11 @@ function refOf(meta: ObjectMeta): ObjectRef {
   return { namespace: meta.namespace, name: meta.name };
 }
 
-interface TransportRequest {
-  setSignal(signal: AbortSignal): void;
-  getDispatcher(): unknown;
-  setDispatcher(dispatcher: unknown): void;
-}
-
-/**
- * Per-request transport settings. A deadline, so a hung connection becomes a retryable timeout.
- * And one connection pool per client, whose connections outlive a DELETE:
- * - @kubernetes/client-node 2.x builds a new undici Agent for every request when TLS options are
- *   set (always, against a real cluster), so each request would open (and leave lingering) a
- *   connection of its own: thousands in a sweep. Every request of a client has the same cluster
- *   and user, so the first Agent serves them all (without TLS, undici's global one does).
- * - undici closes the connection after a request whose method carries no body by convention but
- *   has one, and every delete carries its preconditions in the body: a new connection (and TLS
- *   handshake) per deleted object. kube-apiserver reads DELETE bodies, so the connection is kept.
- */
-function transportOptions(timeoutMs: number) {
-  let shared: Dispatcher | undefined;
-  return {
-    middleware: [
-      {
-        pre: (request: TransportRequest) => {
-          request.setSignal(AbortSignal.timeout(timeoutMs));
-          shared ??= ((request.getDispatcher() as Dispatcher | undefined) ?? getGlobalDispatcher()).compose(keepConnection);
-          request.setDispatcher(shared);
-          return of(request);
-        },
-        post: <R>(response: R) => of(response),
-      },
-    ],
-    middlewareMergeStrategy: 'append' as const,
-  } as unknown as Configuration & Parameters<typeof setHeaderOptions>[2];
-}
-
-const keepConnection: Dispatcher.DispatcherComposeInterceptor = (dispatch) => (options, handler) => dispatch({ ...options, reset: false }, handler);
-
 interface ListedPage {
   items: RawObject[];
   largest: number;
   cut: boolean;
   continueToken: string | undefined;
-}
-
-type TransportOptions = ReturnType<typeof transportOptions>;
-
-function withMiddleware(options: TransportOptions, middleware: object): TransportOptions {
-  return { ...options, middleware: [...(options.middleware ?? []), middleware] } as TransportOptions;
 }
 
 /**
@@ -410,8 +367,8 @@ function withMiddleware(options: TransportOptions, middleware: object): Transpor
  */
 function streamedList(collector: PageCollector) {
   return {
-    pre: <R>(request: R) => of(request),
-    post: (response: ResponseContext) => from(readListAnswer(response, collector)),
+    pre: (request: HttpRequest) => new Observable(Promise.resolve(request)),
+    post: (response: ResponseContext) => new Observable(readListAnswer(response, collector)),
   };
 }
 

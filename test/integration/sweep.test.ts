@@ -14,6 +14,7 @@ import { taskState } from '../support/states.js';
 import { asJobPod, testJob } from '../support/workload-env.js';
 import { CoreV1Api, type CoreV1Event } from '@kubernetes/client-node';
 import { loadKubeConfig } from '../../src/kube/config.js';
+import { runBounded } from '../../src/job/executor.js';
 
 const T0 = DateTime.fromISO('2026-11-20T12:00:00Z', { zone: 'utc' });
 const at = (hours: number) => T0.plus({ hours }).toISO({ suppressMilliseconds: true })!;
@@ -54,6 +55,11 @@ async function names(): Promise<string[]> {
   const all: string[] = [];
   for await (const page of client.listConfigMapMetadataPages({ namespace: ns, labelSelector: 'cmstate.io/state' })) all.push(...page.map((o) => o.metadata.name));
   return all.sort();
+}
+
+/** List requests for ConfigMaps in the request log (embedded server only). */
+function configMapLists(): number {
+  return cluster.local!.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/configmaps')).length;
 }
 
 function sweep(now: string, ...extra: string[]) {
@@ -201,8 +207,9 @@ describe('sweep', () => {
     cluster.local!.faults.add({ match: { method: 'DELETE', path: 'task-old-1-state' }, fault: { kind: 'latency', ms: 1500 } });
     cluster.local!.clearRequests();
     const running = sweep(at(25));
-    // Two lists: pass 1 (plan) and pass 2 (act) have observed it; the write lands before the delete.
-    while (cluster.local!.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/configmaps')).length < 2) await new Promise((r) => setTimeout(r, 20));
+    // Pass 1 has observed it and planned its delete (kept: no second list); the write lands
+    // before the delete, which the fault holds back.
+    while (cluster.local!.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/configmaps')).length < 1) await new Promise((r) => setTimeout(r, 20));
     await client.mergePatchConfigMap({ namespace: ns, name: 'task-old-1-state' }, { metadata: { annotations: { touched: 'yes' } } });
     const run = await running;
     assert.equal(run.code, 0, run.stderr);
@@ -212,13 +219,41 @@ describe('sweep', () => {
     assert.ok((await names()).includes('task-old-1-state'));
   });
 
-  describe(...embeddedOnly('fault injection', 'between planning (pass 1) and acting (pass 2)'), () => {
-    // Pass 2's list is held back 1 s, so a write made after pass 1's list lands between the passes.
+  test(...embeddedOnly('request log', 'a plan that fits half of --page-bytes is kept: the states are listed once, not once per pass'), async () => {
+    await seed(standardSet());
+    assert.equal((await sweep(at(0))).code, 0);
+    cluster.local!.clearRequests();
+    const run = await sweep(at(25));
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.json<{ applied: Record<string, number> }>().applied.delete, 3);
+    assert.equal(configMapLists(), 1, 'one page, listed by pass 1 only');
+  });
+
+  describe(...embeddedOnly('fault injection', 'a plan too large to keep: pass 2 observes again'), () => {
+    // Each kept delete counts ~640 bytes (keptActionBytes), so FILLERS of them pass the 512 KiB
+    // that --page-bytes 1Mi leaves for the plan, and pass 2 lists again: only then can a change
+    // between the passes be seen as one (skipped.changed) rather than as a conflict.
+    const FILLERS = 1000;
+    async function seedDeletableFillers(): Promise<void> {
+      const fillers = Array.from({ length: FILLERS }, (_, i) =>
+        stateConfigMap({ id: `filler-${String(i).padStart(4, '0')}`, namespace: ns, lastUpdate: daysAgo(10), labels: { 'cmstate.io/sweep': 'marked' }, annotations: { 'cmstate.io/marked-at': at(0) } }),
+      );
+      await runBounded(fillers, 16, async (cm) => {
+        await client.createConfigMap(cm);
+      });
+    }
+
+    // Pass 2's first list request is held back 1 s, so a write made once pass 1 has listed
+    // everything lands between the passes. Pass 1's list requests (several pages, some cut by
+    // bytes) are counted on a dry run of the same sweep, which lists once per pass too.
     async function sweepWithWriteBetweenPasses(write: () => Promise<void>) {
-      cluster.local!.faults.add({ match: { verb: 'list', path: '/configmaps' }, fault: { kind: 'latency', ms: 1000 }, nth: 2 });
       cluster.local!.clearRequests();
-      const running = sweep(at(25));
-      while (!cluster.local!.requests.some((r) => r.method === 'GET' && r.path.endsWith('/configmaps'))) await new Promise((r) => setTimeout(r, 10));
+      assert.equal((await sweep(at(25), '--page-bytes', '1Mi', '--dry-run')).code, 0);
+      const perPass = configMapLists() / 2;
+      cluster.local!.faults.add({ match: { verb: 'list', path: '/configmaps' }, fault: { kind: 'latency', ms: 1000 }, nth: perPass + 1 });
+      cluster.local!.clearRequests();
+      const running = sweep(at(25), '--page-bytes', '1Mi');
+      while (configMapLists() < perPass) await new Promise((r) => setTimeout(r, 10));
       await write();
       const run = await running;
       assert.equal(run.code, 0, run.stderr);
@@ -228,12 +263,13 @@ describe('sweep', () => {
     test('a state updated meanwhile is not deleted: pass 2 acts on what it sees, and counts the change', async () => {
       await seed(standardSet());
       assert.equal((await sweep(at(0))).code, 0);
+      await seedDeletableFillers();
       const summary = await sweepWithWriteBetweenPasses(async () => {
         const cm = await client.getConfigMap({ namespace: ns, name: 'task-old-1-state' });
         await client.replaceConfigMap({ ...cm, metadata: { ...cm.metadata, annotations: { ...cm.metadata.annotations, 'cmstate.io/last-update': at(1) } } });
       });
-      assert.deepEqual(summary.planned, { mark: 0, unmark: 0, delete: 3 });
-      assert.equal(summary.applied.delete, 2);
+      assert.deepEqual(summary.planned, { mark: 0, unmark: 0, delete: 3 + FILLERS });
+      assert.equal(summary.applied.delete, 2 + FILLERS);
       // The planned delete that did not happen, and the unmark pass 1 did not plan (left to the next run).
       assert.equal(summary.skipped.changed, 2);
       assert.ok((await names()).includes('task-old-1-state'));
@@ -244,11 +280,12 @@ describe('sweep', () => {
     test('a deletable state that appears meanwhile never takes the deletes past what the breaker approved', async () => {
       await seed(standardSet());
       assert.equal((await sweep(at(0))).code, 0);
+      await seedDeletableFillers();
       const summary = await sweepWithWriteBetweenPasses(async () => {
         await seed([stateConfigMap({ id: 'late', namespace: ns, lastUpdate: daysAgo(10), labels: { 'cmstate.io/sweep': 'marked' }, annotations: { 'cmstate.io/marked-at': at(0) } })]);
       });
-      assert.deepEqual(summary.planned, { mark: 0, unmark: 0, delete: 3 });
-      assert.equal(summary.applied.delete, 3);
+      assert.deepEqual(summary.planned, { mark: 0, unmark: 0, delete: 3 + FILLERS });
+      assert.equal(summary.applied.delete, 3 + FILLERS);
       assert.equal(summary.skipped.changed, 1);
       // 4 states were deletable by then; one of them is left for the next run.
       assert.equal((await names()).length, 5);
