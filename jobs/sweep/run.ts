@@ -45,7 +45,7 @@ interface CountedPlan {
  * What a kept action may cost in memory, an upper bound: its strings as UTF-16 and the objects
  * around them. A delete's reason is ~110 characters, so a kept delete counts ~640 bytes.
  */
-export function keptActionBytes(action: SweepAction): number {
+function keptActionBytes(action: SweepAction): number {
   const { object } = action;
   const chars = action.reason.length + object.namespace.length + object.name.length + (object.uid?.length ?? 0) + object.resourceVersion.length + (action.markedAt?.length ?? 0) + (action.deleteAfter?.length ?? 0);
   return 2 * chars + 256;
