@@ -11,6 +11,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY jobs ./jobs
+COPY cli ./cli
 RUN npm run build
 
 # --- runtime: production dependencies and the compiled CLI only ------------------------------

@@ -1,3 +1,3 @@
 #!/usr/bin/env node
 // The installed command: runs the compiled CLI (npm run build writes dist/).
-import '../dist/src/main.js';
+import '../dist/cli/main.js';

@@ -1,14 +1,14 @@
-// The yargs parser: global options, one module per command, strict. Exported for tests; only
-// src/main.ts runs it against process.argv.
+// The yargs parser: global options, one module per command, strict. The commands are handed in
+// (cli/commands.ts lists them), so nothing here imports a job. Exported for tests; only
+// cli/main.ts runs it against process.argv.
 
 import yargs from 'yargs';
 import { globalOptions } from './config.js';
-import type { CommandIo } from './command.js';
+import type { CommandFactory, CommandIo } from './command.js';
 import { ExitCode, UsageError, oneLine } from './exit.js';
-import { commands } from './commands.js';
 import { version } from './version.js';
 
-export async function runCli(argv: string[], overrides: Partial<CommandIo> = {}): Promise<number> {
+export async function runCli(argv: string[], commands: readonly CommandFactory[], overrides: Partial<CommandIo> = {}): Promise<number> {
   let exitCode: number = ExitCode.ok;
   const io: CommandIo = {
     stdout: (line) => process.stdout.write(`${line}\n`),
@@ -17,6 +17,8 @@ export async function runCli(argv: string[], overrides: Partial<CommandIo> = {})
     exit: (code) => {
       exitCode = code;
     },
+    // Another command of the same CLI, for commands that run others (the demo).
+    run: (args, io) => runCli(args, commands, io),
     ...overrides,
   };
   const parser = globalOptions(yargs(argv))

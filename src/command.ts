@@ -10,7 +10,8 @@ import { DateTime } from 'luxon';
 import type { ArgumentsCamelCase, Argv, CommandModule } from 'yargs';
 import { globalConfigSchema, validate, type GlobalConfig } from './config.js';
 import { ExitCode, exitCodeFor, oneLine } from './exit.js';
-import type { KubeClient, KubeClientOptions } from './kube/client.js';
+import type { Connection } from './connect.js';
+import type { KubeClientOptions } from './kube/client.js';
 import type { Logger } from './log.js';
 
 export interface CommandIo {
@@ -20,13 +21,8 @@ export interface CommandIo {
   signal: AbortSignal;
   /** Where the exit code goes; the entry file sets process.exitCode from it. */
   exit: (code: number) => void;
-}
-
-export interface Connection {
-  client: KubeClient;
-  /** --namespace, else the context's (in a pod: the service account's). */
-  namespace: string;
-  server: string;
+  /** Runs another command of the same CLI in-process with its own io; its exit code. */
+  run: (args: string[], io: Partial<CommandIo>) => Promise<number>;
 }
 
 export interface CommandContext {
@@ -37,6 +33,8 @@ export interface CommandContext {
   now: () => DateTime;
   signal: AbortSignal;
   connect: (options?: KubeClientOptions) => Connection;
+  /** Runs another command of the same CLI in-process (CommandIo.run). */
+  runCommand: CommandIo['run'];
 }
 
 export type Handler<A> = (args: ArgumentsCamelCase<A>, ctx: CommandContext) => Promise<number | void>;
@@ -89,6 +87,7 @@ function makeContext(config: GlobalConfig, log: Logger, io: CommandIo, connect: 
     now: () => fixedNow ?? DateTime.utc(),
     signal: io.signal,
     connect,
+    runCommand: io.run,
   };
 }
 

@@ -7,6 +7,7 @@ import type { Argv } from 'yargs';
 import { z } from 'zod';
 import { UsageError } from './exit.js';
 import { DEFAULT_PAGE_BYTES_QUANTITY, DEFAULT_PAGE_SIZE } from './kube/list-stream.js';
+import { DNS1123_LABEL } from './kube/names.js';
 import { parseByteQuantity } from './util/quantity.js';
 
 /** pino's levels; here and not in ./log.ts, so that parsing options does not load pino. */
@@ -46,10 +47,7 @@ const rfc3339 = z.string().transform((text, ctx) => {
   return parsed.toUTC();
 });
 
-const namespaceName = z
-  .string()
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower case letters, digits, -)')
-  .max(63);
+export const namespaceName = z.string().regex(DNS1123_LABEL, 'must be a DNS-1123 label (lower case letters, digits, -)').max(63);
 
 export const globalConfigSchema = z.object({
   kubeconfig: z.string().min(1).optional(),

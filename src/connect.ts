@@ -3,11 +3,17 @@
 // start-up time and memory: the command wrapper imports it only for a command that may reach a
 // cluster, when that command runs.
 
-import type { Connection } from './command.js';
 import type { GlobalConfig } from './config.js';
 import { KubeClient, type KubeClientOptions } from './kube/client.js';
 import { loadKubeConfig } from './kube/config.js';
 import type { Logger } from './log.js';
+
+export interface Connection {
+  client: KubeClient;
+  /** --namespace, else the context's (in a pod: the service account's). */
+  namespace: string;
+  server: string;
+}
 
 export function connector(config: GlobalConfig, log: Logger): (options?: KubeClientOptions) => Connection {
   return (options = {}) => {

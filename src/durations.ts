@@ -1,11 +1,13 @@
 // Durations and timestamps as people and the wire format write them: TTLs and grace periods
 // (`7d`, `1d12h`, `P7D`) and RFC 3339 instants (`cmstate.io/last-update`, `--now`).
 import { DateTime, Duration } from 'luxon';
+import { ExitCode } from './exit.js';
 
 const DURATION_HINT = 'use 7d, 12h, 90m or ISO 8601 like P7D';
 
 export class DurationParseError extends Error {
   override name = 'DurationParseError';
+  readonly exitCode = ExitCode.usage;
   constructor(
     readonly input: string,
     detail: string = DURATION_HINT,
@@ -16,6 +18,7 @@ export class DurationParseError extends Error {
 
 export class TimestampParseError extends Error {
   override name = 'TimestampParseError';
+  readonly exitCode = ExitCode.usage;
   constructor(readonly input: string) {
     super(`invalid timestamp "${input}": use RFC 3339 like 2026-11-10T08:00:00Z`);
   }

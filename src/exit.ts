@@ -15,21 +15,25 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 /** A bad flag, env var or value; the message names the option. */
 export class UsageError extends Error {
   override name = 'UsageError';
+  readonly exitCode = ExitCode.usage;
 }
 
 /** A safety rule said no (circuit breaker, ...). */
 export class RefusedError extends Error {
   override name = 'RefusedError';
+  readonly exitCode = ExitCode.refused;
 }
 
-const REFUSALS = new Set(['RefusedError', 'LockHeldError', 'MaxIterationsError', 'InvalidTransitionError']);
-const USAGE = new Set(['UsageError', 'KubeConfigError', 'DurationParseError', 'TimestampParseError', 'InvalidFeedbackError', 'YError']);
+const EXIT_CODES = new Set<unknown>(Object.values(ExitCode));
 
-/** By name, so modules need not import each other's error classes to be classified. */
+/**
+ * The exit code an error ends the CLI with: its own `exitCode` (every error that is not a plain
+ * failure carries one), usage for yargs' parse errors, else failed.
+ */
 export function exitCodeFor(err: unknown): ExitCode {
-  const name = err instanceof Error ? err.name : '';
-  if (REFUSALS.has(name)) return ExitCode.refused;
-  if (USAGE.has(name)) return ExitCode.usage;
+  if (!(err instanceof Error)) return ExitCode.failed;
+  if ('exitCode' in err && EXIT_CODES.has(err.exitCode)) return err.exitCode as ExitCode;
+  if (err.name === 'YError') return ExitCode.usage;
   return ExitCode.failed;
 }
 

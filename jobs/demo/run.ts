@@ -8,10 +8,9 @@ import type { CommandContext } from '../../src/command.js';
 import { formatTimestamp } from '../../src/durations.js';
 import { LocalApiServer } from '../../src/local-apiserver/index.js';
 import { LABEL_STATUS, LABEL_SWEEP, TASK_SELECTOR } from '../../src/state/labels.js';
-import { sampleStates } from './samples.js';
-import { runCli } from '../../src/cli.js';
+import { sampleStates } from '../../src/state/samples.js';
 import { listSnapshots } from '../../src/snapshot/reader.js';
-import { seedCorruptedStates } from '../repair/demo-corpus.js';
+import { seedCorruptedStates } from './corrupted-states.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
 
@@ -85,7 +84,7 @@ const SUMMARY_LINE = /^[a-z-]+( \(dry run\))?: observed /;
 /** Runs a CLI command in-process and shows its output (cut or filtered by `show`), summary last. */
 async function run(ctx: CommandContext, args: string[], show: number | RegExp = Infinity): Promise<number> {
   const lines: string[] = [];
-  const code = await runCli(args, { stdout: (line) => lines.push(...line.split('\n')), signal: ctx.signal });
+  const code = await ctx.runCommand(args, { stdout: (line) => lines.push(...line.split('\n')), signal: ctx.signal });
   const summary = lines.length && SUMMARY_LINE.test(lines.at(-1)!) ? lines.pop() : undefined;
   const shown = show instanceof RegExp ? lines.filter((line) => show.test(line)) : lines.slice(0, show);
   for (const line of shown) ctx.print(`  ${line}`);

@@ -3,7 +3,8 @@
 // problem. What `helm test` runs. It answers in seconds: few retries, a short request deadline.
 
 import { z } from 'zod';
-import { defineCommand, type Connection } from '../../src/command.js';
+import { defineCommand } from '../../src/command.js';
+import type { Connection } from '../../src/connect.js';
 import { validate } from '../../src/config.js';
 import { ExitCode, oneLine } from '../../src/exit.js';
 import type { RetryPolicy } from '../../src/kube/retry.js';

@@ -20,7 +20,7 @@ export const localApiServerCommand = defineCommand({
       .option('seed', { type: 'number', default: 0, describe: 'Create this many sample task states in the namespace' }),
   handler: async (args, ctx) => {
     const opts = validate(z.object({ port: z.number().int().min(0).max(65535), seed: z.number().int().min(0).max(1_000_000) }), args);
-    const [{ LocalApiServer }, { sampleStates }] = await Promise.all([import('../../src/local-apiserver/index.js'), import('../demo/samples.js')]);
+    const [{ LocalApiServer }, { sampleStates }] = await Promise.all([import('../../src/local-apiserver/index.js'), import('../../src/state/samples.js')]);
     const server = await LocalApiServer.start({ port: opts.port, dataFile: args.data, tokenAuthFile: args.tokenAuthFile });
     const namespace = ctx.config.namespace ?? 'default';
     if (opts.seed > 0) server.seed(sampleStates(opts.seed, namespace, ctx.now().startOf('second')));

@@ -12,19 +12,11 @@ import type { DateTime } from 'luxon';
 import type { ConfigMap } from '../../src/kube/types.js';
 import { decodeStateLenient, encodeState, type LenientDecode } from '../../src/state/codec.js';
 import { StateEncodeError } from '../../src/state/errors.js';
-import { type Finding, type RuleId, RULE_IDS, checkInvariants } from '../../src/state/invariants.js';
-import {
-  ANNOTATION_QUARANTINED,
-  DATA_KEYS,
-  FEEDBACK_GZ_KEY,
-  LABEL_STATE,
-  LABEL_TASK_ID,
-  STATE_VALUE_ARCHIVE,
-  parseArchiveName,
-  stateConfigMapName,
-} from '../../src/state/labels.js';
+import { type Finding, type RuleId, RULE_IDS } from '../../src/state/findings.js';
+import { checkInvariants } from '../../src/state/invariants.js';
+import { ANNOTATION_QUARANTINED, DATA_KEYS, FEEDBACK_GZ_KEY, LABEL_STATE, STATE_VALUE_ARCHIVE, ownerConfigMapName, taskOfArchive } from '../../src/state/labels.js';
 import { configMapSize } from '../../src/state/size.js';
-import { ObservedIndex } from './observed-index.js';
+import type { ObservedIndex } from './observed-index.js';
 import { reconcileState } from './reconcile.js';
 
 /** The invariant rules, plus `orphan-archive`: an archive whose task state was not observed. */
@@ -71,11 +63,6 @@ export function planObject(cm: ConfigMap, index: ObservedIndex, now: DateTime, o
     return { object: cm, findings: [], action: 'none', quarantined: true, reasons: [`quarantined earlier (${already}): left alone until the ${ANNOTATION_QUARANTINED} annotation is removed`] };
   }
   return cm.metadata.labels?.[LABEL_STATE] === STATE_VALUE_ARCHIVE ? planArchive(cm, index, now, options) : planTask(cm, index, now, options);
-}
-
-/** Plans every object of a set observed together; by default the set is its own index. */
-export function planRepair(objects: ConfigMap[], now: DateTime, options: RepairOptions = {}, index: ObservedIndex = ObservedIndex.of(objects)): RepairPlan[] {
-  return objects.map((cm) => planObject(cm, index, now, options));
 }
 
 function planTask(cm: ConfigMap, index: ObservedIndex, now: DateTime, options: RepairOptions): RepairPlan {
@@ -133,7 +120,7 @@ function encodingReasons(before: ConfigMap, after: ConfigMap, archives: ConfigMa
 function planArchive(cm: ConfigMap, index: ObservedIndex, now: DateTime, options: RepairOptions): RepairPlan {
   const findings: RepairFinding[] = checkInvariants(cm, now, { budgetBytes: options.budgetBytes });
   const namespace = cm.metadata.namespace ?? '';
-  const parent = archiveParent(cm);
+  const parent = taskOfArchive({ ...cm.metadata, ownerName: ownerConfigMapName(cm.metadata) });
   if (parent === undefined || !index.hasTask(namespace, parent)) {
     const why = parent === undefined ? 'names no task (no owner reference, task-id label or archive name)' : `belongs to ${parent}, which does not exist`;
     findings.push({ rule: 'orphan-archive', invariant: null, severity: 'error', message: `${cm.metadata.name}: archive ${why}` });
@@ -141,14 +128,6 @@ function planArchive(cm: ConfigMap, index: ObservedIndex, now: DateTime, options
   }
   if (findings.length === 0) return { object: cm, findings, action: 'none', quarantined: false, reasons: [] };
   return quarantine(cm, findings, `archive of ${parent} is unreadable and holds the only copy of its entries: ${findings[0]?.message.slice(cm.metadata.name.length + 2)}`);
-}
-
-/** The task state an archive belongs to: owner reference first (garbage collection follows it), then its labels and name. */
-export function archiveParent(cm: ConfigMap): string | undefined {
-  const owner = cm.metadata.ownerReferences?.find((o) => o.kind === 'ConfigMap')?.name;
-  if (owner !== undefined) return owner;
-  const taskId = cm.metadata.labels?.[LABEL_TASK_ID] ?? parseArchiveName(cm.metadata.name)?.taskId;
-  return taskId === undefined ? undefined : stateConfigMapName(taskId);
 }
 
 function quarantine(cm: ConfigMap, findings: RepairFinding[], reason: string): RepairPlan {

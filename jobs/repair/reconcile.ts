@@ -19,7 +19,7 @@ import { DateTime } from 'luxon';
 import type { z } from 'zod';
 import { formatTimestamp } from '../../src/durations.js';
 import type { ConfigMap } from '../../src/kube/types.js';
-import type { LenientDecode } from '../../src/state/codec.js';
+import { missingIterations, padHistory, type LenientDecode } from '../../src/state/codec.js';
 import { TERMINAL_STATUSES } from '../../src/state/status.js';
 import { CLOCK_SKEW_TOLERANCE_MS, DATA_KEYS, FEEDBACK_GZ_KEY, FORMAT_VERSION, taskIdFromName } from '../../src/state/labels.js';
 import {
@@ -104,7 +104,7 @@ function rebuild(cm: ConfigMap, decoded: LenientDecode, now: DateTime): { state:
     reasons.push(`status pending at iteration ${target}: set to in_progress (only in_progress iterates)`);
     status = 'in_progress';
   }
-  history = padHistory(history, target, lastUpdate, reasons);
+  history = padHistoryWithReason(history, target, lastUpdate, reasons);
 
   return {
     state: {
@@ -235,14 +235,11 @@ function better(a: IterationHistoryEntry, b: IterationHistoryEntry): boolean {
   return instant(a.started_at) < instant(b.started_at);
 }
 
-function padHistory(history: IterationHistoryEntry[], iteration: number, startedAt: string, reasons: string[]): IterationHistoryEntry[] {
-  const present = new Set(history.map((e) => e.iteration));
-  const missing: number[] = [];
-  for (let n = 1; n <= iteration; n++) if (!present.has(n)) missing.push(n);
+function padHistoryWithReason(history: IterationHistoryEntry[], iteration: number, startedAt: string, reasons: string[]): IterationHistoryEntry[] {
+  const missing = missingIterations(history, iteration);
   if (missing.length === 0) return history;
   reasons.push(`iteration_history: ${missing.length === 1 ? 'an entry' : 'entries'} for ${iterations(missing)} added as recovered, started_at = last_update ${startedAt}`);
-  const padding = missing.map((n) => ({ iteration: n, started_at: startedAt, recovered: true as const }));
-  return [...history, ...padding].sort((a, b) => a.iteration - b.iteration);
+  return padHistory(history, iteration, startedAt);
 }
 
 /** Newest last (stable by `at`), exact repeats dropped. */

@@ -13,21 +13,19 @@
 // committed snapshot first.
 
 import { ObservedIndex } from './observed-index.js';
-import { archiveParent, planObject, type RepairOptions, type RepairPlan } from './plan.js';
+import { planObject, type RepairOptions, type RepairPlan } from './plan.js';
 import { describeChanges } from './diff.js';
 import { RuleCounts } from './report.js';
-import { inShard } from '../sweep/shard.js';
+import { inShard } from '../../src/job/shard.js';
 import { runBounded } from '../../src/job/executor.js';
 import { fullObjectConcurrency } from '../../src/kube/list-stream.js';
 import type { DeletionSummary } from '../../src/job/deletion-summary.js';
 import type { JobRun } from '../../src/job/runner.js';
 import { UsageError, oneLine } from '../../src/exit.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../../src/kube/errors.js';
-import type { ConfigMap, ObjectRef } from '../../src/kube/types.js';
+import { involvedConfigMap, type ConfigMap, type ObjectRef } from '../../src/kube/types.js';
 import { SnapshotWriter } from '../../src/snapshot/writer.js';
-import { ANNOTATION_QUARANTINED, LABEL_STATE, STATE_VALUE_ARCHIVE, STATE_VALUE_TASK } from '../../src/state/labels.js';
-
-export const REPAIR_SELECTOR = `${LABEL_STATE} in (${STATE_VALUE_TASK},${STATE_VALUE_ARCHIVE})`;
+import { ANNOTATION_QUARANTINED, LABEL_STATE, STATE_VALUE_ARCHIVE, STATE_SELECTOR, ownerConfigMapName, taskOfArchive } from '../../src/state/labels.js';
 
 /** Summary action names (planned/applied), snake_case like the rest of the summary. */
 export const REPAIR_ACTIONS = ['repair', 'quarantine', 'delete_orphan'] as const;
@@ -85,14 +83,14 @@ export async function repair(run: JobRun, options: RepairRunOptions): Promise<Ru
 /** First pass, metadata only: which tasks exist and their archive numbers, so every object can be planned as it streams by. */
 async function observeIndex(run: JobRun): Promise<ObservedIndex> {
   const index = new ObservedIndex();
-  const pages = run.client.listConfigMapMetadataPages({ namespace: run.namespace, labelSelector: REPAIR_SELECTOR, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal });
+  const pages = run.client.listConfigMapMetadataPages({ namespace: run.namespace, labelSelector: STATE_SELECTOR, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal });
   for await (const page of pages) for (const item of page) index.add(item.metadata);
   return index;
 }
 
 /** Second pass, full objects page by page (this shard's). */
 async function* listedObjects(run: JobRun, index: ObservedIndex): AsyncGenerator<ConfigMap> {
-  const pages = run.client.listConfigMapPages({ namespace: run.namespace, labelSelector: REPAIR_SELECTOR, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal });
+  const pages = run.client.listConfigMapPages({ namespace: run.namespace, labelSelector: STATE_SELECTOR, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal });
   for await (const page of pages) {
     for (const cm of page) {
       // Shards split by task id, so a task and its archives land in the same shard.
@@ -142,7 +140,7 @@ async function planAndSave(run: JobRun, options: RepairRunOptions, index: Observ
 }
 async function openSnapshot(run: JobRun, options: RepairRunOptions): Promise<SnapshotWriter> {
   if (options.snapshotDir === undefined) throw new UsageError('repair needs a snapshot directory (--snapshot-dir) to save the originals in before it changes anything');
-  return SnapshotWriter.create(options.snapshotDir, { namespaces: run.namespace === undefined ? 'all' : [run.namespace], selector: REPAIR_SELECTOR, reason: 'repair', now: run.now });
+  return SnapshotWriter.create(options.snapshotDir, { namespaces: run.namespace === undefined ? 'all' : [run.namespace], selector: STATE_SELECTOR, reason: 'repair', now: run.now });
 }
 
 /**
@@ -205,12 +203,12 @@ async function carryOut(run: JobRun, plan: RepairPlan, deleted: DeletionSummary)
     switch (plan.action) {
       case 'replace': {
         const written = await replaceWithArchives(run, plan);
-        await run.event({ involved: involvedOf(written), type: 'Normal', reason: 'Repaired', action: 'Repair', message: eventMessage(`repaired (${rulesOf(plan)}): ${reasons}`) });
+        await run.event({ involved: involvedConfigMap(written.metadata), type: 'Normal', reason: 'Repaired', action: 'Repair', message: eventMessage(`repaired (${rulesOf(plan)}): ${reasons}`) });
         break;
       }
       case 'quarantine': {
         const patched = await run.client.mergePatchConfigMap(ref, { metadata: { resourceVersion: meta.resourceVersion, annotations: { [ANNOTATION_QUARANTINED]: plan.quarantineReason } } }, run.signal);
-        await run.event({ involved: involvedOf(patched), type: 'Warning', reason: 'Quarantined', action: 'Quarantine', message: eventMessage(`quarantined (${rulesOf(plan)}): ${plan.quarantineReason ?? ''}`) });
+        await run.event({ involved: involvedConfigMap(patched.metadata), type: 'Warning', reason: 'Quarantined', action: 'Quarantine', message: eventMessage(`quarantined (${rulesOf(plan)}): ${plan.quarantineReason ?? ''}`) });
         break;
       }
       case 'delete-orphan': {
@@ -306,7 +304,7 @@ async function* reread(run: JobRun, index: ObservedIndex, conflicted: Saved[]): 
 
 /** Before an archive is planned again, whether its task exists now. */
 async function refreshParent(run: JobRun, index: ObservedIndex, archive: ConfigMap): Promise<void> {
-  const parent = archiveParent(archive);
+  const parent = taskOfArchive({ ...archive.metadata, ownerName: ownerConfigMapName(archive.metadata) });
   const namespace = archive.metadata.namespace ?? '';
   if (parent === undefined || index.hasTask(namespace, parent)) return;
   try {
@@ -354,7 +352,3 @@ function refId(ref: ObjectRef): string {
   return `${ref.namespace}/${ref.name}`;
 }
 
-function involvedOf(cm: ConfigMap) {
-  const { namespace = '', name, uid, resourceVersion } = cm.metadata;
-  return { kind: 'ConfigMap', namespace, name, uid, resourceVersion };
-}

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { defineCommand } from '../../src/command.js';
-import { jobConfigSchema, jobOptions, validate } from '../../src/config.js';
+import { jobConfigSchema, jobOptions, namespaceName, validate } from '../../src/config.js';
 import { parseLabelSelector } from '../../src/kube/selectors.js';
 import { taskIdSchema } from '../../src/state/schema.js';
 import { RESTORE_MODES } from './plan.js';
@@ -22,11 +22,7 @@ const restoreConfigSchema = z.object({
   mode: z.enum(RESTORE_MODES),
   selector: selector.optional(),
   task: z.array(taskIdSchema).optional(),
-  targetNamespace: z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a DNS-1123 label (lower case letters, digits, -)')
-    .max(63)
-    .optional(),
+  targetNamespace: namespaceName.optional(),
   snapshotDir: z.string().min(1).optional(),
   shardCount: z.literal(1, 'a restore cannot be sharded'),
 });

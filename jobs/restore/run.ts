@@ -9,7 +9,7 @@ import { runBounded } from '../../src/job/executor.js';
 import { fullObjectConcurrency } from '../../src/kube/list-stream.js';
 import type { JobRun } from '../../src/job/runner.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../../src/kube/errors.js';
-import type { ConfigMap } from '../../src/kube/types.js';
+import { involvedConfigMap, type ConfigMap } from '../../src/kube/types.js';
 import { readSnapshot, SnapshotCorruptError, verifySnapshot } from '../../src/snapshot/reader.js';
 import { SnapshotWriter } from '../../src/snapshot/writer.js';
 import { ownedByConfigMap, prepareObject, selected, targetNamespace, type RestoreFilter, type RestoreMode } from './plan.js';
@@ -144,7 +144,7 @@ class Restorer {
       this.ownerUids.set(key(ref), created.metadata.uid ?? null);
       this.run.tally.apply('create');
       this.add(ref, 'created', note);
-      await this.run.event({ involved: involvedOf(created), type: 'Normal', reason: 'Restored', action: 'Restore', message: `restored from snapshot ${this.source}` });
+      await this.run.event({ involved: involvedConfigMap(created.metadata), type: 'Normal', reason: 'Restored', action: 'Restore', message: `restored from snapshot ${this.source}` });
     } catch (err) {
       if (!(err instanceof AlreadyExistsError)) throw err;
       // create-missing: it exists, so it is left alone. overwrite: it was created after the objects to overwrite were saved.
@@ -162,7 +162,7 @@ class Restorer {
       this.ownerUids.set(key(ref), replaced.metadata.uid ?? null);
       this.run.tally.apply('overwrite');
       this.add(ref, 'overwritten', note);
-      await this.run.event({ involved: involvedOf(replaced), type: 'Normal', reason: 'Overwritten', action: 'Restore', message: `overwritten from snapshot ${this.source}; the previous version was saved first` });
+      await this.run.event({ involved: involvedConfigMap(replaced.metadata), type: 'Normal', reason: 'Overwritten', action: 'Restore', message: `overwritten from snapshot ${this.source}; the previous version was saved first` });
     } catch (err) {
       if (!(err instanceof ConflictError || err instanceof NotFoundError)) throw err;
       this.run.tally.skip('conflict');
@@ -218,6 +218,3 @@ function key(ref: { namespace: string; name: string }): string {
   return `${ref.namespace}/${ref.name}`;
 }
 
-function involvedOf(cm: ConfigMap) {
-  return { kind: 'ConfigMap', namespace: cm.metadata.namespace ?? '', name: cm.metadata.name, uid: cm.metadata.uid, resourceVersion: cm.metadata.resourceVersion };
-}

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { DateTime } from 'luxon';
 import { oneLine } from '../../src/exit.js';
 import type { JobRun } from '../../src/job/runner.js';
-import { LABEL_STATE, STATE_VALUE_ARCHIVE, STATE_VALUE_TASK } from '../../src/state/labels.js';
+import { STATE_SELECTOR } from '../../src/state/labels.js';
 import { listSnapshots, SnapshotCorruptError, verifySnapshot, type SnapshotListing } from '../../src/snapshot/reader.js';
 import { planRetention, type RetentionPolicy } from '../../src/snapshot/retention.js';
 import { SnapshotWriter } from '../../src/snapshot/writer.js';
@@ -15,8 +15,6 @@ import { SnapshotWriter } from '../../src/snapshot/writer.js';
 export const SNAPSHOT_ACTIONS = ['snapshot', 'delete_snapshot'] as const;
 
 /** Task states and their archives: everything the snapshot store backs up. */
-export const SNAPSHOT_SELECTOR = `${LABEL_STATE} in (${STATE_VALUE_TASK},${STATE_VALUE_ARCHIVE})`;
-
 export interface SnapshotOptions {
   dir: string;
   /** Undefined: no retention (neither --keep-last nor --max-age). */
@@ -33,10 +31,10 @@ export async function snapshot(run: JobRun, options: SnapshotOptions): Promise<v
     return;
   }
   run.tally.plan('snapshot');
-  const writer = await SnapshotWriter.create(options.dir, { namespaces: run.namespace === undefined ? 'all' : [run.namespace], selector: SNAPSHOT_SELECTOR, reason: 'snapshot', now: run.now });
+  const writer = await SnapshotWriter.create(options.dir, { namespaces: run.namespace === undefined ? 'all' : [run.namespace], selector: STATE_SELECTOR, reason: 'snapshot', now: run.now });
   let committed;
   try {
-    for await (const page of run.client.listConfigMapPages({ namespace: run.namespace, labelSelector: SNAPSHOT_SELECTOR, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal })) {
+    for await (const page of run.client.listConfigMapPages({ namespace: run.namespace, labelSelector: STATE_SELECTOR, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal })) {
       for (const cm of page) await writer.add(cm);
       run.tally.observed += page.length;
       run.progress(`${run.tally.observed} objects written`);
@@ -60,7 +58,7 @@ export async function snapshot(run: JobRun, options: SnapshotOptions): Promise<v
 /** Lists (metadata only) what a snapshot would hold and which files retention would delete. */
 async function previewSnapshot(run: JobRun, options: SnapshotOptions): Promise<void> {
   run.tally.plan('snapshot');
-  for await (const page of run.client.listConfigMapMetadataPages({ namespace: run.namespace, labelSelector: SNAPSHOT_SELECTOR, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal })) {
+  for await (const page of run.client.listConfigMapMetadataPages({ namespace: run.namespace, labelSelector: STATE_SELECTOR, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal })) {
     run.tally.observed += page.length;
   }
   say(run, { plan: 'snapshot', dir: options.dir, objects: run.tally.observed }, `would write a snapshot of ${run.tally.observed} objects to ${options.dir}`);

@@ -4,11 +4,9 @@
 
 import type { KubeClient } from '../../src/kube/client.js';
 import type { ObjectMetadata } from '../../src/kube/types.js';
-import { DATA_KEYS, LABEL_STATE, STATE_VALUE_ARCHIVE, STATE_VALUE_TASK } from '../../src/state/labels.js';
-import { inShard } from './shard.js';
+import { DATA_KEYS, STATE_SELECTOR, ownerConfigMapName } from '../../src/state/labels.js';
+import { inShard } from '../../src/job/shard.js';
 import type { SweepObject } from './plan.js';
-
-export const SWEEP_SELECTOR = `${LABEL_STATE} in (${STATE_VALUE_TASK},${STATE_VALUE_ARCHIVE})`;
 
 export interface ObserveOptions {
   namespace: string | undefined;
@@ -20,7 +18,7 @@ export interface ObserveOptions {
 }
 
 export async function* observeSweepObjects(client: KubeClient, options: ObserveOptions): AsyncGenerator<SweepObject[]> {
-  const pages = client.listConfigMapMetadataPages({ namespace: options.namespace, labelSelector: SWEEP_SELECTOR, pageSize: options.pageSize, pageBytes: options.pageBytes, signal: options.signal });
+  const pages = client.listConfigMapMetadataPages({ namespace: options.namespace, labelSelector: STATE_SELECTOR, pageSize: options.pageSize, pageBytes: options.pageBytes, signal: options.signal });
   // One shard is every object: no name to hash.
   const sharded = options.shardCount > 1;
   for await (const page of pages) {
@@ -37,7 +35,7 @@ export function toSweepObject(item: ObjectMetadata): SweepObject {
     resourceVersion: meta.resourceVersion ?? '',
     labels: meta.labels ?? {},
     annotations: meta.annotations ?? {},
-    ownerName: meta.ownerReferences?.find((o) => o.kind === 'ConfigMap')?.name,
+    ownerName: ownerConfigMapName(meta),
   };
 }
 

@@ -11,18 +11,16 @@ import {
   LABEL_STATE,
   LABEL_STATUS,
   LABEL_SWEEP,
-  LABEL_TASK_ID,
   STATE_VALUE_ARCHIVE,
   STATE_VALUE_TASK,
   SWEEP_VALUE_MARKED,
-  stateConfigMapName,
+  taskOfArchive,
 } from '../../src/state/labels.js';
 
 const KEYS = {
   stateLabel: LABEL_STATE,
   stateTask: STATE_VALUE_TASK,
   stateArchive: STATE_VALUE_ARCHIVE,
-  taskIdLabel: LABEL_TASK_ID,
   statusLabel: LABEL_STATUS,
   keepLabel: LABEL_KEEP,
   keepValue: KEEP_VALUE_TRUE,
@@ -90,28 +88,6 @@ export interface SweepWaiting {
   /** When it becomes deletable (RFC 3339 UTC). */
   deleteAfter: string;
   reason: string;
-}
-
-/**
- * Every task state lands in exactly one bucket: an action, `skipped`, `waiting`, `kept`,
- * `notExpired` or `filteredByStatus` (a keep-protected state that still carries a mark is
- * counted by its unmark action, not in `kept`).
- */
-export interface SweepStats {
-  observed: number;
-  tasks: number;
-  archives: number;
-  kept: number;
-  waiting: number;
-  notExpired: number;
-  filteredByStatus: number;
-}
-
-export interface SweepPlan {
-  actions: SweepAction[];
-  skipped: SweepSkip[];
-  waiting: SweepWaiting[];
-  stats: SweepStats;
 }
 
 /** The decision for one object; `planTask` is the single source of truth for it. */
@@ -202,8 +178,7 @@ export function indexArchives(
 ): Map<string, SweepObjectRef[]> {
   for (const object of objects) {
     if (object.labels[KEYS.stateLabel] !== KEYS.stateArchive || isKept(object)) continue;
-    const taskId = object.labels[KEYS.taskIdLabel];
-    const taskName = object.ownerName ?? (taskId === undefined ? undefined : stateConfigMapName(taskId));
+    const taskName = taskOfArchive(object);
     if (taskName === undefined) continue;
     const key = taskKey(object.namespace, taskName);
     const refs = index.get(key) ?? [];
@@ -219,46 +194,6 @@ export function indexArchives(
  */
 export function archivesOf(index: Map<string, SweepObjectRef[]>, task: SweepObjectRef): SweepObjectRef[] {
   return [...(index.get(taskKey(task.namespace, task.name)) ?? [])];
-}
-
-/** The whole plan for a set of observed objects: `planTask` per task, deletes with `archivesOf`. */
-export function planSweep(objects: SweepObject[], policy: SweepPolicy, now: DateTime): SweepPlan {
-  const actions: SweepAction[] = [];
-  const skipped: SweepSkip[] = [];
-  const waiting: SweepWaiting[] = [];
-  const stats: SweepStats = { observed: 0, tasks: 0, archives: 0, kept: 0, waiting: 0, notExpired: 0, filteredByStatus: 0 };
-
-  for (const object of objects) {
-    stats.observed += 1;
-    if (object.labels[KEYS.stateLabel] === KEYS.stateArchive) stats.archives += 1;
-    const decision = planTask(object, policy, now);
-    if (decision.outcome !== 'not-a-task') stats.tasks += 1;
-    switch (decision.outcome) {
-      case 'act':
-        actions.push(decision.action);
-        break;
-      case 'skip':
-        skipped.push(decision.skip);
-        break;
-      case 'wait':
-        waiting.push(decision.waiting);
-        stats.waiting += 1;
-        break;
-      case 'kept':
-        stats.kept += 1;
-        break;
-      case 'not-expired':
-        stats.notExpired += 1;
-        break;
-      case 'filtered-by-status':
-        stats.filteredByStatus += 1;
-        break;
-      case 'not-a-task':
-        break;
-    }
-  }
-  const archives = indexArchives(objects);
-  return { actions: actions.map((a) => (a.kind === 'delete' ? { ...a, archives: archivesOf(archives, a.object) } : a)), skipped, waiting, stats };
 }
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; reason: string };

@@ -13,6 +13,7 @@
 // retried blindly.
 
 import { ConflictError } from '../../src/kube/errors.js';
+import { involvedConfigMap } from '../../src/kube/types.js';
 import { runBounded } from '../../src/job/executor.js';
 import type { DeletionSummary } from '../../src/job/deletion-summary.js';
 import type { JobRun } from '../../src/job/runner.js';
@@ -209,11 +210,11 @@ async function act(run: JobRun, action: SweepAction, deleted: DeletionSummary): 
         await run.client.mergePatchConfigMap(object, {
           metadata: { resourceVersion: object.resourceVersion, labels: { [LABEL_SWEEP]: SWEEP_VALUE_MARKED }, annotations: { [ANNOTATION_MARKED_AT]: action.markedAt ?? run.now.toISO() } },
         });
-        await run.event({ involved: involvedOf(object), type: 'Normal', reason: 'MarkedForDeletion', action: 'Mark', message: `${action.reason}; will be deleted after ${action.deleteAfter} unless updated or labelled cmstate.io/keep=true` });
+        await run.event({ involved: involvedConfigMap(object), type: 'Normal', reason: 'MarkedForDeletion', action: 'Mark', message: `${action.reason}; will be deleted after ${action.deleteAfter} unless updated or labelled cmstate.io/keep=true` });
         break;
       case 'unmark':
         await run.client.mergePatchConfigMap(object, { metadata: { resourceVersion: object.resourceVersion, labels: { [LABEL_SWEEP]: null }, annotations: { [ANNOTATION_MARKED_AT]: null } } });
-        await run.event({ involved: involvedOf(object), type: 'Normal', reason: 'Unmarked', action: 'Unmark', message: action.reason });
+        await run.event({ involved: involvedConfigMap(object), type: 'Normal', reason: 'Unmarked', action: 'Unmark', message: action.reason });
         break;
       case 'delete': {
         const outcome = await run.client.deleteConfigMap(object, { uid: object.uid, resourceVersion: object.resourceVersion });
@@ -257,6 +258,3 @@ async function deleteArchives(run: JobRun, archives: SweepObjectRef[]): Promise<
   return deleted;
 }
 
-function involvedOf(object: SweepObjectRef) {
-  return { kind: 'ConfigMap', namespace: object.namespace, name: object.name, uid: object.uid, resourceVersion: object.resourceVersion };
-}

@@ -10,21 +10,18 @@ import {
   VersionApi,
   PatchStrategy,
   setHeaderOptions,
-  V1MicroTime,
   Observable,
   type KubeConfig,
   type RequestContext as HttpRequest,
   type ResponseContext,
-  type V1ConfigMap,
-  type V1Lease,
-  type V1ObjectMeta,
 } from '@kubernetes/client-node';
+import { dropUndefined, fromRawConfigMap, fromV1ConfigMap, fromV1Lease, fromV1Meta, toV1ConfigMap, toV1Lease } from './convert.js';
 import { transportOptions, withMiddleware, type TransportOptions } from './transport.js';
 import { DEFAULT_PAGE_BYTES, DEFAULT_PAGE_SIZE, ListSplitter, objectKey, PageCollector, type RawObject } from './list-stream.js';
 import { GoneError, fromHttpFailure, fromTransportFailure, type KubeError, type RequestContext } from './errors.js';
 import { QpsLimiter } from './limiter.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.js';
-import type { ConfigMap, EventRecord, JsonPatchOp, Lease, ObjectMeta, ObjectMetadata, ObjectRef, Preconditions } from './types.js';
+import type { ConfigMap, EventRecord, Lease, ObjectMeta, ObjectMetadata, ObjectRef, Preconditions } from './types.js';
 import { realTimer, type Timer } from '../util/timer.js';
 
 export interface KubeClientOptions {
@@ -237,16 +234,6 @@ export class KubeClient {
     return fromV1ConfigMap(v1);
   }
 
-  /** RFC 6902 JSON patch; a `test` op makes it conditional. */
-  async jsonPatchConfigMap(ref: ObjectRef, ops: JsonPatchOp[], signal?: AbortSignal): Promise<ConfigMap> {
-    const v1 = await this.call(
-      { verb: 'patch', resource: 'configmaps', ...ref },
-      () => this.core.patchNamespacedConfigMap({ ...ref, body: ops, dryRun: this.dryRun }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch, this.transport)),
-      signal,
-    );
-    return fromV1ConfigMap(v1);
-  }
-
   /**
    * Deletes under preconditions; a 404 means the job is already done. dryRun travels in the
    * DeleteOptions body, never in the query: kube-apiserver reads the options from the body
@@ -400,96 +387,4 @@ async function readListAnswer(response: ResponseContext, collector: PageCollecto
   }
   response.body = { text: async () => rest, binary: async () => Buffer.from(rest), stream: () => null };
   return response;
-}
-
-// The generated models carry Dates; the edge speaks the API's JSON (RFC 3339 strings).
-function fromV1Meta(meta: V1ObjectMeta | undefined): ObjectMeta {
-  const m = meta ?? {};
-  return dropUndefined({
-    name: m.name ?? '',
-    namespace: m.namespace,
-    uid: m.uid,
-    resourceVersion: m.resourceVersion,
-    // Through Date whether it was parsed by the model (get) or not (list items): one spelling.
-    creationTimestamp: m.creationTimestamp ? new Date(m.creationTimestamp).toISOString() : undefined,
-    deletionTimestamp: m.deletionTimestamp ? new Date(m.deletionTimestamp).toISOString() : undefined,
-    generation: m.generation,
-    labels: m.labels,
-    annotations: m.annotations,
-    ownerReferences: m.ownerReferences?.map((o) => dropUndefined({ ...o })),
-    finalizers: m.finalizers,
-  });
-}
-
-/** Server-owned timestamps and managedFields are not sent back: the server sets them. */
-function toV1Meta(meta: ObjectMeta): V1ObjectMeta {
-  return dropUndefined({
-    name: meta.name,
-    namespace: meta.namespace,
-    uid: meta.uid,
-    resourceVersion: meta.resourceVersion,
-    labels: meta.labels,
-    annotations: meta.annotations,
-    ownerReferences: meta.ownerReferences,
-    finalizers: meta.finalizers,
-  });
-}
-
-/** A ConfigMap as a list item's JSON has it: the same shape as a read through the generated model. */
-function fromRawConfigMap(raw: RawObject): ConfigMap {
-  return fromV1ConfigMap({ ...raw, metadata: raw.metadata as V1ObjectMeta | undefined } as V1ConfigMap);
-}
-
-function fromV1ConfigMap(v1: V1ConfigMap): ConfigMap {
-  return dropUndefined({ apiVersion: 'v1' as const, kind: 'ConfigMap' as const, metadata: fromV1Meta(v1.metadata), data: v1.data, binaryData: v1.binaryData, immutable: v1.immutable });
-}
-
-function toV1ConfigMap(cm: ConfigMap): V1ConfigMap {
-  return dropUndefined({ apiVersion: 'v1', kind: 'ConfigMap', metadata: toV1Meta(cm.metadata), data: cm.data, binaryData: cm.binaryData, immutable: cm.immutable });
-}
-
-function fromV1Lease(v1: V1Lease): Lease {
-  const spec = v1.spec;
-  return {
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
-    metadata: fromV1Meta(v1.metadata),
-    spec: spec
-      ? dropUndefined({
-          holderIdentity: spec.holderIdentity,
-          leaseDurationSeconds: spec.leaseDurationSeconds,
-          acquireTime: spec.acquireTime ? toRfc3339(spec.acquireTime as unknown as Date) : undefined,
-          renewTime: spec.renewTime ? toRfc3339(spec.renewTime as unknown as Date) : undefined,
-          leaseTransitions: spec.leaseTransitions,
-        })
-      : undefined,
-  };
-}
-
-function toV1Lease(lease: Lease): V1Lease {
-  const spec = lease.spec ?? {};
-  return {
-    apiVersion: 'coordination.k8s.io/v1',
-    kind: 'Lease',
-    metadata: toV1Meta(lease.metadata),
-    spec: dropUndefined({
-      holderIdentity: spec.holderIdentity,
-      leaseDurationSeconds: spec.leaseDurationSeconds,
-      // MicroTime: the API server accepts exactly six fractional digits, not Date's three.
-      acquireTime: spec.acquireTime ? new V1MicroTime(spec.acquireTime) : undefined,
-      renewTime: spec.renewTime ? new V1MicroTime(spec.renewTime) : undefined,
-      leaseTransitions: spec.leaseTransitions,
-    }) as V1Lease['spec'],
-  };
-}
-
-function toRfc3339(value: Date | string): string {
-  return typeof value === 'string' ? value : value.toISOString();
-}
-
-/** `value` without its undefined properties, as a new object: deleting them instead would turn every listed object's metadata into a slow dictionary-mode object. */
-function dropUndefined<T extends object>(value: T): T {
-  const defined = {} as T;
-  for (const key in value) if (value[key] !== undefined) defined[key] = value[key];
-  return defined;
 }

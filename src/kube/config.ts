@@ -2,9 +2,11 @@
 // ~/.kube/config, or the pod's service account. Built inside a command handler, never at import.
 
 import { KubeConfig } from '@kubernetes/client-node';
+import { ExitCode } from '../exit.js';
 
 export class KubeConfigError extends Error {
   override name = 'KubeConfigError';
+  readonly exitCode = ExitCode.usage;
 }
 
 export interface LoadedKubeConfig {

@@ -6,9 +6,11 @@ import { AlreadyExistsError, ConflictError, NotFoundError } from './errors.js';
 import type { KubeClient } from './client.js';
 import type { Lease, ObjectRef } from './types.js';
 import { realTimer, type Timer } from '../util/timer.js';
+import { ExitCode } from '../exit.js';
 
 export class LockHeldError extends Error {
   override name = 'LockHeldError';
+  readonly exitCode = ExitCode.refused;
   constructor(
     readonly lease: ObjectRef,
     readonly holder: string,

@@ -52,11 +52,6 @@ export interface Preconditions {
   resourceVersion?: string;
 }
 
-export type JsonPatchOp =
-  | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
-  | { op: 'remove'; path: string }
-  | { op: 'move' | 'copy'; from: string; path: string };
-
 export interface Lease {
   apiVersion?: 'coordination.k8s.io/v1';
   kind?: 'Lease';
@@ -79,4 +74,9 @@ export interface EventRecord {
   reason: string;
   message: string;
   action?: string;
+}
+
+/** The ConfigMap an Event is about, as its involvedObject. */
+export function involvedConfigMap(object: { namespace?: string; name: string; uid?: string; resourceVersion?: string }): EventRecord['involved'] {
+  return { kind: 'ConfigMap', namespace: object.namespace ?? '', name: object.name, uid: object.uid, resourceVersion: object.resourceVersion };
 }

@@ -6,7 +6,7 @@
 
 import { AUTHENTICATED_GROUP, MASTERS_GROUP, UNAUTHENTICATED_GROUP, type Identity } from './authn.js';
 import type { RequestInfo } from './request-info.js';
-import type { Verb } from './resources.js';
+import type { Verb } from './resource-def.js';
 import { ApiError, forbidden, type StatusCause } from './status.js';
 
 export type DeniableResource = 'configmaps' | 'leases' | 'events' | 'namespaces';

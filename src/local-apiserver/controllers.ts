@@ -7,7 +7,8 @@
 import type { ResourceApi } from './api.js';
 import { NamespaceController, isTerminating } from './namespace-controller.js';
 import { ApiError } from './status.js';
-import { CONFIGMAPS, NAMESPACES, findKind, type KubeObject, type ResourceDef } from './resources.js';
+import { CONFIGMAPS, NAMESPACES, findKind } from './resources.js';
+import type { KubeObject, ResourceDef } from './resource-def.js';
 import type { Store, StoreEvent, StoredObject } from './store.js';
 
 export interface ControllerContext {

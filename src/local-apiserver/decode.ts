@@ -10,7 +10,7 @@ import { decodeStruct, encodeStruct, type GoStruct } from './go-struct.js';
 import { GoDecodeError, readTime } from './go-time.js';
 import { jsonKind } from './go-json-syntax.js';
 import { GoDecodeFailure } from './request-body.js';
-import type { KubeObject, ResourceDef } from './resources.js';
+import type { KubeObject, ResourceDef } from './resource-def.js';
 
 export interface Decoded {
   obj: KubeObject;

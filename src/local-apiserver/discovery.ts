@@ -2,7 +2,8 @@
 // Only the unaggregated forms are served; kubectl falls back to them from aggregated discovery.
 
 import { createHash } from 'node:crypto';
-import { RESOURCES, storageOf, type ResourceDef } from './resources.js';
+import { RESOURCES, storageOf } from './resources.js';
+import type { ResourceDef } from './resource-def.js';
 
 export const SERVER_VERSION = {
   major: '1',

@@ -8,7 +8,7 @@
 import { dnsSubdomainErrors, labelKeyErrors } from '../kube/names.js';
 import { INT32, MICRO_TIME, STRING, TIME, decodeStruct, encodeStruct, type GoRecord, type GoStruct } from './go-struct.js';
 import { goTimeString } from './go-time.js';
-import type { KubeObject, ResourceDef } from './resources.js';
+import type { KubeObject, ResourceDef } from './resource-def.js';
 import type { StatusCause } from './status.js';
 
 export const OBJECT_REFERENCE: GoStruct = {

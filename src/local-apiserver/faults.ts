@@ -1,7 +1,7 @@
 // Fault injection in the manner of controller-runtime's interceptor funcs: a rule matches some
 // requests and replaces the server's behaviour for them. The first rule that fires wins.
 
-import type { Verb } from './resources.js';
+import type { Verb } from './resource-def.js';
 
 export type Fault =
   | { kind: 'latency'; ms: number }

@@ -2,7 +2,7 @@
 // six fractional digits are read, as a real server reads them) and pkg/apis/coordination/validation.
 
 import { INT32, MICRO_TIME, STRING, type GoStruct } from './go-struct.js';
-import type { KubeObject } from './resources.js';
+import type { KubeObject } from './resource-def.js';
 import type { StatusCause } from './status.js';
 
 export const LEASE: GoStruct = {

@@ -1,7 +1,8 @@
 // A list as kube-apiserver serializes it, in pieces: the list's own fields, then each item's cached
 // JSON, then the end, so that the whole never has to be one string.
 
-import { apiVersionOf, type ResourceDef } from './resources.js';
+import { apiVersionOf } from './resources.js';
+import type { ResourceDef } from './resource-def.js';
 import type { StoredObject } from './store.js';
 
 /**

@@ -3,7 +3,7 @@
 // selector onto the resource's field labels (an unknown label is a 400).
 
 import { goQuote } from './go-json-syntax.js';
-import type { ResourceDef } from './resources.js';
+import type { ResourceDef } from './resource-def.js';
 import {
   SelectorParseError,
   matchesFields,

@@ -2,13 +2,12 @@
 // emptied a moment later (every object in it deleted, with the usual watch events) and then removed,
 // so a client sees what it sees on a real cluster: Terminating first, 403 for new content, then 404.
 
-import type { Controller } from './controllers.js';
 import { NAMESPACES, RESOURCES } from './resources.js';
 import type { Store, StoreEvent, StoredObject } from './store.js';
 
 const NAMESPACED = RESOURCES.filter((r) => r.namespaced);
 
-export class NamespaceController implements Controller {
+export class NamespaceController {
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private readonly unsubscribe: () => void;
 

@@ -1,7 +1,8 @@
 // Accept-header negotiation for the three representations served: the objects themselves,
 // metadata only (PartialObjectMetadata[List]) and kubectl's server-side printing (Table).
 
-import { storageOf, type ResourceDef } from './resources.js';
+import { storageOf } from './resources.js';
+import type { ResourceDef } from './resource-def.js';
 import { notAcceptable } from './status.js';
 
 export type Representation = 'object' | 'metadata' | 'table';

@@ -3,7 +3,7 @@
 
 import { existsSync, readFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
-import type { KubeObject } from './resources.js';
+import type { KubeObject } from './resource-def.js';
 import type { StoredObject } from './store.js';
 
 export class DataFileError extends Error {

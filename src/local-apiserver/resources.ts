@@ -3,47 +3,14 @@
 // (Events, in core/v1 and events.k8s.io/v1) is stored once, as one of them; the other is a view.
 
 import { CORE_EVENT, EVENTS_V1_EVENT, OBJECT_REFERENCE, coreFromEventsV1, eventsV1FromCore } from './events.js';
-import type { GoStruct } from './go-struct.js';
 import { LEASE } from './leases.js';
-import type { GroupResource } from './status.js';
-
-export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+import type { KubeObject, ResourceDef, Verb } from './resource-def.js';
 
 const VERBS: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
-
-export interface ResourceDef extends GroupResource {
-  version: string;
-  kind: string;
-  singularName: string;
-  namespaced: boolean;
-  shortNames: readonly string[];
-  verbs: readonly Verb[];
-  /** Field selectors the real server supports for this type, and how to read them from an object. */
-  fieldLabels: Readonly<Record<string, (obj: KubeObject) => string | undefined>>;
-  /** The typed fields besides apiVersion, kind and metadata, read and written as Go does (go-struct.ts). */
-  body?: GoStruct;
-  /** Set for another version of a kind stored under `storage`: objects are converted on the way in and out. */
-  view?: StorageView;
-}
-
-/** How a version served from another kind's storage converts (events.k8s.io/v1 Events are stored as core/v1 Events). */
-export interface StorageView {
-  storage: ResourceDef;
-  toStorage(obj: KubeObject): KubeObject;
-  fromStorage(obj: KubeObject): KubeObject;
-}
 
 /** The def whose collection holds the objects of `def`. */
 export function storageOf(def: ResourceDef): ResourceDef {
   return def.view?.storage ?? def;
-}
-
-/** Any object of a served kind, as JSON. */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: Record<string, unknown> & { name?: string; namespace?: string; labels?: Record<string, string> };
-  [field: string]: unknown;
 }
 
 export function apiVersionOf(def: ResourceDef): string {

@@ -5,7 +5,8 @@
 import type { ResourceTarget } from './api.js';
 import { discoveryDocument, isServedGroup } from './discovery.js';
 import { openApiV2, openApiV3 } from './openapi.js';
-import { NAMESPACES, findResource, type Verb } from './resources.js';
+import { NAMESPACES, findResource } from './resources.js';
+import type { Verb } from './resource-def.js';
 import { watchRequested } from './request-info.js';
 import { ApiError, methodNotAllowed, pathNotFound } from './status.js';
 

@@ -1,7 +1,8 @@
 // Objects by kind, ordered by (namespace, name) for paging, with one global resourceVersion and a
 // bounded history of changes that watches resume from.
 
-import { storageOf, type KubeObject, type ResourceDef } from './resources.js';
+import { storageOf } from './resources.js';
+import type { KubeObject, ResourceDef } from './resource-def.js';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 

@@ -3,7 +3,7 @@
 // described by the fields' OpenAPI descriptions, with cells and ages as the printers compute them.
 
 import { coreFromEventsV1 } from './events.js';
-import type { KubeObject } from './resources.js';
+import type { KubeObject } from './resource-def.js';
 import { fieldDescription, OBJECT_META } from './schemas.js';
 import type { StoredObject } from './store.js';
 

@@ -1,7 +1,7 @@
 // Validation of decoded objects, with the real API server's rules and messages: rule violations
 // are 422 Invalid with causes (decoding, with its 400s, is decode.ts).
 
-import type { KubeObject, ResourceDef } from './resources.js';
+import type { KubeObject, ResourceDef } from './resource-def.js';
 import type { StatusCause } from './status.js';
 import { dnsLabelErrors, dnsSubdomainErrors, labelKeyErrors, labelValueErrors } from '../kube/names.js';
 import { goQuote } from './go-json-syntax.js';

@@ -3,7 +3,8 @@
 
 import type { ServerResponse } from 'node:http';
 import { matchesListQuery, type ListQuery } from './list-query.js';
-import { storageOf, type ResourceDef } from './resources.js';
+import { storageOf } from './resources.js';
+import type { ResourceDef } from './resource-def.js';
 import { statusBody, tooOldResourceVersion } from './status.js';
 import { StoredObject, viewed, type Store, type StoreEvent, type WatchEventType } from './store.js';
 

@@ -6,7 +6,7 @@ import { decodeObject } from './decode.js';
 import { goQuote } from './go-json-syntax.js';
 import { goFormat, type Patched, type PatchType } from './patch.js';
 import { GoDecodeFailure, cannotHandle, kindMismatch, readObjectBody } from './request-body.js';
-import type { KubeObject, ResourceDef } from './resources.js';
+import type { KubeObject, ResourceDef } from './resource-def.js';
 import { invalid, unclassifiedError } from './status.js';
 import type { FieldValidation } from './write-options.js';
 

@@ -23,7 +23,7 @@ import { DateTime } from 'luxon';
 import type { z } from 'zod';
 import type { ConfigMap, ObjectMeta } from '../kube/types.js';
 import { type DecodeRule, StateDecodeError, StateEncodeError } from './errors.js';
-import type { Finding } from './invariants.js';
+import type { Finding } from './findings.js';
 import {
   ANNOTATION_LAST_UPDATE,
   ARCHIVE_DATA_KEYS,
@@ -218,11 +218,17 @@ interface RawDecode {
   legacy: boolean;
 }
 
-/** Pads a legacy history to one entry per iteration 1..n; the padding is marked recovered. */
-function padHistory(history: IterationHistoryEntry[], iteration: number, startedAt: string): IterationHistoryEntry[] {
+/** The iterations 1..iteration that have no entry in `history`, ascending. */
+export function missingIterations(history: IterationHistoryEntry[], iteration: number): number[] {
   const present = new Set(history.map((e) => e.iteration));
-  const padding: IterationHistoryEntry[] = [];
-  for (let n = 1; n <= iteration; n++) if (!present.has(n)) padding.push({ iteration: n, started_at: startedAt, recovered: true });
+  const missing: number[] = [];
+  for (let n = 1; n <= iteration; n++) if (!present.has(n)) missing.push(n);
+  return missing;
+}
+
+/** A copy of `history` with one entry per iteration 1..n, ascending; the padding starts at `startedAt` and is marked recovered. */
+export function padHistory(history: IterationHistoryEntry[], iteration: number, startedAt: string): IterationHistoryEntry[] {
+  const padding = missingIterations(history, iteration).map((n) => ({ iteration: n, started_at: startedAt, recovered: true as const }));
   return [...history, ...padding].sort((a, b) => a.iteration - b.iteration);
 }
 

@@ -2,6 +2,7 @@
 // person reading a log line knows which ConfigMap or task to look at.
 
 import type { TaskStatus } from './schema.js';
+import { ExitCode } from '../exit.js';
 
 /** Which rule a decode failure breaks; the repair job reports the same ids as findings. */
 export type DecodeRule = 'field-invalid' | 'compressed-invalid' | 'both-feedback-forms' | 'status-unknown';
@@ -35,6 +36,7 @@ export class StateEncodeError extends Error {
 /** The status machine refuses a move. */
 export class InvalidTransitionError extends Error {
   override name = 'InvalidTransitionError';
+  readonly exitCode = ExitCode.refused;
   constructor(
     readonly taskId: string,
     readonly from: TaskStatus,
@@ -48,6 +50,7 @@ export class InvalidTransitionError extends Error {
 /** An increment at `iteration == max_iterations`. */
 export class MaxIterationsError extends Error {
   override name = 'MaxIterationsError';
+  readonly exitCode = ExitCode.refused;
   constructor(
     readonly taskId: string,
     readonly maxIterations: number,
@@ -70,6 +73,7 @@ export class StateNotFoundError extends Error {
 /** Input a caller gave (a feedback entry, by default; or a task id, a cursor) does not validate. */
 export class InvalidFeedbackError extends Error {
   override name = 'InvalidFeedbackError';
+  readonly exitCode = ExitCode.usage;
   constructor(
     readonly taskId: string,
     readonly problem: string,

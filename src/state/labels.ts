@@ -32,6 +32,8 @@ export const DEFAULT_MANAGED_BY = 'cmstate';
 /** Label selectors the jobs list with. */
 export const TASK_SELECTOR = `${LABEL_STATE}=${STATE_VALUE_TASK}`;
 export const ARCHIVE_SELECTOR = `${LABEL_STATE}=${STATE_VALUE_ARCHIVE}`;
+/** Task states and their archives: what sweep, repair and snapshot observe. */
+export const STATE_SELECTOR = `${LABEL_STATE} in (${STATE_VALUE_TASK},${STATE_VALUE_ARCHIVE})`;
 
 /** Data keys of a task state ConfigMap. */
 export const DATA_KEYS = {
@@ -97,4 +99,19 @@ export function parseArchiveName(name: string): { taskId: string; index: number 
   const match = ARCHIVE_NAME.exec(name);
   if (match?.[1] === undefined || match[2] === undefined || !taskIdSchema.safeParse(match[1]).success) return undefined;
   return { taskId: match[1], index: Number(match[2]) };
+}
+
+/** The name of the ConfigMap that owns an object (an archive's task state), from its owner references. */
+export function ownerConfigMapName(meta: { ownerReferences?: readonly { kind: string; name: string }[] }): string | undefined {
+  return meta.ownerReferences?.find((o) => o.kind === 'ConfigMap')?.name;
+}
+
+/**
+ * The task state (its ConfigMap name) an archive belongs to, in one precedence for every job: the
+ * owner (garbage collection follows it), then the task-id label, then the archive's name.
+ */
+export function taskOfArchive(archive: { name: string; labels?: Readonly<Record<string, string>>; ownerName?: string }): string | undefined {
+  if (archive.ownerName !== undefined) return archive.ownerName;
+  const taskId = archive.labels?.[LABEL_TASK_ID] ?? parseArchiveName(archive.name)?.taskId;
+  return taskId === undefined ? undefined : stateConfigMapName(taskId);
 }

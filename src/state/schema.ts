@@ -4,6 +4,7 @@
 // ConfigMap each field is one data key holding decimal text or compact JSON (see codec.ts).
 
 import { z } from 'zod';
+import { DNS1123_LABEL } from '../kube/names.js';
 
 export const TASK_STATUSES = ['pending', 'in_progress', 'succeeded', 'failed', 'max_iterations_reached', 'cancelled'] as const;
 export const FEEDBACK_SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
@@ -18,7 +19,7 @@ export const taskIdSchema = z
   .string()
   .min(1)
   .max(63)
-  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { error: 'not a task id: 1-63 of [a-z0-9-], starting and ending with [a-z0-9]' })
+  .regex(DNS1123_LABEL, { error: 'not a task id: 1-63 of [a-z0-9-], starting and ending with [a-z0-9]' })
   .describe('Task id: 1-63 characters [a-z0-9-], starting and ending with a letter or digit, so it fits a label value');
 
 const countSchema = z.int().min(0);

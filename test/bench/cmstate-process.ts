@@ -28,7 +28,7 @@ export function builtCli(): string {
   const tsc = path.join(root, 'node_modules/typescript/bin/tsc');
   const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', BUILD_DIR], { cwd: root, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`building the CLI failed: ${(result.stdout + result.stderr).trim().split('\n').slice(0, 5).join('\n')}`);
-  built = path.join(BUILD_DIR, 'src/main.js');
+  built = path.join(BUILD_DIR, 'cli/main.js');
   return built;
 }
 

@@ -69,7 +69,7 @@ interface Measured {
 /** Runs the CLI as users do (a Node process) and takes its peak RSS as the process reports it at exit. */
 async function runRepair(server: ServerProcess, now: string, snapshotDir: string): Promise<Measured> {
   const preload = 'data:text/javascript,process.on("exit",()=>process.stderr.write("\\ncmstate-bench-maxrss-kib="+process.resourceUsage().maxRSS+"\\n"))';
-  const args = ['--import', preload, '--import', 'tsx', path.join(root, 'src/main.ts'), 'repair', '--kubeconfig', server.kubeconfig, '-n', NAMESPACE, '--qps', '1000', '--concurrency', '32', '--output', 'json', '--now', now, '--snapshot-dir', snapshotDir];
+  const args = ['--import', preload, '--import', 'tsx', path.join(root, 'cli/main.ts'), 'repair', '--kubeconfig', server.kubeconfig, '-n', NAMESPACE, '--qps', '1000', '--concurrency', '32', '--output', 'json', '--now', now, '--snapshot-dir', snapshotDir];
   const started = performance.now();
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';

@@ -27,7 +27,7 @@ interface CliRun {
 
 async function cmstate(args: string[], kubeconfig: string): Promise<CliRun> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', RSS_PRELOAD, '--import', 'tsx', path.join(root, 'src/main.ts'), ...args, '--kubeconfig', kubeconfig, '--output', 'json', '--log-level', 'warn'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', RSS_PRELOAD, '--import', 'tsx', path.join(root, 'cli/main.ts'), ...args, '--kubeconfig', kubeconfig, '--output', 'json', '--log-level', 'warn'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, realpathSync } from 'node:fs';
-import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -239,6 +239,40 @@ describe('the production install (the image runtime stage: dist/, bin/, npm ci -
     } finally {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
+  });
+
+  test('the library by its package name: `cmstate` (typed) and `cmstate/local-apiserver`, no deep imports', async () => {
+    // A consumer inside the install reaches the package by its own name, through "exports".
+    const consumer = `
+      import { KubeClient, MaxIterationsError, StateManager, loadKubeConfig, type TaskState } from 'cmstate';
+      import { LocalApiServer } from 'cmstate/local-apiserver';
+      const server = await LocalApiServer.start({ port: 0 });
+      try {
+        const file = process.cwd() + '/library-kubeconfig';
+        await server.writeKubeconfig(file, 'library');
+        server.seed([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'library' } }]);
+        const states = new StateManager({ client: new KubeClient(loadKubeConfig({ kubeconfig: file }).kubeConfig), namespace: 'library' });
+        await states.getOrCreate('lib-1', { maxIterations: 1 });
+        const state: TaskState = await states.incrementIteration('lib-1');
+        const refused = await states.incrementIteration('lib-1').then(() => 'incremented', (err: unknown) => (err instanceof MaxIterationsError ? 'refused' : String(err)));
+        console.log(JSON.stringify({ iteration: state.iteration, refused }));
+      } finally {
+        await server.close();
+      }
+    `;
+    await writeFile(path.join(dir, 'consumer.mts'), consumer);
+    // Typed: the declarations the build emits, checked as a consumer's compiler would (with Node's types, as any consumer has).
+    await step(
+      'tsc on a consumer of the package',
+      runtimeNode,
+      [path.join(root, 'node_modules/typescript/bin/tsc'), '--rootDir', '.', '--outDir', 'consumer-out', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2024', '--strict', '--skipLibCheck', '--typeRoots', path.join(root, 'node_modules/@types'), '--types', 'node', 'consumer.mts'],
+      dir,
+    );
+    const run = await exec(runtimeNode, [path.join(dir, 'consumer-out/consumer.mjs')], { cwd: dir, timeoutMs: 60_000 });
+    assert.equal(run.code, 0, run.stderr);
+    assert.deepEqual(JSON.parse(run.stdout.trim()), { iteration: 1, refused: 'refused' });
+    const deep = await exec(runtimeNode, ['--input-type=module', '-e', "await import('cmstate/dist/src/state/manager.js')"], { cwd: dir, timeoutMs: 30_000 });
+    assert.match(deep.stderr, /ERR_PACKAGE_PATH_NOT_EXPORTED/, 'only the exported entry points resolve');
   });
 
   test('`cmstate demo` runs the whole cycle against its embedded server', async () => {

@@ -32,7 +32,7 @@ function cmstate(args: string[], env: Record<string, string> = {}): Promise<Run>
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', '--import', recorder, path.join(root, 'src/main.ts'), ...args],
+      ['--import', 'tsx', '--import', recorder, path.join(root, 'cli/main.ts'), ...args],
       { cwd: root, env: { ...process.env, ...env, RECORD_RESOLUTIONS_TO: out }, timeout: 60_000 },
       (error, _stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

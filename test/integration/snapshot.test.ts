@@ -301,7 +301,7 @@ describe('snapshot and restore', () => {
       const dir = path.join(work, 'killed');
       // The second page is held back, so the process is killed with the first page written.
       const hold = cluster.local!.faults.add({ match: { method: 'GET', path: /configmaps\?.*continue=/ }, fault: { kind: 'latency', ms: 30_000 } });
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'src/main.ts'), 'snapshot', '--dir', dir, '-n', ns, '--kubeconfig', cluster.kubeconfig, '--page-size', '10', '--log-level', 'error'], { cwd: root, stdio: 'ignore' });
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'cli/main.ts'), 'snapshot', '--dir', dir, '-n', ns, '--kubeconfig', cluster.kubeconfig, '--page-size', '10', '--log-level', 'error'], { cwd: root, stdio: 'ignore' });
       try {
         const deadline = Date.now() + 20_000;
         while (hold.matched === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));

@@ -5,6 +5,7 @@ import { execFile } from 'node:child_process';
 import { Writable } from 'node:stream';
 import path from 'node:path';
 import { runCli } from '../../src/cli.js';
+import { commands } from '../../cli/commands.js';
 
 export interface CliResult {
   code: number;
@@ -36,7 +37,7 @@ export async function cli(args: string[], options: { signal?: AbortSignal } = {}
       done();
     },
   });
-  const code = await runCli(args, { stdout: (line) => stdout.push(...line.split('\n')), stderr: sink, signal: options.signal ?? new AbortController().signal });
+  const code = await runCli(args, commands, { stdout: (line) => stdout.push(...line.split('\n')), stderr: sink, signal: options.signal ?? new AbortController().signal });
   return result(code, stdout, stderr);
 }
 
@@ -47,7 +48,7 @@ export function cliProcess(args: string[], options: { env?: Record<string, strin
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', path.join(root, 'src/main.ts'), ...args],
+      ['--import', 'tsx', path.join(root, 'cli/main.ts'), ...args],
       { cwd: root, env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;

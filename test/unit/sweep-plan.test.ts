@@ -5,7 +5,6 @@ import {
   archivesOf,
   indexArchives,
   needsLastUpdateFromData,
-  planSweep,
   planTask,
   taskKey,
   type SweepAction,
@@ -13,6 +12,7 @@ import {
   type SweepObject,
   type SweepPolicy,
 } from '../../jobs/sweep/plan.js';
+import { planSweep } from '../support/sweep-plan.js';
 
 const NOW = DateTime.fromISO('2026-11-22T08:00:00Z', { zone: 'utc' });
 const POLICY: SweepPolicy = { ttl: Duration.fromObject({ days: 7 }), grace: Duration.fromObject({ hours: 24 }) };

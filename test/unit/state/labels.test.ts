@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ConfigMap } from '../../../src/kube/types.js';
-import { archiveConfigMapName, parseArchiveName, stateConfigMapName, taskIdFromName } from '../../../src/state/labels.js';
+import { archiveConfigMapName, ownerConfigMapName, parseArchiveName, stateConfigMapName, taskIdFromName, taskOfArchive } from '../../../src/state/labels.js';
 import { configMapSize } from '../../../src/state/size.js';
 
 describe('names', () => {
@@ -39,3 +39,22 @@ describe('configMapSize', () => {
   ];
   for (const c of cases) test(c.name, () => assert.equal(configMapSize(c.cm), c.bytes));
 });
+
+describe('taskOfArchive: which task state an archive belongs to, one precedence for every job', () => {
+  const name = 'task-b-state-archive-2';
+  test('the owner first (garbage collection follows it), then the task-id label, then the name', () => {
+    assert.equal(taskOfArchive({ name, labels: { 'cmstate.io/task-id': 'c' }, ownerName: 'task-a-state' }), 'task-a-state');
+    assert.equal(taskOfArchive({ name, labels: { 'cmstate.io/task-id': 'c' } }), 'task-c-state');
+    assert.equal(taskOfArchive({ name }), 'task-b-state');
+    assert.equal(taskOfArchive({ name: 'not-an-archive' }), undefined);
+  });
+  test('the owner is the ConfigMap among the owner references', () => {
+    const ownerReferences = [
+      { kind: 'Deployment', name: 'controller' },
+      { kind: 'ConfigMap', name: 'task-a-state' },
+    ];
+    assert.equal(ownerConfigMapName({ ownerReferences }), 'task-a-state');
+    assert.equal(ownerConfigMapName({}), undefined);
+  });
+});
+

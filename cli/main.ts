@@ -2,7 +2,8 @@
 // buffered output and logs are flushed).
 
 import { hideBin } from 'yargs/helpers';
-import { runCli } from './cli.js';
+import { runCli } from '../src/cli.js';
+import { commands } from './commands.js';
 
 const stop = new AbortController();
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -11,4 +12,4 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     stop.abort();
   });
 }
-process.exitCode = await runCli(hideBin(process.argv), { signal: stop.signal });
+process.exitCode = await runCli(hideBin(process.argv), commands, { signal: stop.signal });

@@ -1,6 +1,7 @@
-// Every command of the CLI, in the order --help lists them.
+// Every command of the CLI, in the order --help lists them: the one place that knows every job.
+// The parser (src/cli.ts) is handed this list, so nothing in src/ imports a job.
 
-import type { CommandFactory } from './command.js';
+import type { CommandFactory } from '../src/command.js';
 import { demoCommand } from '../jobs/demo/command.js';
 import { doctorCommand } from '../jobs/doctor/command.js';
 import { localApiServerCommand } from '../jobs/local-apiserver/command.js';

@@ -2,11 +2,11 @@
 // some protected, some with their own TTL, a few written by a legacy controller.
 
 import type { DateTime } from 'luxon';
-import { formatTimestamp } from '../../src/durations.js';
-import type { ConfigMap } from '../../src/kube/types.js';
-import { encodeState } from '../../src/state/codec.js';
-import { ANNOTATION_TTL, LABEL_KEEP, LABEL_STATE, STATE_VALUE_TASK, stateConfigMapName } from '../../src/state/labels.js';
-import type { FeedbackEntry, TaskState, TaskStatus } from '../../src/state/schema.js';
+import { formatTimestamp } from '../durations.js';
+import type { ConfigMap } from '../kube/types.js';
+import { encodeState } from './codec.js';
+import { ANNOTATION_TTL, LABEL_KEEP, LABEL_STATE, STATE_VALUE_TASK, stateConfigMapName } from './labels.js';
+import type { FeedbackEntry, TaskState, TaskStatus } from './schema.js';
 
 const STATUSES: TaskStatus[] = ['pending', 'in_progress', 'in_progress', 'succeeded', 'succeeded', 'succeeded', 'failed', 'cancelled', 'max_iterations_reached'];
 
