@@ -123,11 +123,11 @@ function planArchive(cm: ConfigMap, index: ObservedIndex, now: DateTime, options
   const parent = taskOfArchive({ ...cm.metadata, ownerName: ownerConfigMapName(cm.metadata) });
   if (parent === undefined || !index.hasTask(namespace, parent)) {
     const why = parent === undefined ? 'names no task (no owner reference, task-id label or archive name)' : `belongs to ${parent}, which does not exist`;
-    findings.push({ rule: 'orphan-archive', invariant: null, severity: 'error', message: `${cm.metadata.name}: archive ${why}` });
+    findings.push({ rule: 'orphan-archive', invariant: null, severity: 'error', object: cm.metadata.name, detail: `archive ${why}`, message: `${cm.metadata.name}: archive ${why}` });
     return { object: cm, findings, action: 'delete-orphan', quarantined: false, reasons: [`orphan archive: it ${why}; deleted once it is saved in the snapshot store`] };
   }
   if (findings.length === 0) return { object: cm, findings, action: 'none', quarantined: false, reasons: [] };
-  return quarantine(cm, findings, `archive of ${parent} is unreadable and holds the only copy of its entries: ${findings[0]?.message.slice(cm.metadata.name.length + 2)}`);
+  return quarantine(cm, findings, `archive of ${parent} is unreadable and holds the only copy of its entries: ${findings[0]?.detail}`);
 }
 
 function quarantine(cm: ConfigMap, findings: RepairFinding[], reason: string): RepairPlan {

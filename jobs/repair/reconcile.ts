@@ -145,8 +145,9 @@ function required<T>(value: T | undefined, key: string, raw: string | undefined,
 function readFeedback(cm: ConfigMap, decoded: LenientDecode, reasons: string[]): FeedbackEntry[] {
   const entries = decoded.state.feedback_history;
   if (entries === undefined) {
-    const problem = decoded.findings.find((f) => (f.rule === 'field-invalid' || f.rule === 'compressed-invalid') && (f.message.includes(`data.${DATA_KEYS.feedback_history}`) || f.message.includes(`binaryData.${FEEDBACK_GZ_KEY}`)));
-    throw new Unsafe(`the feedback is unreadable and this is its only copy${problem ? ` (${afterName(problem.message)})` : ''}`);
+    const feedbackKeys = [`data.${DATA_KEYS.feedback_history}`, `binaryData.${FEEDBACK_GZ_KEY}`];
+    const problem = decoded.findings.find((f) => (f.rule === 'field-invalid' || f.rule === 'compressed-invalid') && f.key !== undefined && feedbackKeys.includes(f.key));
+    throw new Unsafe(`the feedback is unreadable and this is its only copy${problem ? ` (${problem.detail})` : ''}`);
   }
   if (cm.data?.[DATA_KEYS.feedback_history] !== undefined && cm.binaryData?.[FEEDBACK_GZ_KEY] !== undefined) {
     reasons.push(`feedback_history and its gzip form merged by entry id into one form`);
@@ -349,9 +350,4 @@ function ranges(numbers: number[]): string {
 function quote(text: string | undefined): string {
   if (text === undefined) return 'undefined';
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
-}
-
-/** A finding's message without the leading `name: `. */
-function afterName(message: string): string {
-  return message.slice(message.indexOf(': ') + 2);
 }

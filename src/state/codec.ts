@@ -23,7 +23,7 @@ import { DateTime } from 'luxon';
 import type { z } from 'zod';
 import type { ConfigMap, ObjectMeta } from '../kube/types.js';
 import { type DecodeRule, StateDecodeError, StateEncodeError } from './errors.js';
-import type { Finding } from './findings.js';
+import { finding, type Finding } from './findings.js';
 import {
   ANNOTATION_LAST_UPDATE,
   ARCHIVE_DATA_KEYS,
@@ -320,25 +320,13 @@ export function decodeState(cm: ConfigMap): TaskState {
   return decodeStateWithInfo(cm).state;
 }
 
-const INVARIANT_OF_RULE: Record<DecodeRule, 5 | 6> = {
-  'field-invalid': 6,
-  'compressed-invalid': 6,
-  'both-feedback-forms': 6,
-  'status-unknown': 5,
-};
-
 /** Never throws: each broken key becomes a finding and the rest is still decoded (for the repair job). */
 export function decodeStateLenient(cm: ConfigMap): LenientDecode {
   const { state, fields, problems, legacy } = readState(cm);
   const name = cm.metadata.name;
-  const findings: Finding[] = problems.map((p) => ({
-    rule: p.rule,
-    invariant: INVARIANT_OF_RULE[p.rule],
-    severity: 'error',
-    message: `${name}: ${p.key}: ${p.problem}`,
-  }));
+  const findings: Finding[] = problems.map((p) => finding(p.rule, name, `${p.key}: ${p.problem}`, { key: p.key }));
   if (legacy) {
-    findings.push({ rule: 'legacy-version', invariant: null, severity: 'warning', message: `${name}: data.version: absent, legacy version 0; re-encode to migrate to version ${FORMAT_VERSION}` });
+    findings.push(finding('legacy-version', name, `data.version: absent, legacy version 0; re-encode to migrate to version ${FORMAT_VERSION}`, { key: 'data.version', severity: 'warning' }));
   }
   return { state, fields, findings, legacy };
 }

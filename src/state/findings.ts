@@ -44,6 +44,19 @@ export interface Finding {
   rule: RuleId;
   invariant: InvariantNumber | null;
   severity: 'error' | 'warning';
-  /** One line, naming the ConfigMap. */
+  /** The ConfigMap's name. */
+  object: string;
+  /** The field it is about, when it is one key: `data.<key>` or `binaryData.<key>`. */
+  key?: string;
+  /** What is wrong, without the name. */
+  detail: string;
+  /** One line, naming the ConfigMap: `<object>: <detail>`. */
   message: string;
+}
+
+/** A finding of `rule` about the ConfigMap `object`. */
+export function finding(rule: RuleId, object: string, detail: string, options: { key?: string; severity?: Finding['severity'] } = {}): Finding {
+  const found: Finding = { rule, invariant: RULES[rule].invariant, severity: options.severity ?? 'error', object, detail, message: `${object}: ${detail}` };
+  if (options.key !== undefined) found.key = options.key;
+  return found;
 }

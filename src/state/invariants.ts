@@ -26,7 +26,7 @@ import {
   STATE_VALUE_TASK,
   taskIdFromName,
 } from './labels.js';
-import { RULES, type Finding, type RuleId } from './findings.js';
+import { finding, type Finding } from './findings.js';
 import type { TaskState } from './schema.js';
 import { configMapSize } from './size.js';
 
@@ -34,9 +34,6 @@ export interface InvariantOptions {
   budgetBytes?: number;
 }
 
-function finding(rule: RuleId, message: string, severity: Finding['severity'] = 'error'): Finding {
-  return { rule, invariant: RULES[rule].invariant, severity, message };
-}
 
 function instant(timestamp: string): number {
   return DateTime.fromISO(timestamp, { zone: 'utc' }).toMillis();
@@ -52,10 +49,10 @@ function mirrorFindings(cm: ConfigMap, state: Partial<TaskState>): Finding[] {
   const labels = cm.metadata.labels ?? {};
   const out: Finding[] = [];
   const nameId = taskIdFromName(name);
-  if (nameId === undefined) out.push(finding('mirror-mismatch', `${name}: name is not task-{id}-state with a valid id`));
-  else if (state.task_id !== undefined && state.task_id !== nameId) out.push(finding('mirror-mismatch', `${name}: data.task_id ${JSON.stringify(state.task_id)} differs from the id ${JSON.stringify(nameId)} in the name`));
+  if (nameId === undefined) out.push(finding('mirror-mismatch', name, `name is not task-{id}-state with a valid id`));
+  else if (state.task_id !== undefined && state.task_id !== nameId) out.push(finding('mirror-mismatch', name, `data.task_id ${JSON.stringify(state.task_id)} differs from the id ${JSON.stringify(nameId)} in the name`));
   const expect = (what: string, actual: string | undefined, wanted: string | undefined): void => {
-    if (wanted !== undefined && actual !== wanted) out.push(finding('mirror-mismatch', `${name}: ${what} is ${actual === undefined ? 'absent' : JSON.stringify(actual)}, expected ${JSON.stringify(wanted)}`));
+    if (wanted !== undefined && actual !== wanted) out.push(finding('mirror-mismatch', name, `${what} is ${actual === undefined ? 'absent' : JSON.stringify(actual)}, expected ${JSON.stringify(wanted)}`));
   };
   expect(`label ${LABEL_STATE}`, labels[LABEL_STATE], STATE_VALUE_TASK);
   expect(`label ${LABEL_TASK_ID}`, labels[LABEL_TASK_ID], state.task_id);
@@ -71,26 +68,26 @@ function iterationFindings(name: string, state: Partial<TaskState>): Finding[] {
   const out: Finding[] = [];
   const { iteration, max_iterations: max, iteration_history: history, feedback_history: feedback } = state;
   if (iteration !== undefined && max !== undefined && iteration > max) {
-    out.push(finding('iteration-out-of-bounds', `${name}: iteration ${iteration} is above max_iterations ${max}`));
+    out.push(finding('iteration-out-of-bounds', name, `iteration ${iteration} is above max_iterations ${max}`));
   }
   if (iteration !== undefined && history !== undefined) {
     const numbers = history.map((e) => e.iteration);
     const notOneToN = numbers.findIndex((n, i) => n !== i + 1);
     if (numbers.length !== iteration) {
-      out.push(finding('iteration-history-mismatch', `${name}: iteration_history has ${numbers.length} entries for iteration ${iteration}`));
+      out.push(finding('iteration-history-mismatch', name, `iteration_history has ${numbers.length} entries for iteration ${iteration}`));
     } else if (notOneToN !== -1) {
-      out.push(finding('iteration-history-mismatch', `${name}: iteration_history[${notOneToN}] is iteration ${numbers[notOneToN]}, expected ${notOneToN + 1} (one per iteration, ascending)`));
+      out.push(finding('iteration-history-mismatch', name, `iteration_history[${notOneToN}] is iteration ${numbers[notOneToN]}, expected ${notOneToN + 1} (one per iteration, ascending)`));
     }
   }
   if (feedback !== undefined) {
     if (iteration !== undefined) {
       const ahead = feedback.filter((e) => e.iteration > iteration);
-      if (ahead.length > 0) out.push(finding('feedback-iteration-ahead', `${name}: ${ahead.length} feedback entries belong to an iteration above ${iteration}: ${listed(ahead.map((e) => e.id))}`));
+      if (ahead.length > 0) out.push(finding('feedback-iteration-ahead', name, `${ahead.length} feedback entries belong to an iteration above ${iteration}: ${listed(ahead.map((e) => e.id))}`));
     }
     const seen = new Set<string>();
     const duplicates = new Set<string>();
     for (const { id } of feedback) (seen.has(id) ? duplicates : seen).add(id);
-    if (duplicates.size > 0) out.push(finding('feedback-duplicate-id', `${name}: feedback ids used more than once: ${listed([...duplicates])}`));
+    if (duplicates.size > 0) out.push(finding('feedback-duplicate-id', name, `feedback ids used more than once: ${listed([...duplicates])}`));
   }
   return out;
 }
@@ -100,7 +97,7 @@ function timeFindings(name: string, state: Partial<TaskState>, now: DateTime): F
   const out: Finding[] = [];
   const lastUpdate = instant(state.last_update);
   if (lastUpdate > now.toMillis() + CLOCK_SKEW_TOLERANCE_MS) {
-    out.push(finding('last-update-in-future', `${name}: last_update ${state.last_update} is more than 5 minutes ahead of ${now.toUTC().toISO()}`));
+    out.push(finding('last-update-in-future', name, `last_update ${state.last_update} is more than 5 minutes ahead of ${now.toUTC().toISO()}`));
   }
   const stamps: { what: string; at: string }[] = [
     ...(state.feedback_history ?? []).map((e) => ({ what: `feedback ${JSON.stringify(e.id)}`, at: e.timestamp })),
@@ -113,7 +110,7 @@ function timeFindings(name: string, state: Partial<TaskState>, now: DateTime): F
     if (latest === undefined || ms > latest.ms) latest = { ...stamp, ms };
   }
   if (latest !== undefined && latest.ms > lastUpdate) {
-    out.push(finding('last-update-before-entry', `${name}: last_update ${state.last_update} is before ${latest.what} at ${latest.at}`));
+    out.push(finding('last-update-before-entry', name, `last_update ${state.last_update} is before ${latest.what} at ${latest.at}`));
   }
   return out;
 }
@@ -121,10 +118,10 @@ function timeFindings(name: string, state: Partial<TaskState>, now: DateTime): F
 function statusFindings(name: string, state: Partial<TaskState>): Finding[] {
   const { status, iteration, max_iterations: max } = state;
   if (status === 'max_iterations_reached' && iteration !== undefined && max !== undefined && iteration < max) {
-    return [finding('status-inconsistent', `${name}: status max_iterations_reached at iteration ${iteration} of ${max}`)];
+    return [finding('status-inconsistent', name, `status max_iterations_reached at iteration ${iteration} of ${max}`)];
   }
   if (status === 'pending' && iteration !== undefined && iteration > 0) {
-    return [finding('status-inconsistent', `${name}: status pending at iteration ${iteration} (only in_progress iterates)`, 'warning')];
+    return [finding('status-inconsistent', name, `status pending at iteration ${iteration} (only in_progress iterates)`, { severity: 'warning' })];
   }
   return [];
 }
@@ -140,14 +137,14 @@ export function checkInvariants(cm: ConfigMap, now: DateTime, options: Invariant
       decodeArchive(cm);
       return [];
     } catch (error) {
-      if (error instanceof StateDecodeError) return [finding(error.rule, error.message)];
+      if (error instanceof StateDecodeError) return [finding(error.rule, error.configMapName, `${error.key}: ${error.problem}`, { key: error.key })];
       throw error;
     }
   }
   const { state, findings } = decodeStateLenient(cm);
   const budget = options.budgetBytes ?? DEFAULT_BUDGET_BYTES;
   const size = configMapSize(cm);
-  const sizeFindings = size > budget ? [finding('over-budget', `${name}: ${size} bytes exceed the budget of ${budget} bytes`)] : [];
+  const sizeFindings = size > budget ? [finding('over-budget', name, `${size} bytes exceed the budget of ${budget} bytes`)] : [];
   const all = [...mirrorFindings(cm, state), ...iterationFindings(name, state), ...timeFindings(name, state, now), ...statusFindings(name, state), ...findings, ...sizeFindings];
   return all.sort((a, b) => (a.invariant ?? 8) - (b.invariant ?? 8));
 }

@@ -434,6 +434,12 @@ describe('decodeStateLenient', () => {
       'task-a-state: data.iteration_history: not valid JSON (Unexpected end of JSON input)',
       'task-a-state: data.metadata: missing',
     ]);
+    // The same, for code: the object, the key and the detail apart, no message to parse.
+    assert.deepEqual(findings.map((f) => [f.object, f.key, f.detail]), [
+      ['task-a-state', 'data.status', 'data.status: unknown status "weird"'],
+      ['task-a-state', 'data.iteration_history', 'data.iteration_history: not valid JSON (Unexpected end of JSON input)'],
+      ['task-a-state', 'data.metadata', 'data.metadata: missing'],
+    ]);
     assert.equal(fields.status, 'invalid');
     assert.equal(fields.iteration_history, 'invalid');
     assert.equal(fields.metadata, 'missing');
