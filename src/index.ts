@@ -30,7 +30,8 @@ export type { ConfigMap, ObjectMeta, ObjectRef, OwnerReference } from './kube/ty
 
 export { FEEDBACK_SEVERITIES, ISSUE_TYPES, TASK_STATUSES, feedbackEntrySchema, jsonSchema, taskStateSchema } from './state/schema.js';
 export type { FeedbackEntry, FeedbackSeverity, IssueType, IterationHistoryEntry, StatusHistoryEntry, TaskState, TaskStatus } from './state/schema.js';
-export { decodeState, encodeState } from './state/codec.js';
+export { decodeState } from './state/decode.js';
+export { encodeState } from './state/encode.js';
 export { checkInvariants } from './state/invariants.js';
 export { RULES, RULE_IDS } from './state/findings.js';
 export type { Finding, RuleId } from './state/findings.js';

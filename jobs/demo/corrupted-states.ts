@@ -6,7 +6,7 @@ import type { DateTime } from 'luxon';
 import { formatTimestamp } from '../../src/durations.js';
 import type { ConfigMap } from '../../src/kube/types.js';
 import type { LocalApiServer } from '../../src/local-apiserver/index.js';
-import { encodeState } from '../../src/state/codec.js';
+import { encodeState } from '../../src/state/encode.js';
 import { LABEL_STATE, LABEL_STATUS, LABEL_TASK_ID, STATE_VALUE_ARCHIVE, STATE_VALUE_TASK, archiveConfigMapName, stateConfigMapName } from '../../src/state/labels.js';
 import type { TaskState } from '../../src/state/schema.js';
 

@@ -5,6 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CommandContext } from '../../src/command.js';
+import { DEPLOYED_JOBS } from '../../src/job/descriptors.js';
 import { formatTimestamp } from '../../src/durations.js';
 import { LocalApiServer } from '../../src/local-apiserver/index.js';
 import { LABEL_STATUS, LABEL_SWEEP, TASK_SELECTOR } from '../../src/state/labels.js';
@@ -52,7 +53,7 @@ export async function demo(ctx: CommandContext): Promise<number | void> {
       const resolved = await Promise.all(args.map((arg) => (arg === LATEST_SNAPSHOT ? latestSnapshot(snapshots) : arg)));
       ctx.print(`\n== ${title}\n$ cmstate ${resolved.join(' ')}`);
       // The jobs' default --qps protects a shared API server; this one is ours alone.
-      const fast = JOBS.has(resolved[0]!) ? ['--qps', '500'] : [];
+      const fast = JOB_COMMANDS.has(resolved[0]!) ? ['--qps', '500'] : [];
       const code = await run(ctx, [...resolved, '--kubeconfig', kubeconfig, '--log-level', 'error', ...fast], show);
       if (code !== 0) return code;
     }
@@ -68,7 +69,8 @@ export async function demo(ctx: CommandContext): Promise<number | void> {
 /** A demo step: its title, the CLI arguments, and which output lines to show (a count, or a filter). */
 type Step = [title: string, args: string[], show?: number | RegExp];
 
-const JOBS = new Set(['sweep', 'repair', 'snapshot', 'restore', 'metrics']);
+/** Commands that run a job (and so take --qps). */
+const JOB_COMMANDS = new Set(DEPLOYED_JOBS.map((job) => job.name));
 
 /** Stands for the newest snapshot file, known only once the snapshot step has run. */
 const LATEST_SNAPSHOT = '<latest snapshot>';

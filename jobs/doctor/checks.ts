@@ -1,6 +1,6 @@
 // The checks of `cmstate doctor`: each answers ok or problem, with the fix a person can apply. The
-// verb table is the chart's (charts/cmstate/templates/_helpers.tpl, cmstate.rbacVerbs), so what
-// doctor checks is exactly what the chart grants; test/unit/chart.test.ts compares them.
+// verbs are the job descriptors' (src/job/descriptors.ts), which the chart grants
+// (cmstate.rbacVerbs); test/unit/chart.test.ts compares the two.
 
 import { randomBytes } from 'node:crypto';
 import { rm, stat, writeFile } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { KubeClient } from '../../src/kube/client.js';
 import { KubeError } from '../../src/kube/errors.js';
 import { oneLine } from '../../src/exit.js';
+import { DEPLOYED_JOBS, EVERY_JOB_ACCESS, METRICS_WITH_FEEDBACK_ACCESS, type Access } from '../../src/job/descriptors.js';
 
 export interface CheckResult {
   name: string;
@@ -18,22 +19,20 @@ export interface CheckResult {
 }
 
 /**
- * Verbs each job needs, per resource ("resource" or "resource.group"), in the chart's shape:
- * metricsFeedback applies when the metrics job reads feedback, everyJob to every job (run lock, Events).
+ * Verbs each job the chart deploys needs, per resource ("resource" or "resource.group"), in the
+ * chart's shape (src/job/descriptors.ts): metricsFeedback applies when the metrics job reads
+ * feedback, everyJob to every job (run lock, Events).
  */
-export const JOB_VERBS = {
-  sweep: { configmaps: ['get', 'list', 'patch', 'delete'] },
-  repair: { configmaps: ['get', 'list', 'create', 'update', 'patch', 'delete'] },
-  snapshot: { configmaps: ['list'] },
-  restore: { configmaps: ['get', 'list', 'create', 'update'] },
-  metrics: { configmaps: ['list'] },
-  metricsFeedback: { configmaps: ['get'] },
-  everyJob: { 'leases.coordination.k8s.io': ['get', 'create', 'update', 'delete'], events: ['create'] },
-} as const satisfies Record<string, Record<string, readonly string[]>>;
+export const JOB_VERBS: Readonly<Record<string, Access>> = {
+  ...Object.fromEntries(DEPLOYED_JOBS.map((job) => [job.name, job.access])),
+  metricsFeedback: METRICS_WITH_FEEDBACK_ACCESS,
+  everyJob: EVERY_JOB_ACCESS,
+};
 
-export const DOCTOR_JOBS = ['sweep', 'repair', 'snapshot', 'metrics', 'restore'] as const;
-export type DoctorJob = (typeof DOCTOR_JOBS)[number];
-export const DEFAULT_DOCTOR_JOBS: readonly DoctorJob[] = ['sweep', 'repair', 'snapshot', 'metrics'];
+export const DOCTOR_JOBS: readonly string[] = DEPLOYED_JOBS.map((job) => job.name);
+export type DoctorJob = string;
+/** The scheduled ones; restore is checked when asked for. */
+export const DEFAULT_DOCTOR_JOBS: readonly DoctorJob[] = DEPLOYED_JOBS.filter((job) => job.deployed === 'cronjob').map((job) => job.name);
 
 /** One resource the jobs touch, and which jobs need each verb on it. */
 export interface ResourceNeed {
@@ -46,8 +45,8 @@ export interface ResourceNeed {
 /** The union of the verbs `jobs` need, per resource, in table order. */
 export function requiredAccess(jobs: readonly DoctorJob[]): ResourceNeed[] {
   const needs = new Map<string, ResourceNeed>();
-  const grants: [string, Record<string, readonly string[]>][] = [...jobs.map((job): [string, Record<string, readonly string[]>] => [job, JOB_VERBS[job]])];
-  if (jobs.length > 0) grants.push(['every job', JOB_VERBS.everyJob]);
+  const grants: [string, Access][] = jobs.map((job): [string, Access] => [job, JOB_VERBS[job] ?? {}]);
+  if (jobs.length > 0) grants.push(['every job', EVERY_JOB_ACCESS]);
   for (const [job, table] of grants) {
     for (const [key, verbs] of Object.entries(table)) {
       const [resource = key, group = ''] = key.split(/\.(.*)/s);

@@ -4,6 +4,7 @@
 import type { Argv } from 'yargs';
 import { z } from 'zod';
 import { defineCommand, type CommandContext } from '../../src/command.js';
+import { JOBS } from '../../src/job/descriptors.js';
 import { jobConfigSchema, jobOptions, validate, type JobConfig } from '../../src/config.js';
 import { ExitCode, UsageError } from '../../src/exit.js';
 
@@ -33,8 +34,8 @@ export const metricsCommand = defineCommand({
       throw new UsageError('--shard-count: metrics runs unsharded (one metadata list); with --delete-group it names the sweep\'s shard count');
     }
     const withFeedback = options.withFeedback;
-    const [{ runJob }, { collectStateMetrics, METRICS_ACTIONS }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
-    return runJob(ctx, config, { name: 'metrics', actions: METRICS_ACTIONS, settings: { withFeedback }, lock: false, printMetrics: true }, (run) =>
+    const [{ runJob }, { collectStateMetrics }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
+    return runJob(ctx, config, { job: JOBS.metrics, settings: { withFeedback }, printMetrics: true }, (run) =>
       collectStateMetrics(run, { withFeedback }),
     );
   },

@@ -3,6 +3,7 @@
 // runner, which pushes them with the run metrics. And --delete-group: remove this release's
 // groups from the Pushgateway, without talking to the API server at all.
 
+import { ALL_JOBS } from '../../src/job/descriptors.js';
 import { runBounded } from '../../src/job/executor.js';
 import { fullObjectConcurrency } from '../../src/kube/list-stream.js';
 import type { JobRun } from '../../src/job/runner.js';
@@ -14,8 +15,6 @@ import { computeStateGauges, stateDetailKey, stateDetailOf, stateGaugesRegistry,
 import { ANNOTATION_LAST_UPDATE, ANNOTATION_QUARANTINED, LABEL_STATE, LABEL_STATUS, LABEL_SWEEP, TASK_SELECTOR } from '../../src/state/labels.js';
 
 /** The metrics job only reads: it has no actions. */
-export const METRICS_ACTIONS = [] as const;
-
 export interface CollectOptions {
   /** Read every state in full for iteration, size and feedback gauges. */
   withFeedback: boolean;
@@ -75,8 +74,8 @@ async function readDetails(run: JobRun, states: ObjectMetadata[], details: Map<s
   );
 }
 
-/** Every entrypoint that pushes run metrics (runJob's `name`). */
-export const PUSHING_JOBS = ['sweep', 'sweep-unmark', 'repair', 'snapshot', 'restore', 'metrics'] as const;
+/** Every entrypoint that pushes run metrics (runJob's `name`): every job. */
+export const PUSHING_JOBS: readonly string[] = ALL_JOBS.map((job) => job.name);
 
 export interface ReleaseGroupsOptions {
   /** The release's namespace; undefined with --all-namespaces. */

@@ -4,6 +4,7 @@
 import type { Argv } from 'yargs';
 import { z } from 'zod';
 import { defineCommand } from '../../src/command.js';
+import { JOBS } from '../../src/job/descriptors.js';
 import { jobConfigSchema, jobOptions, validate } from '../../src/config.js';
 import { API_SIZE_LIMIT, DEFAULT_BUDGET_BYTES, DEFAULT_COMPRESSION_THRESHOLD } from '../../src/state/labels.js';
 
@@ -30,8 +31,8 @@ export const repairCommand = defineCommand({
       validate(z.object({ snapshotDir: z.string({ error: 'required unless --dry-run: the originals are saved there before anything changes' }) }), { snapshotDir: options.snapshotDir });
     }
     const settings = { snapshotDir: options.snapshotDir, budgetBytes: options.budgetBytes, compressionThreshold: options.compressionThreshold };
-    const [{ runJob }, { REPAIR_ACTIONS, repair }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
-    return runJob(ctx, config, { name: 'repair', actions: REPAIR_ACTIONS, settings }, async (run) => {
+    const [{ runJob }, { repair }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
+    return runJob(ctx, config, { job: JOBS.repair, settings }, async (run) => {
       await repair(run, { snapshotDir: options.snapshotDir, plan: { budgetBytes: options.budgetBytes, compressionThreshold: options.compressionThreshold } });
     });
   },

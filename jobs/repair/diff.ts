@@ -4,7 +4,7 @@
 // Long values are cut, so a 1 MiB feedback key stays one line.
 
 import type { ConfigMap } from '../../src/kube/types.js';
-import { decodeArchive } from '../../src/state/codec.js';
+import { decodeArchive } from '../../src/state/decode.js';
 import { configMapSize } from '../../src/state/size.js';
 import type { RepairPlan } from './plan.js';
 

@@ -10,7 +10,8 @@
 
 import type { DateTime } from 'luxon';
 import type { ConfigMap } from '../../src/kube/types.js';
-import { decodeStateLenient, encodeState, type LenientDecode } from '../../src/state/codec.js';
+import { decodeStateLenient, type LenientDecode } from '../../src/state/decode.js';
+import { encodeState } from '../../src/state/encode.js';
 import { StateEncodeError } from '../../src/state/errors.js';
 import { type Finding, type RuleId, RULE_IDS } from '../../src/state/findings.js';
 import { checkInvariants } from '../../src/state/invariants.js';

@@ -19,7 +19,7 @@ import { DateTime } from 'luxon';
 import type { z } from 'zod';
 import { formatTimestamp } from '../../src/durations.js';
 import type { ConfigMap } from '../../src/kube/types.js';
-import { missingIterations, padHistory, type LenientDecode } from '../../src/state/codec.js';
+import { missingIterations, padHistory, type LenientDecode } from '../../src/state/decode.js';
 import { TERMINAL_STATUSES } from '../../src/state/status.js';
 import { CLOCK_SKEW_TOLERANCE_MS, DATA_KEYS, FEEDBACK_GZ_KEY, FORMAT_VERSION, taskIdFromName } from '../../src/state/labels.js';
 import {

@@ -14,6 +14,7 @@
 
 import { ObservedIndex } from './observed-index.js';
 import { planObject, type RepairOptions, type RepairPlan } from './plan.js';
+import type { JOBS } from '../../src/job/descriptors.js';
 import { describeChanges } from './diff.js';
 import { RuleCounts } from './report.js';
 import { inShard } from '../../src/job/shard.js';
@@ -28,8 +29,7 @@ import { SnapshotWriter } from '../../src/snapshot/writer.js';
 import { ANNOTATION_QUARANTINED, LABEL_STATE, STATE_VALUE_ARCHIVE, STATE_SELECTOR, ownerConfigMapName, taskOfArchive } from '../../src/state/labels.js';
 
 /** Summary action names (planned/applied), snake_case like the rest of the summary. */
-export const REPAIR_ACTIONS = ['repair', 'quarantine', 'delete_orphan'] as const;
-const ACTION_NAME: Record<Exclude<RepairPlan['action'], 'none'>, (typeof REPAIR_ACTIONS)[number]> = { replace: 'repair', quarantine: 'quarantine', 'delete-orphan': 'delete_orphan' };
+const ACTION_NAME: Record<Exclude<RepairPlan['action'], 'none'>, (typeof JOBS.repair.actions)[number]> = { replace: 'repair', quarantine: 'quarantine', 'delete-orphan': 'delete_orphan' };
 
 /** Event messages are cut here; the log line has the whole reasons. */
 const EVENT_MESSAGE_MAX = 1000;

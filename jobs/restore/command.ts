@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { defineCommand } from '../../src/command.js';
+import { JOBS } from '../../src/job/descriptors.js';
 import { jobConfigSchema, jobOptions, namespaceName, validate } from '../../src/config.js';
 import { parseLabelSelector } from '../../src/kube/selectors.js';
 import { taskIdSchema } from '../../src/state/schema.js';
@@ -44,7 +45,7 @@ export const restoreCommand = defineCommand({
     const snapshotDir = options.snapshotDir ?? path.dirname(options.from);
     const filter = { taskIds: options.task ? new Set(options.task) : undefined, selector: options.selector };
     const settings = { from: options.from, mode: options.mode, selector: args.selector, task: options.task, targetNamespace: namespace ?? '(as in the snapshot)', snapshotDir };
-    const [{ runJob }, { RESTORE_ACTIONS, restore }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
-    return runJob(ctx, config, { name: 'restore', actions: RESTORE_ACTIONS, settings }, (run) => restore(run, { from: options.from, mode: options.mode, filter, namespace, snapshotDir }));
+    const [{ runJob }, { restore }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
+    return runJob(ctx, config, { job: JOBS.restore, settings }, (run) => restore(run, { from: options.from, mode: options.mode, filter, namespace, snapshotDir }));
   },
 });

@@ -14,8 +14,6 @@ import { readSnapshot, SnapshotCorruptError, verifySnapshot } from '../../src/sn
 import { SnapshotWriter } from '../../src/snapshot/writer.js';
 import { ownedByConfigMap, prepareObject, selected, targetNamespace, type RestoreFilter, type RestoreMode } from './plan.js';
 
-export const RESTORE_ACTIONS = ['create', 'overwrite'] as const;
-
 export interface RestoreOptions {
   /** The snapshot's data file or manifest. */
   from: string;

@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import { defineCommand } from '../../src/command.js';
+import { JOBS } from '../../src/job/descriptors.js';
 import { jobConfigSchema, jobOptions, validate } from '../../src/config.js';
 import { parseDuration } from '../../src/durations.js';
 
@@ -37,7 +38,7 @@ export const snapshotCommand = defineCommand({
     const [config, options] = validate([jobConfigSchema, snapshotConfigSchema], args);
     const retention = options.keepLast !== undefined || options.maxAge !== undefined ? { keepLast: options.keepLast, maxAge: options.maxAge, keepMinGood: options.keepMinGood } : undefined;
     const settings = { dir: options.dir, keepLast: options.keepLast, maxAge: options.maxAge?.toISO(), keepMinGood: options.keepMinGood };
-    const [{ runJob }, { SNAPSHOT_ACTIONS, snapshot }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
-    return runJob(ctx, config, { name: 'snapshot', actions: SNAPSHOT_ACTIONS, settings }, (run) => snapshot(run, { dir: options.dir, retention }));
+    const [{ runJob }, { snapshot }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
+    return runJob(ctx, config, { job: JOBS.snapshot, settings }, (run) => snapshot(run, { dir: options.dir, retention }));
   },
 });

@@ -12,8 +12,6 @@ import { listSnapshots, SnapshotCorruptError, verifySnapshot, type SnapshotListi
 import { planRetention, type RetentionPolicy } from '../../src/snapshot/retention.js';
 import { SnapshotWriter } from '../../src/snapshot/writer.js';
 
-export const SNAPSHOT_ACTIONS = ['snapshot', 'delete_snapshot'] as const;
-
 /** Task states and their archives: everything the snapshot store backs up. */
 export interface SnapshotOptions {
   dir: string;

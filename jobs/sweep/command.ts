@@ -3,6 +3,7 @@
 import type { Argv } from 'yargs';
 import { z } from 'zod';
 import { defineCommand } from '../../src/command.js';
+import { JOBS } from '../../src/job/descriptors.js';
 import { jobConfigSchema, jobOptions, validate } from '../../src/config.js';
 import { parseDuration } from '../../src/durations.js';
 import { TASK_STATUSES } from '../../src/state/schema.js';
@@ -52,8 +53,8 @@ const unmarkCommand = defineCommand({
     if (ids.length === 0 && !selector) {
       validate(z.object({ ids: z.array(z.string()).min(1, 'name at least one task id, or pass --selector') }), { ids });
     }
-    const [{ runJob }, { unmark, UNMARK_ACTIONS }] = await Promise.all([import('../../src/job/runner.js'), import('./unmark.js')]);
-    return runJob(ctx, config, { name: 'sweep-unmark', actions: UNMARK_ACTIONS, settings: { ids, selector }, lock: false }, (run) => unmark(run, { ids, selector }));
+    const [{ runJob }, { unmark }] = await Promise.all([import('../../src/job/runner.js'), import('./unmark.js')]);
+    return runJob(ctx, config, { job: JOBS.sweepUnmark, settings: { ids, selector } }, (run) => unmark(run, { ids, selector }));
   },
 });
 
@@ -65,8 +66,8 @@ export const sweepCommand = defineCommand({
     const [config, options] = validate([jobConfigSchema, sweepConfigSchema], args);
     const policy = { ttl: options.ttl, grace: options.grace, statuses: options.status };
     const settings = { ttl: options.ttl.toISO(), grace: options.grace.toISO(), status: options.status ?? 'all', maxDelete: options.maxDelete, maxDeletePercent: options.maxDeletePercent, force: options.force };
-    const [{ runJob }, { SWEEP_ACTIONS, sweep }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
-    return runJob(ctx, config, { name: 'sweep', actions: SWEEP_ACTIONS, settings }, (run) =>
+    const [{ runJob }, { sweep }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
+    return runJob(ctx, config, { job: JOBS.sweep, settings }, (run) =>
       sweep(run, { policy, maxDelete: options.maxDelete, maxDeletePercent: options.maxDeletePercent, force: options.force }),
     );
   },

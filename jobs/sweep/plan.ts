@@ -1,6 +1,7 @@
 // The TTL sweeper's decisions: which task states to soft-delete (mark), delete after the grace
 // period, or unmark. Pure: the objects, the policy and `now` come in, actions with reasons go out.
 import { DateTime, Duration } from 'luxon';
+import type { JOBS } from '../../src/job/descriptors.js';
 import { addDuration, formatDuration, formatTimestamp, parseDuration, parseInstant } from '../../src/durations.js';
 import {
   ANNOTATION_LAST_UPDATE,
@@ -62,7 +63,8 @@ export interface SweepPolicy {
   statuses?: string[];
 }
 
-export type SweepActionKind = 'mark' | 'delete' | 'unmark';
+/** The sweep's actions, as its job descriptor counts them. */
+export type SweepActionKind = (typeof JOBS.sweep.actions)[number];
 
 export interface SweepAction {
   kind: SweepActionKind;

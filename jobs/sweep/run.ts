@@ -24,8 +24,6 @@ import { checkDeleteBudget } from './breaker.js';
 import { observeSweepObjects, readLastUpdate } from './observe.js';
 import { archivesOf, indexArchives, needsLastUpdateFromData, planTask, type SweepAction, type SweepActionKind, type SweepDecision, type SweepObject, type SweepObjectRef, type SweepPolicy } from './plan.js';
 
-export const SWEEP_ACTIONS = ['mark', 'unmark', 'delete'] as const satisfies readonly SweepActionKind[];
-
 export interface SweepOptions {
   policy: SweepPolicy;
   maxDelete?: number;
@@ -219,7 +217,7 @@ async function act(run: JobRun, action: SweepAction, deleted: DeletionSummary): 
       case 'delete': {
         const outcome = await run.client.deleteConfigMap(object, { uid: object.uid, resourceVersion: object.resourceVersion });
         if (outcome === 'not-found') {
-          run.tally.skip('already_gone');
+          run.tally.skip('gone');
           return;
         }
         deleted.add(object, await deleteArchives(run, action.archives ?? []));

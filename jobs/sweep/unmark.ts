@@ -7,8 +7,6 @@ import { oneLine } from '../../src/exit.js';
 import type { ConfigMap, ObjectMeta } from '../../src/kube/types.js';
 import { ANNOTATION_MARKED_AT, LABEL_STATE, LABEL_SWEEP, STATE_VALUE_TASK, SWEEP_VALUE_MARKED, stateConfigMapName } from '../../src/state/labels.js';
 
-export const UNMARK_ACTIONS = ['unmark'] as const;
-
 export async function unmark(run: JobRun, target: { ids: string[]; selector?: string }): Promise<void> {
   const namespace = run.namespace;
   for await (const meta of targets(run, target)) {

@@ -12,7 +12,7 @@ import type { EventRecord, ObjectRef } from '../kube/types.js';
 
 export type Involved = EventRecord['involved'];
 
-/** The downward API env the chart sets (charts/cmstate/templates/_helpers.tpl, cmstate.env). */
+/** The downward API env the chart sets (charts/cmstate/templates/_pod.tpl, cmstate.env). */
 export const WORKLOAD_ENV = { podNamespace: 'POD_NAMESPACE', podName: 'POD_NAME', podUid: 'POD_UID', jobName: 'JOB_NAME', jobUid: 'JOB_UID' } as const;
 
 /**

@@ -10,6 +10,7 @@ import type { DryRunMode, JobConfig } from '../config.js';
 import { ExitCode, exitCodeFor, oneLine } from '../exit.js';
 import type { KubeClient } from '../kube/client.js';
 import { LeaseLock } from '../kube/lease-lock.js';
+import type { JobDescriptor } from './descriptors.js';
 import type { EventRecord } from '../kube/types.js';
 import type { Logger } from '../log.js';
 import { createRunMetrics } from '../metrics/run-metrics.js';
@@ -18,14 +19,10 @@ import { DeletionSummary, workloadFromEnv, type DeletionSummaryOptions } from '.
 import { formatSummary, Tally } from './tally.js';
 
 export interface JobSpec {
-  /** The entrypoint: `sweep`, `repair`, ... */
-  name: string;
-  /** The job's action names, reported even when zero. */
-  actions: readonly string[];
+  /** Which job: its name, actions and whether it takes the run lock (src/job/descriptors.ts). */
+  job: JobDescriptor;
   /** What the run is configured with, logged once at start. */
   settings: Record<string, unknown>;
-  /** Take the per-namespace Lease (default); off for commands that cannot race a run. */
-  lock?: boolean;
   /**
    * Without --pushgateway, print the run metrics and the exported ones (JobRun.exportMetrics)
    * to stdout as exposition text, in place of the text summary: the metrics job, whose metrics
@@ -82,15 +79,15 @@ const MAX_LISTED_FAILURES = 20;
 export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSpec, body: (run: JobRun) => Promise<void>): Promise<number> {
   const startedAt = performance.now();
   const { log } = ctx;
-  const connection = ctx.connect({ qps: config.qps, burst: Math.max(1, Math.ceil(config.qps)), component: `cmstate-${spec.name}` });
+  const connection = ctx.connect({ qps: config.qps, burst: Math.max(1, Math.ceil(config.qps)), component: `cmstate-${spec.job.name}` });
   const namespace = config.allNamespaces ? undefined : connection.namespace;
   const dryRun = ctx.config.dryRun;
-  const tally = new Tally(spec.actions);
+  const tally = new Tally(spec.job.actions);
   const now = ctx.now();
   const sharded = config.shardCount > 1;
   log.info(
-    { job: spec.name, server: connection.server, namespace: namespace ?? '(all)', dryRun, now: now.toISO(), shard: sharded ? `${config.shardIndex}/${config.shardCount}` : undefined, concurrency: config.concurrency, qps: config.qps, ...spec.settings },
-    `starting ${spec.name}`,
+    { job: spec.job.name, server: connection.server, namespace: namespace ?? '(all)', dryRun, now: now.toISO(), shard: sharded ? `${config.shardIndex}/${config.shardCount}` : undefined, concurrency: config.concurrency, qps: config.qps, ...spec.settings },
+    `starting ${spec.job.name}`,
   );
   if (dryRun !== 'none') log.warn(`DRY-RUN (${dryRun}): nothing will be changed`);
 
@@ -98,7 +95,7 @@ export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSp
   let exported: ExportedMetrics | undefined;
   const deletions: DeletionSummary[] = [];
   const run: JobRun = {
-    job: spec.name,
+    job: spec.job.name,
     client: connection.client,
     namespace,
     now,
@@ -114,7 +111,7 @@ export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSp
       const at = performance.now();
       if (at - lastProgress < PROGRESS_INTERVAL_MS) return;
       lastProgress = at;
-      log.info({ observed: tally.observed, applied: tally.applied, failed: tally.failures.length }, `${spec.name}: ${what}`);
+      log.info({ observed: tally.observed, applied: tally.applied, failed: tally.failures.length }, `${spec.job.name}: ${what}`);
     },
     event: async (record) => {
       if (dryRun === 'client') return;
@@ -136,10 +133,10 @@ export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSp
 
   // A client dry run changes nothing, so it cannot race a real run and needs no lock.
   const lock =
-    dryRun === 'client' || spec.lock === false
+    dryRun === 'client' || !spec.job.lock
       ? undefined
       : new LeaseLock(connection.client, {
-          ref: { namespace: connection.namespace, name: sharded ? `cmstate-${spec.name}-shard-${config.shardIndex}` : `cmstate-${spec.name}` },
+          ref: { namespace: connection.namespace, name: sharded ? `cmstate-${spec.job.name}-shard-${config.shardIndex}` : `cmstate-${spec.job.name}` },
           holder: `${os.hostname()}-${process.pid}`,
           durationSeconds: config.leaseDuration,
           onRenewError: (err) => log.warn(`could not renew the run lock: ${oneLine(err)}`),
@@ -160,13 +157,13 @@ export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSp
   const workload = workloadFromEnv(process.env);
   for (const record of deletions.flatMap((summary) => summary.events(workload))) await run.event(record);
 
-  const summary = tally.summary(spec.name, dryRun !== 'none', performance.now() - startedAt);
+  const summary = tally.summary(spec.job.name, dryRun !== 'none', performance.now() - startedAt);
   const interrupted = ctx.signal.aborted;
   for (const failure of tally.failures.slice(0, MAX_LISTED_FAILURES)) log.error({ object: failure.object }, failure.message);
   if (tally.failures.length > MAX_LISTED_FAILURES) log.error(`... and ${tally.failures.length - MAX_LISTED_FAILURES} more failures`);
   if (refusal) log.error(oneLine(refusal));
   if (fatal) log.error(oneLine(fatal));
-  if (interrupted) log.warn(`${spec.name} stopped by a signal before it finished: actions not started were left for the next run`);
+  if (interrupted) log.warn(`${spec.job.name} stopped by a signal before it finished: actions not started were left for the next run`);
 
   let exitCode: number = ExitCode.ok;
   if (refusal) exitCode = ExitCode.refused;
@@ -186,7 +183,7 @@ export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSp
  * prints or logs them); returns true when a push failed.
  */
 async function pushRunMetrics(run: JobRun, spec: JobSpec, summary: ReturnType<Tally['summary']>, success: boolean, exported: ExportedMetrics | undefined): Promise<boolean> {
-  const metrics = createRunMetrics(spec.name, { actions: spec.actions });
+  const metrics = createRunMetrics(spec.job.name, { actions: spec.job.actions });
   const method = metrics.record(summary, { success, finishedAt: run.now.plus({ milliseconds: summary.duration_ms }) });
   const url = run.config.pushgateway;
   if (!url) {
@@ -207,7 +204,7 @@ async function pushRunMetrics(run: JobRun, spec: JobSpec, summary: ReturnType<Ta
   let failed = false;
   for (const [index, group] of groups.entries()) {
     try {
-      await pushMetrics({ url, registry: group.registry, grouping: { job: spec.name, namespace: group.namespace, shard }, method: group.method });
+      await pushMetrics({ url, registry: group.registry, grouping: { job: spec.job.name, namespace: group.namespace, shard }, method: group.method });
     } catch (err) {
       run.log.warn(`metrics push failed: ${oneLine(err)}`);
       failed = true;

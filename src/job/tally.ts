@@ -8,6 +8,20 @@ export interface ObjectFailure {
   message: string;
 }
 
+/**
+ * Why an object was left alone, the keys of a summary's `skipped`, in one vocabulary for every job:
+ * - `conflict`: it changed after it was observed (a precondition failed);
+ * - `changed`: it changed between a job's two passes, or no longer needed the planned action;
+ * - `gone`: it was deleted by someone else first;
+ * - `exists`: restore found it already there (and was not told to overwrite);
+ * - `quarantined`: repair leaves quarantined states to people;
+ * - `not_marked`: sweep unmark found no mark to remove;
+ * - `invalid`: it cannot be read well enough to act on;
+ * - `circuit_breaker`: the breaker refused the whole run;
+ * - `interrupted`: SIGTERM came before it was started.
+ */
+export type SkipReason = 'conflict' | 'changed' | 'gone' | 'exists' | 'quarantined' | 'not_marked' | 'invalid' | 'circuit_breaker' | 'interrupted';
+
 export class Tally {
   observed = 0;
   readonly planned: Record<string, number> = {};
@@ -28,7 +42,7 @@ export class Tally {
   apply(action: string, count = 1): void {
     this.applied[action] = (this.applied[action] ?? 0) + count;
   }
-  skip(reason: string, count = 1): void {
+  skip(reason: SkipReason, count = 1): void {
     this.skipped[reason] = (this.skipped[reason] ?? 0) + count;
   }
   fail(object: string, message: string): void {

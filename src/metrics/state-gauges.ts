@@ -8,7 +8,7 @@
 import { Gauge, Registry } from 'prom-client';
 import { DateTime } from 'luxon';
 import type { ConfigMap, ObjectMeta, ObjectMetadata } from '../kube/types.js';
-import { decodeStateLenient } from '../state/codec.js';
+import { decodeStateLenient } from '../state/decode.js';
 import {
   ANNOTATION_LAST_UPDATE,
   ANNOTATION_QUARANTINED,

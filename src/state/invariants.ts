@@ -13,7 +13,7 @@
 
 import { DateTime } from 'luxon';
 import type { ConfigMap } from '../kube/types.js';
-import { decodeArchive, decodeStateLenient } from './codec.js';
+import { decodeArchive, decodeStateLenient } from './decode.js';
 import { StateDecodeError } from './errors.js';
 import {
   ANNOTATION_LAST_UPDATE,

@@ -4,7 +4,7 @@
 import type { DateTime } from 'luxon';
 import { formatTimestamp } from '../durations.js';
 import type { ConfigMap } from '../kube/types.js';
-import { encodeState } from './codec.js';
+import { encodeState } from './encode.js';
 import { ANNOTATION_TTL, LABEL_KEEP, LABEL_STATE, STATE_VALUE_TASK, stateConfigMapName } from './labels.js';
 import type { FeedbackEntry, TaskState, TaskStatus } from './schema.js';
 

@@ -1,7 +1,7 @@
 // The task state model and its JSON Schema. Field names are the wire format's snake_case keys,
 // so a TaskState printed as JSON is the format itself, with no mapping layer in between.
 // These schemas describe the decoded state (numbers as numbers, arrays as arrays); in the
-// ConfigMap each field is one data key holding decimal text or compact JSON (see codec.ts).
+// ConfigMap each field is one data key holding decimal text or compact JSON (see encode.ts).
 
 import { z } from 'zod';
 import { DNS1123_LABEL } from '../kube/names.js';

@@ -15,7 +15,7 @@ import { runBounded } from '../../src/job/executor.js';
 import type { ConfigMap } from '../../src/kube/types.js';
 import type { JobSummary } from '../../src/metrics/summary.js';
 import { listSnapshots } from '../../src/snapshot/reader.js';
-import { encodeState } from '../../src/state/codec.js';
+import { encodeState } from '../../src/state/encode.js';
 import { ANNOTATION_MARKED_AT, API_SIZE_LIMIT, DEFAULT_BUDGET_BYTES, LABEL_STATUS, LABEL_SWEEP, SWEEP_VALUE_MARKED } from '../../src/state/labels.js';
 import { configMapSize } from '../../src/state/size.js';
 import { feedbackEntries, taskState, type StateSpec } from '../support/states.js';

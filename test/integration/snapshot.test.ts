@@ -16,7 +16,7 @@ import { embeddedOnly, startTestCluster, type TestCluster } from '../support/clu
 import { feedbackEntries, stateConfigMap, taskState } from '../support/states.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { ConfigMap } from '../../src/kube/types.js';
-import { encodeState } from '../../src/state/codec.js';
+import { encodeState } from '../../src/state/encode.js';
 import { configMapSize } from '../../src/state/size.js';
 import { listSnapshots, verifySnapshot } from '../../src/snapshot/reader.js';
 import { SnapshotWriter } from '../../src/snapshot/writer.js';

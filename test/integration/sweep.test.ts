@@ -9,7 +9,7 @@ import { embeddedOnly, startTestCluster, type TestCluster } from '../support/clu
 import { feedbackEntries, stateConfigMap } from '../support/states.js';
 import type { KubeClient } from '../../src/kube/client.js';
 import type { ConfigMap } from '../../src/kube/types.js';
-import { encodeState } from '../../src/state/codec.js';
+import { encodeState } from '../../src/state/encode.js';
 import { taskState } from '../support/states.js';
 import { asJobPod, testJob } from '../support/workload-env.js';
 import { CoreV1Api, type CoreV1Event } from '@kubernetes/client-node';

@@ -1,6 +1,6 @@
 // Realistic task-state ConfigMaps for tests and benchmarks, built with the real codec.
 
-import { encodeState } from '../../src/state/codec.js';
+import { encodeState } from '../../src/state/encode.js';
 import type { ConfigMap } from '../../src/kube/types.js';
 import type { FeedbackEntry, TaskState, TaskStatus } from '../../src/state/schema.js';
 

@@ -1,4 +1,4 @@
-// The downward API env the chart gives every pod (charts/cmstate/templates/_helpers.tpl,
+// The downward API env the chart gives every pod (charts/cmstate/templates/_pod.tpl,
 // cmstate.env), set around an in-process CLI run as if cmstate ran in a Job's pod.
 
 import { randomUUID } from 'node:crypto';

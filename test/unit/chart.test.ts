@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse, parseAllDocuments } from 'yaml';
-import { JOB_VERBS } from '../../jobs/doctor/checks.js';
+import { DEPLOYED_JOBS, EVERY_JOB_ACCESS, METRICS_WITH_FEEDBACK_ACCESS } from '../../src/job/descriptors.js';
 import { ExitCode } from '../../src/exit.js';
 import { WORKLOAD_ENV } from '../../src/job/deletion-summary.js';
 
@@ -31,7 +31,8 @@ function listFiles(dir: string): string[] {
   );
 }
 const templates = new Map(listFiles(templatesDir).map((p) => [relative(templatesDir, p), readFileSync(p, 'utf8')]));
-const helpers = templates.get('_helpers.tpl') ?? '';
+/** Every partial (`_*.tpl`): the defines the templates include, wherever each lives. */
+const helpers = [...templates].filter(([name]) => name.startsWith('_') && name.endsWith('.tpl')).map(([, text]) => text).join('\n');
 
 /** Helm's coalescing of user values over the chart's: maps merge, anything else replaces, null deletes. */
 function mergeValues(base: Values, over: Values): Values {
@@ -62,15 +63,15 @@ function withValue(values: Values, path: string, value: unknown): Values {
 /** The body of a `{{- define "name" -}} ... {{- end }}` block that holds plain YAML (no directives). */
 function defineBody(name: string): string {
   const match = new RegExp(`\\{\\{-?\\s*define\\s+"${name}"\\s*-?\\}\\}([\\s\\S]*?)\\{\\{-?\\s*end\\s*-?\\}\\}`).exec(helpers);
-  assert.ok(match?.[1], `define "${name}" in _helpers.tpl`);
+  assert.ok(match?.[1], `define "${name}" in a partial`);
   assert.doesNotMatch(match[1], /\{\{/, `define "${name}" must be plain YAML for this test to read it`);
   return match[1];
 }
 
-/** The text of a define in _helpers.tpl, up to the next define (directives included). */
+/** The text of a define in the partials, up to the next define (directives included). */
 function defineText(name: string): string {
   const start = helpers.indexOf(`{{- define "${name}" -}}`);
-  assert.ok(start >= 0, `define "${name}" in _helpers.tpl`);
+  assert.ok(start >= 0, `define "${name}" in a partial`);
   const next = helpers.indexOf('{{- define "', start + 1);
   return helpers.slice(start, next < 0 ? undefined : next);
 }
@@ -315,12 +316,21 @@ describe('RBAC', () => {
   // What each job may do, as doctor checks it; the chart grants the union over the enabled jobs and nothing else.
   const table = parse(defineBody('cmstate.rbacVerbs')) as Values;
 
-  test('the chart grants exactly the verbs doctor checks (JOB_VERBS)', () => {
-    assert.deepEqual(table, JOB_VERBS);
+  test('the chart grants exactly the verbs of the job descriptors (what doctor checks)', () => {
+    const descriptors = { ...Object.fromEntries(DEPLOYED_JOBS.map((job) => [job.name, job.access])), metricsFeedback: METRICS_WITH_FEEDBACK_ACCESS, everyJob: EVERY_JOB_ACCESS };
+    assert.deepEqual(table, JSON.parse(JSON.stringify(descriptors)));
   });
 
-  test('every job and the restore have an entry', () => {
-    for (const name of [...Object.keys(defaults.jobs as Values), 'restore']) assert.ok(name in table, name);
+  test('the jobs that mount the snapshot volume are one list, the descriptors\' (snapshots: true)', () => {
+    assert.deepEqual(defineBody('cmstate.snapshotJobs').trim().split(' ').sort(), DEPLOYED_JOBS.filter((job) => job.snapshots).map((job) => job.name).sort());
+    for (const name of ['cronjobs.yaml', 'restore-job.yaml']) assert.match(templates.get(name) ?? '', /"snapshots" \(has [^)]*\(splitList " " \(include "cmstate\.snapshotJobs" \$\)\)\)/, name);
+    assert.match(helpers, /range \$name := splitList " " \(include "cmstate\.snapshotJobs" \$\)/, 'cmstate.usesSnapshots reads the list');
+  });
+
+  test('the chart deploys exactly the jobs the descriptors say: its CronJobs, and the restore Job', () => {
+    assert.deepEqual(Object.keys(defaults.jobs as Values).sort(), DEPLOYED_JOBS.filter((job) => job.deployed === 'cronjob').map((job) => job.name).sort());
+    assert.deepEqual(DEPLOYED_JOBS.filter((job) => job.deployed === 'job').map((job) => job.name), ['restore']);
+    for (const job of DEPLOYED_JOBS) assert.ok(job.name in table, job.name);
   });
 
   test('the rules are built from the table, for enabled jobs only', () => {
@@ -478,7 +488,7 @@ describe('supported Kubernetes versions', () => {
     'cmstate.containerSecurityContext': 'SecurityContext', 'cmstate.env': 'EnvVar', 'cmstate.rbacRules': 'PolicyRule',
   };
   const otherHelpers = ['name', 'fullname', 'chart', 'labels', 'selectorLabels', 'serviceAccountName', 'image', 'scopes',
-    'resourceName', 'usesSnapshots', 'snapshotsClaimName', 'rbacVerbs'].map((n) => `cmstate.${n}`);
+    'resourceName', 'snapshotJobs', 'usesSnapshots', 'snapshotsClaimName', 'rbacVerbs'].map((n) => `cmstate.${n}`);
   const fields = [
     ...Object.entries(fieldHelpers).flatMap(([name, type]) => emitted(defineText(name), type)),
     ...[...templates].filter(([name]) => name.endsWith('.yaml')).flatMap(([, text]) => emitted(text)),

@@ -10,7 +10,7 @@ import { ObservedIndex } from '../../jobs/repair/observed-index.js';
 import { REPAIR_RULES, planObject } from '../../jobs/repair/plan.js';
 import { planRepair } from '../support/repair-plan.js';
 import type { ConfigMap } from '../../src/kube/types.js';
-import { decodeArchive, decodeStateLenient } from '../../src/state/codec.js';
+import { decodeArchive, decodeStateLenient } from '../../src/state/decode.js';
 import { comparable, loadRepairCorpus } from '../support/repair-corpus.js';
 
 const corpus = loadRepairCorpus();

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { DateTime } from 'luxon';
 import type { ConfigMap } from '../../../src/kube/types.js';
-import { encodeState } from '../../../src/state/codec.js';
+import { encodeState } from '../../../src/state/encode.js';
 import { RULES, RULE_IDS, type RuleId } from '../../../src/state/findings.js';
 import { checkInvariants } from '../../../src/state/invariants.js';
 import { FEEDBACK_GZ_KEY } from '../../../src/state/labels.js';

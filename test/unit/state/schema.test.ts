@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { decodeState, encodeState } from '../../../src/state/codec.js';
+import { decodeState } from '../../../src/state/decode.js';
+import { encodeState } from '../../../src/state/encode.js';
 import { FEEDBACK_SEVERITIES, ISSUE_TYPES, TASK_STATUSES, jsonSchema, taskIdSchema } from '../../../src/state/schema.js';
 import { entry, makeState } from './fixtures.js';
 
