@@ -1,5 +1,5 @@
-// Lint is part of `npm test`: correctness rules from typescript-eslint, no style bikeshedding, and
-// the layers of the code base:
+// Lint is part of `npm test`: correctness rules from typescript-eslint (layout is prettier's, checked
+// by `npm run lint` and applied by `npm run format`), and the layers of the code base:
 //   cli/   the entry and the command registry: the only place that knows every job;
 //   jobs/  one folder per command, each built on src/ and never on another job;
 //   src/   the library and what the jobs share; never imports jobs/ or cli/;
@@ -28,7 +28,20 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', AbortController: 'readonly', AbortSignal: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        AbortController: 'readonly',
+        AbortSignal: 'readonly',
+      },
+    },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'off',

@@ -14,4 +14,16 @@ import { stateCommand } from '../jobs/state/command.js';
 import { sweepCommand } from '../jobs/sweep/command.js';
 import { verifyCommand } from '../jobs/verify/command.js';
 
-export const commands: CommandFactory[] = [sweepCommand, repairCommand, metricsCommand, snapshotCommand, restoreCommand, verifyCommand, stateCommand, schemaCommand, doctorCommand, localApiServerCommand, demoCommand];
+export const commands: CommandFactory[] = [
+  sweepCommand,
+  repairCommand,
+  metricsCommand,
+  snapshotCommand,
+  restoreCommand,
+  verifyCommand,
+  stateCommand,
+  schemaCommand,
+  doctorCommand,
+  localApiServerCommand,
+  demoCommand,
+];

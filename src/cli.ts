@@ -79,4 +79,3 @@ export function unknownFlags(argv: readonly string[], options: KnownOptions): st
   }
   return unknown;
 }
-

@@ -21,7 +21,13 @@ export function globalOptions<T>(yargs: Argv<T>) {
     .option('kubeconfig', { type: 'string', describe: 'Path to a kubeconfig file (default: $KUBECONFIG, ~/.kube/config, or in-cluster)', global: true })
     .option('context', { type: 'string', describe: 'kubeconfig context to use', global: true })
     .option('namespace', { alias: 'n', type: 'string', describe: "Namespace to work in (default: the context's, in a pod the service account's)", global: true })
-    .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'text for people, json for machines (one summary object as the last stdout line)', global: true })
+    .option('output', {
+      alias: 'o',
+      choices: ['text', 'json'] as const,
+      default: 'text' as const,
+      describe: 'text for people, json for machines (one summary object as the last stdout line)',
+      global: true,
+    })
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as const, describe: 'Log level (logs go to stderr)', global: true })
     .option('dry-run', {
       type: 'string',
@@ -66,10 +72,10 @@ export function jobOptions<T>(yargs: Argv<T>) {
   return yargs
     .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'Work on every namespace' })
     .option('concurrency', { type: 'number', default: 8, describe: 'Actions in flight at once' })
-    .option('qps', { type: 'number', default: 20, describe: 'Client-side limit on API requests per second (a burst of as many); 0: no client-side limit, only the server\'s 429s slow the run' })
+    .option('qps', { type: 'number', default: 20, describe: "Client-side limit on API requests per second (a burst of as many); 0: no client-side limit, only the server's 429s slow the run" })
     .option('page-size', { type: 'number', default: DEFAULT_PAGE_SIZE, describe: 'Objects per list request at most' })
     .option('page-bytes', { type: 'string', default: DEFAULT_PAGE_BYTES_QUANTITY, describe: 'Objects (as JSON) held from a list at a time, like 32Mi: what bounds memory when objects are large' })
-    .option('shard-index', { type: 'number', describe: 'This pod\'s shard (default: $JOB_COMPLETION_INDEX)' })
+    .option('shard-index', { type: 'number', describe: "This pod's shard (default: $JOB_COMPLETION_INDEX)" })
     .option('shard-count', { type: 'number', default: 1, describe: 'Number of shards (pods of an Indexed Job)' })
     .option('pushgateway', { type: 'string', describe: 'Prometheus Pushgateway URL for the run metrics' })
     .option('require-push', { type: 'boolean', default: false, describe: 'Fail the run when the metrics push fails' })

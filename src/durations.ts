@@ -39,8 +39,7 @@ const SHORT_COMPONENT = /(\d+)(ms|w|d|h|m|s)\s*/y;
 
 // Luxon's ISO parser also accepts `P`, `PT`, `P1DT` and negative components; ISO 8601 does not,
 // so the shape is checked here first: at least one component, and `T` only before a time part.
-const ISO_DURATION =
-  /^P(?!$)(?:\d+(?:\.\d+)?Y)?(?:\d+(?:\.\d+)?M)?(?:\d+(?:\.\d+)?W)?(?:\d+(?:\.\d+)?D)?(?:T(?=\d)(?:\d+(?:\.\d+)?H)?(?:\d+(?:\.\d+)?M)?(?:\d+(?:\.\d+)?S)?)?$/;
+const ISO_DURATION = /^P(?!$)(?:\d+(?:\.\d+)?Y)?(?:\d+(?:\.\d+)?M)?(?:\d+(?:\.\d+)?W)?(?:\d+(?:\.\d+)?D)?(?:T(?=\d)(?:\d+(?:\.\d+)?H)?(?:\d+(?:\.\d+)?M)?(?:\d+(?:\.\d+)?S)?)?$/;
 
 /**
  * Parses a non-negative duration: short form (`7d`, `12h`, `90m`, `30s`, `1w`, `500ms`, combined
@@ -98,12 +97,17 @@ export function formatDuration(d: Duration): string {
 
   // Weeks and smaller have fixed lengths (a day is 24 h, as in UTC): plain arithmetic, which
   // luxon's normalisation made the bulk of the sweeper's reasons' cost.
-  const fixedMs =
-    ((o.weeks ?? 0) * 7 + (o.days ?? 0)) * MS.d + (o.hours ?? 0) * MS.h + (o.minutes ?? 0) * MS.m + (o.seconds ?? 0) * MS.s + (o.milliseconds ?? 0);
+  const fixedMs = ((o.weeks ?? 0) * 7 + (o.days ?? 0)) * MS.d + (o.hours ?? 0) * MS.h + (o.minutes ?? 0) * MS.m + (o.seconds ?? 0) * MS.s + (o.milliseconds ?? 0);
   let rest = Math.round(fixedMs);
   const sign = rest < 0 ? '-' : '';
   rest = Math.abs(rest);
-  for (const [unit, size] of [['d', MS.d], ['h', MS.h], ['m', MS.m], ['s', MS.s], ['ms', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', MS.d],
+    ['h', MS.h],
+    ['m', MS.m],
+    ['s', MS.s],
+    ['ms', 1],
+  ] as const) {
     const count = Math.floor(rest / size);
     rest -= count * size;
     if (count) parts.push(`${sign}${count}${unit}`);

@@ -67,7 +67,7 @@ export async function checkApi(client: KubeClient): Promise<CheckResult> {
     const kind = err instanceof KubeError ? err.kind : 'unexpected';
     const fix =
       kind === 'unauthorized'
-        ? 'the credentials were rejected: refresh the kubeconfig user or token, or check the pod\'s service account token'
+        ? "the credentials were rejected: refresh the kubeconfig user or token, or check the pod's service account token"
         : `make the API server at ${client.server} reachable from here (is it up? DNS, proxy, VPN, NetworkPolicy egress), or point --kubeconfig/--context at the right cluster`;
     return { name: 'api', ok: false, detail: `${oneLine(err)} (RBAC not checked)`, fix };
   }

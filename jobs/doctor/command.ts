@@ -15,7 +15,10 @@ export const DOCTOR_RETRY: RetryPolicy = { maxAttempts: 2, initialDelayMs: 250, 
 const REQUEST_TIMEOUT_MS = 5000;
 
 const jobList = z.string().transform((text, ctx) => {
-  const jobs = text.split(',').map((j) => j.trim()).filter(Boolean);
+  const jobs = text
+    .split(',')
+    .map((j) => j.trim())
+    .filter(Boolean);
   const unknown = jobs.filter((j) => !(DOCTOR_JOBS as readonly string[]).includes(j));
   if (unknown.length > 0 || jobs.length === 0) {
     ctx.addIssue({ code: 'custom', message: `${unknown.length ? `unknown job ${unknown.join(', ')}` : 'name at least one job'}; choose from ${DOCTOR_JOBS.join(', ')}` });

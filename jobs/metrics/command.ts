@@ -31,13 +31,11 @@ export const metricsCommand = defineCommand({
     const [config, options] = validate([jobConfigSchema, metricsConfigSchema], args);
     if (options.deleteGroup) return deleteGroups(ctx, config);
     if (config.shardCount > 1) {
-      throw new UsageError('--shard-count: metrics runs unsharded (one metadata list); with --delete-group it names the sweep\'s shard count');
+      throw new UsageError("--shard-count: metrics runs unsharded (one metadata list); with --delete-group it names the sweep's shard count");
     }
     const withFeedback = options.withFeedback;
     const [{ runJob }, { collectStateMetrics }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
-    return runJob(ctx, config, { job: JOBS.metrics, settings: { withFeedback }, printMetrics: true }, (run) =>
-      collectStateMetrics(run, { withFeedback }),
-    );
+    return runJob(ctx, config, { job: JOBS.metrics, settings: { withFeedback }, printMetrics: true }, (run) => collectStateMetrics(run, { withFeedback }));
   },
 });
 
@@ -48,7 +46,7 @@ async function deleteGroups(ctx: CommandContext, config: JobConfig): Promise<num
   const namespace = config.allNamespaces ? undefined : ctx.config.namespace;
   const problems = [
     ...(url ? [] : ['--pushgateway (or CMSTATE_PUSHGATEWAY) is required']),
-    ...(config.allNamespaces || namespace ? [] : ['name the release\'s namespace with --namespace (or CMSTATE_NAMESPACE), or pass --all-namespaces']),
+    ...(config.allNamespaces || namespace ? [] : ["name the release's namespace with --namespace (or CMSTATE_NAMESPACE), or pass --all-namespaces"]),
   ];
   if (!url || problems.length) throw new UsageError(`--delete-group: ${problems.join('; ')}`);
 

@@ -43,8 +43,7 @@ export async function collectStateMetrics(run: JobRun, options: CollectOptions):
 
 // Only what the gauges read is kept, so a namespace of 100k states costs little memory.
 function gaugeFields({ metadata }: ObjectMetadata): ObjectMetadata {
-  const pick = (from: Record<string, string> | undefined, keys: string[]) =>
-    Object.fromEntries(keys.flatMap((key) => (from?.[key] !== undefined ? [[key, from[key]]] : [])));
+  const pick = (from: Record<string, string> | undefined, keys: string[]) => Object.fromEntries(keys.flatMap((key) => (from?.[key] !== undefined ? [[key, from[key]]] : [])));
   return {
     metadata: {
       name: metadata.name,

@@ -100,7 +100,9 @@ function planTask(cm: ConfigMap, index: ObservedIndex, now: DateTime, options: R
 function encodingReasons(before: ConfigMap, after: ConfigMap, archives: ConfigMap[], findings: Finding[], decoded: LenientDecode): string[] {
   const reasons: string[] = [];
   if (decoded.legacy) {
-    const defaulted = Object.entries(decoded.fields).filter(([key, outcome]) => outcome === 'defaulted' && key !== 'version').map(([key]) => key);
+    const defaulted = Object.entries(decoded.fields)
+      .filter(([key, outcome]) => outcome === 'defaulted' && key !== 'version')
+      .map(([key]) => key);
     const padded = decoded.state.iteration_history?.some((e) => e.recovered === true) ? '; iteration_history padded with recovered entries' : '';
     reasons.push(`migrated from version 0 to version 1 (defaults for ${defaulted.length > 0 ? defaulted.join(', ') : 'nothing'}${padded}); data keys the format does not know are kept as they were`);
   }

@@ -86,7 +86,9 @@ function rebuild(cm: ConfigMap, decoded: LenientDecode, now: DateTime): { state:
   }
   if (target > maxIterations) {
     if (fromFeedback > maxIterations) {
-      throw new Unsafe(`feedback entries belong to iteration ${fromFeedback}, above max_iterations ${maxIterations}: clamping the counter would leave them ahead of it, and feedback is never rewritten`);
+      throw new Unsafe(
+        `feedback entries belong to iteration ${fromFeedback}, above max_iterations ${maxIterations}: clamping the counter would leave them ahead of it, and feedback is never rewritten`,
+      );
     }
     const dropped = history.filter((e) => e.iteration > maxIterations).map((e) => e.iteration);
     // A finished task keeps the outcome it recorded; any other stops here.
@@ -252,14 +254,20 @@ function normalizeStatusHistory(history: StatusHistoryEntry[], reasons: string[]
     seen.add(text);
     return true;
   });
-  const sorted = unique.map((e, i) => ({ e, i })).sort((a, b) => instant(a.e.at) - instant(b.e.at) || a.i - b.i).map(({ e }) => e);
+  const sorted = unique
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => instant(a.e.at) - instant(b.e.at) || a.i - b.i)
+    .map(({ e }) => e);
   if (unique.length < history.length) reasons.push(`status_history: ${history.length - unique.length} repeated entries dropped`);
   if (sorted.some((e, i) => e !== unique[i])) reasons.push(`status_history sorted oldest first`);
   return sorted;
 }
 
 function recoverStatus(raw: string | undefined, statusHistory: StatusHistoryEntry[], reasons: string[]): TaskStatus {
-  const spelled = raw?.trim().toLowerCase().replace(/[\s-]+/g, '_');
+  const spelled = raw
+    ?.trim()
+    .toLowerCase()
+    .replace(/[\s-]+/g, '_');
   const known = TASK_STATUSES.find((s) => s === spelled);
   if (known !== undefined) {
     reasons.push(`status ${quote(raw)} read as ${known}`);
@@ -338,7 +346,7 @@ function count(n: number, one: string, many: string): string {
 /** `1-3, 5`. */
 function ranges(numbers: number[]): string {
   const parts: string[] = [];
-  for (let i = 0; i < numbers.length; ) {
+  for (let i = 0; i < numbers.length;) {
     let j = i;
     while (j + 1 < numbers.length && numbers[j + 1] === (numbers[j] ?? 0) + 1) j++;
     parts.push(i === j ? String(numbers[i]) : `${numbers[i]}-${numbers[j]}`);

@@ -207,8 +207,18 @@ async function carryOut(run: JobRun, plan: RepairPlan, deleted: DeletionSummary)
         break;
       }
       case 'quarantine': {
-        const patched = await run.client.mergePatchConfigMap(ref, { metadata: { resourceVersion: meta.resourceVersion, annotations: { [ANNOTATION_QUARANTINED]: plan.quarantineReason } } }, run.signal);
-        await run.event({ involved: involvedConfigMap(patched.metadata), type: 'Warning', reason: 'Quarantined', action: 'Quarantine', message: eventMessage(`quarantined (${rulesOf(plan)}): ${plan.quarantineReason ?? ''}`) });
+        const patched = await run.client.mergePatchConfigMap(
+          ref,
+          { metadata: { resourceVersion: meta.resourceVersion, annotations: { [ANNOTATION_QUARANTINED]: plan.quarantineReason } } },
+          run.signal,
+        );
+        await run.event({
+          involved: involvedConfigMap(patched.metadata),
+          type: 'Warning',
+          reason: 'Quarantined',
+          action: 'Quarantine',
+          message: eventMessage(`quarantined (${rulesOf(plan)}): ${plan.quarantineReason ?? ''}`),
+        });
         break;
       }
       case 'delete-orphan': {
@@ -267,7 +277,9 @@ async function replaceWithArchives(run: JobRun, plan: RepairPlan): Promise<Confi
     }
     for (const archive of created) {
       const { namespace = '', name, uid } = archive.metadata;
-      await run.client.deleteConfigMap({ namespace, name }, { uid }).catch((cleanup: unknown) => run.log.warn(`could not remove archive ${namespace}/${name} after a failed repair: ${oneLine(cleanup)}`));
+      await run.client
+        .deleteConfigMap({ namespace, name }, { uid })
+        .catch((cleanup: unknown) => run.log.warn(`could not remove archive ${namespace}/${name} after a failed repair: ${oneLine(cleanup)}`));
     }
     // Another writer took the archive's name: the task changed meanwhile.
     if (err instanceof AlreadyExistsError) throw new ConflictError(`archive ${err.context.name} was created by another writer`, 409, err.context);
@@ -318,10 +330,24 @@ function printPlanned(run: JobRun, plan: RepairPlan): void {
   const { namespace = '', name } = plan.object.metadata;
   const changes = describeChanges(plan);
   if (run.output === 'json') {
-    run.print(JSON.stringify({ plan: ACTION_NAME[plan.action as Exclude<RepairPlan['action'], 'none'>], namespace, name, findings: plan.findings.map(({ rule, severity, message }) => ({ rule, severity, message })), reasons: plan.reasons, changes }));
+    run.print(
+      JSON.stringify({
+        plan: ACTION_NAME[plan.action as Exclude<RepairPlan['action'], 'none'>],
+        namespace,
+        name,
+        findings: plan.findings.map(({ rule, severity, message }) => ({ rule, severity, message })),
+        reasons: plan.reasons,
+        changes,
+      }),
+    );
     return;
   }
-  const lines = [`${namespace}/${name}: would ${plan.action.replace('-', ' ')}`, ...plan.findings.map((f) => `  finding ${f.rule}${f.severity === 'warning' ? ' (warning)' : ''}: ${f.message}`), ...plan.reasons.map((r) => `  why: ${r}`), ...changes.map((c) => `    ${c}`)];
+  const lines = [
+    `${namespace}/${name}: would ${plan.action.replace('-', ' ')}`,
+    ...plan.findings.map((f) => `  finding ${f.rule}${f.severity === 'warning' ? ' (warning)' : ''}: ${f.message}`),
+    ...plan.reasons.map((r) => `  why: ${r}`),
+    ...changes.map((c) => `    ${c}`),
+  ];
   run.print(lines.join('\n'));
 }
 
@@ -351,4 +377,3 @@ function refOf(cm: ConfigMap): ObjectRef {
 function refId(ref: ObjectRef): string {
   return `${ref.namespace}/${ref.name}`;
 }
-

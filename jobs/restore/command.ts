@@ -34,7 +34,11 @@ export const restoreCommand = defineCommand({
   builder: (yargs) =>
     jobOptions(yargs)
       .option('from', { type: 'string', demandOption: true, describe: 'The snapshot to restore: its .ndjson.gz or .manifest.json file' })
-      .option('mode', { choices: RESTORE_MODES, default: 'create-missing' as const, describe: 'create-missing: only what does not exist now; overwrite: also replace what exists (saved to a snapshot first)' })
+      .option('mode', {
+        choices: RESTORE_MODES,
+        default: 'create-missing' as const,
+        describe: 'create-missing: only what does not exist now; overwrite: also replace what exists (saved to a snapshot first)',
+      })
       .option('selector', { alias: 'l', type: 'string', describe: 'Restore only the objects whose labels match this selector' })
       .option('task', { type: 'array', string: true, describe: 'Restore only these tasks (their states and archives)' })
       .option('target-namespace', { type: 'string', describe: 'Restore every object into this namespace (default: --namespace when given, else the namespace each was taken from)' })

@@ -83,7 +83,10 @@ class Restorer {
 
   /** Overwrite's first step: every selected object that exists now goes to a new snapshot. */
   async saveWhatWillBeOverwritten(): Promise<void> {
-    const writer = this.run.dryRun === 'none' ? await SnapshotWriter.create(this.options.snapshotDir, { namespaces: this.options.namespace ? [this.options.namespace] : 'all', selector: '', reason: 'restore-overwrite', now: this.run.now }) : undefined;
+    const writer =
+      this.run.dryRun === 'none'
+        ? await SnapshotWriter.create(this.options.snapshotDir, { namespaces: this.options.namespace ? [this.options.namespace] : 'all', selector: '', reason: 'restore-overwrite', now: this.run.now })
+        : undefined;
     try {
       const selectedObjects = async function* (from: string, filter: RestoreFilter) {
         for await (const cm of readSnapshot(from)) if (selected(cm, filter)) yield cm;
@@ -160,7 +163,13 @@ class Restorer {
       this.ownerUids.set(key(ref), replaced.metadata.uid ?? null);
       this.run.tally.apply('overwrite');
       this.add(ref, 'overwritten', note);
-      await this.run.event({ involved: involvedConfigMap(replaced.metadata), type: 'Normal', reason: 'Overwritten', action: 'Restore', message: `overwritten from snapshot ${this.source}; the previous version was saved first` });
+      await this.run.event({
+        involved: involvedConfigMap(replaced.metadata),
+        type: 'Normal',
+        reason: 'Overwritten',
+        action: 'Restore',
+        message: `overwritten from snapshot ${this.source}; the previous version was saved first`,
+      });
     } catch (err) {
       if (!(err instanceof ConflictError || err instanceof NotFoundError)) throw err;
       this.run.tally.skip('conflict');
@@ -215,4 +224,3 @@ class Restorer {
 function key(ref: { namespace: string; name: string }): string {
   return `${ref.namespace}/${ref.name}`;
 }
-

@@ -32,7 +32,13 @@ export async function snapshot(run: JobRun, options: SnapshotOptions): Promise<v
   const writer = await SnapshotWriter.create(options.dir, { namespaces: run.namespace === undefined ? 'all' : [run.namespace], selector: STATE_SELECTOR, reason: 'snapshot', now: run.now });
   let committed;
   try {
-    for await (const page of run.client.listConfigMapPages({ namespace: run.namespace, labelSelector: STATE_SELECTOR, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal })) {
+    for await (const page of run.client.listConfigMapPages({
+      namespace: run.namespace,
+      labelSelector: STATE_SELECTOR,
+      pageSize: run.config.pageSize,
+      pageBytes: run.config.pageBytes,
+      signal: run.signal,
+    })) {
       for (const cm of page) await writer.add(cm);
       run.tally.observed += page.length;
       run.progress(`${run.tally.observed} objects written`);
@@ -56,7 +62,13 @@ export async function snapshot(run: JobRun, options: SnapshotOptions): Promise<v
 /** Lists (metadata only) what a snapshot would hold and which files retention would delete. */
 async function previewSnapshot(run: JobRun, options: SnapshotOptions): Promise<void> {
   run.tally.plan('snapshot');
-  for await (const page of run.client.listConfigMapMetadataPages({ namespace: run.namespace, labelSelector: STATE_SELECTOR, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal })) {
+  for await (const page of run.client.listConfigMapMetadataPages({
+    namespace: run.namespace,
+    labelSelector: STATE_SELECTOR,
+    pageSize: run.config.pageSize,
+    pageBytes: run.config.pageBytes,
+    signal: run.signal,
+  })) {
     run.tally.observed += page.length;
   }
   say(run, { plan: 'snapshot', dir: options.dir, objects: run.tally.observed }, `would write a snapshot of ${run.tally.observed} objects to ${options.dir}`);

@@ -132,9 +132,7 @@ const feedbackList = defineCommand({
   command: 'list <id>',
   describe: 'One page of the feedback history, archives included, oldest first',
   builder: (yargs) =>
-    taskIdArg(yargs)
-      .option('limit', { type: 'number', default: 50, describe: 'Entries per page' })
-      .option('cursor', { type: 'string', describe: 'The next_cursor of the previous page' }),
+    taskIdArg(yargs).option('limit', { type: 'number', default: 50, describe: 'Entries per page' }).option('cursor', { type: 'string', describe: 'The next_cursor of the previous page' }),
   handler: async (args, ctx) => {
     const { limit } = validate(z.object({ limit: z.number().int().min(1).max(10_000) }), args);
     const mgr = await manager(ctx);

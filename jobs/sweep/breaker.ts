@@ -14,9 +14,7 @@ export interface DeleteBudget {
   force: boolean;
 }
 
-export type DeleteBudgetVerdict =
-  | { allowed: true; /** Set when `force` overrode a refusal: what it would have said, for the log. */ overridden?: string }
-  | { allowed: false; reason: string };
+export type DeleteBudgetVerdict = { allowed: true; /** Set when `force` overrode a refusal: what it would have said, for the log. */ overridden?: string } | { allowed: false; reason: string };
 
 export class InvalidDeleteBudgetError extends Error {
   override name = 'InvalidDeleteBudgetError';

@@ -65,10 +65,15 @@ export const sweepCommand = defineCommand({
   handler: async (args, ctx) => {
     const [config, options] = validate([jobConfigSchema, sweepConfigSchema], args);
     const policy = { ttl: options.ttl, grace: options.grace, statuses: options.status };
-    const settings = { ttl: options.ttl.toISO(), grace: options.grace.toISO(), status: options.status ?? 'all', maxDelete: options.maxDelete, maxDeletePercent: options.maxDeletePercent, force: options.force };
+    const settings = {
+      ttl: options.ttl.toISO(),
+      grace: options.grace.toISO(),
+      status: options.status ?? 'all',
+      maxDelete: options.maxDelete,
+      maxDeletePercent: options.maxDeletePercent,
+      force: options.force,
+    };
     const [{ runJob }, { sweep }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
-    return runJob(ctx, config, { job: JOBS.sweep, settings }, (run) =>
-      sweep(run, { policy, maxDelete: options.maxDelete, maxDeletePercent: options.maxDeletePercent, force: options.force }),
-    );
+    return runJob(ctx, config, { job: JOBS.sweep, settings }, (run) => sweep(run, { policy, maxDelete: options.maxDelete, maxDeletePercent: options.maxDeletePercent, force: options.force }));
   },
 });

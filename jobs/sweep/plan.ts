@@ -131,11 +131,7 @@ export function planTask(object: SweepObject, policy: SweepPolicy, now: DateTime
 
   const markedAt = readMarkedAt(object);
   if (markedAt.ok && lastUpdate.value > markedAt.value) {
-    return act(
-      'unmark',
-      ref,
-      `updated since marked: last update ${formatInstant(lastUpdate.value)} is after marked-at ${formatInstant(markedAt.value)}`,
-    );
+    return act('unmark', ref, `updated since marked: last update ${formatInstant(lastUpdate.value)} is after marked-at ${formatInstant(markedAt.value)}`);
   }
   if (!expired) return act('unmark', ref, `no longer expired: ${age()}`);
   if (!markedAt.ok) return skip(ref, `${markedAt.reason}; not deleting`);
@@ -154,13 +150,7 @@ export function planTask(object: SweepObject, policy: SweepPolicy, now: DateTime
  * not kept, without the `cmstate.io/last-update` annotation. The run reads those in full.
  */
 export function needsLastUpdateFromData(object: SweepObject, policy: SweepPolicy): boolean {
-  return (
-    isTask(object) &&
-    matchesStatus(object, policy) &&
-    !isKept(object) &&
-    object.annotations[KEYS.lastUpdateAnnotation] === undefined &&
-    object.lastUpdateFromData === undefined
-  );
+  return isTask(object) && matchesStatus(object, policy) && !isKept(object) && object.annotations[KEYS.lastUpdateAnnotation] === undefined && object.lastUpdateFromData === undefined;
 }
 
 /** The key `indexArchives` files archives under. */
@@ -174,10 +164,7 @@ export function taskKey(namespace: string, taskName: string): string {
  * `cmstate.io/task-id` label is only the fallback, because Kubernetes garbage collection follows
  * the owner. Archives labeled `cmstate.io/keep=true` are never indexed, so never deleted here.
  */
-export function indexArchives(
-  objects: Iterable<SweepObject>,
-  index: Map<string, SweepObjectRef[]> = new Map(),
-): Map<string, SweepObjectRef[]> {
+export function indexArchives(objects: Iterable<SweepObject>, index: Map<string, SweepObjectRef[]> = new Map()): Map<string, SweepObjectRef[]> {
   for (const object of objects) {
     if (object.labels[KEYS.stateLabel] !== KEYS.stateArchive || isKept(object)) continue;
     const taskName = taskOfArchive(object);
@@ -280,12 +267,7 @@ function refOf(object: SweepObject): SweepObjectRef {
   return uid === undefined ? { namespace, name, resourceVersion } : { namespace, name, uid, resourceVersion };
 }
 
-function act(
-  kind: SweepActionKind,
-  object: SweepObjectRef,
-  reason: string,
-  extra: Pick<SweepAction, 'markedAt' | 'deleteAfter'> = {},
-): SweepDecision {
+function act(kind: SweepActionKind, object: SweepObjectRef, reason: string, extra: Pick<SweepAction, 'markedAt' | 'deleteAfter'> = {}): SweepDecision {
   return { outcome: 'act', action: { kind, object, reason, ...extra } };
 }
 

@@ -22,7 +22,18 @@ import { readAhead } from '../../src/util/read-ahead.js';
 import { ANNOTATION_MARKED_AT, LABEL_SWEEP, SWEEP_VALUE_MARKED } from '../../src/state/labels.js';
 import { checkDeleteBudget } from './breaker.js';
 import { observeSweepObjects, readLastUpdate } from './observe.js';
-import { archivesOf, indexArchives, needsLastUpdateFromData, planTask, type SweepAction, type SweepActionKind, type SweepDecision, type SweepObject, type SweepObjectRef, type SweepPolicy } from './plan.js';
+import {
+  archivesOf,
+  indexArchives,
+  needsLastUpdateFromData,
+  planTask,
+  type SweepAction,
+  type SweepActionKind,
+  type SweepDecision,
+  type SweepObject,
+  type SweepObjectRef,
+  type SweepPolicy,
+} from './plan.js';
 
 export interface SweepOptions {
   policy: SweepPolicy;
@@ -46,7 +57,14 @@ interface CountedPlan {
  */
 function keptActionBytes(action: SweepAction): number {
   const { object } = action;
-  const chars = action.reason.length + object.namespace.length + object.name.length + (object.uid?.length ?? 0) + object.resourceVersion.length + (action.markedAt?.length ?? 0) + (action.deleteAfter?.length ?? 0);
+  const chars =
+    action.reason.length +
+    object.namespace.length +
+    object.name.length +
+    (object.uid?.length ?? 0) +
+    object.resourceVersion.length +
+    (action.markedAt?.length ?? 0) +
+    (action.deleteAfter?.length ?? 0);
   return 2 * chars + 256;
 }
 
@@ -55,7 +73,13 @@ export async function sweep(run: JobRun, options: SweepOptions): Promise<void> {
   // Deleted states are gone: one Event for the run names them (marks and unmarks keep theirs).
   const deleted = run.deletions({ reason: 'StatesDeleted', what: 'task states', alongside: 'archives' });
   const plan = await countPlan(run, decide);
-  const verdict = checkDeleteBudget({ plannedDeletes: plan.counts.delete, observed: run.tally.observed, maxDelete: options.maxDelete, maxDeletePercent: options.maxDeletePercent, force: options.force });
+  const verdict = checkDeleteBudget({
+    plannedDeletes: plan.counts.delete,
+    observed: run.tally.observed,
+    maxDelete: options.maxDelete,
+    maxDeletePercent: options.maxDeletePercent,
+    force: options.force,
+  });
   if (!verdict.allowed) {
     run.tally.skip('circuit_breaker', plan.total);
     throw new RefusedError(`${verdict.reason}; nothing was changed`);
@@ -159,7 +183,16 @@ async function carryOut(run: JobRun, decide: Decide, plan: CountedPlan, deleted:
  * quarter: the option still bounds what is held.
  */
 function observe(run: JobRun): AsyncGenerator<SweepObject[]> {
-  return readAhead(observeSweepObjects(run.client, { namespace: run.namespace, pageSize: run.config.pageSize, pageBytes: Math.floor(run.config.pageBytes / 4), shardIndex: run.config.shardIndex, shardCount: run.config.shardCount, signal: run.signal }));
+  return readAhead(
+    observeSweepObjects(run.client, {
+      namespace: run.namespace,
+      pageSize: run.config.pageSize,
+      pageBytes: Math.floor(run.config.pageBytes / 4),
+      shardIndex: run.config.shardIndex,
+      shardCount: run.config.shardCount,
+      signal: run.signal,
+    }),
+  );
 }
 
 type Decide = (object: SweepObject) => Promise<SweepDecision | undefined>;
@@ -208,7 +241,13 @@ async function act(run: JobRun, action: SweepAction, deleted: DeletionSummary): 
         await run.client.mergePatchConfigMap(object, {
           metadata: { resourceVersion: object.resourceVersion, labels: { [LABEL_SWEEP]: SWEEP_VALUE_MARKED }, annotations: { [ANNOTATION_MARKED_AT]: action.markedAt ?? run.now.toISO() } },
         });
-        await run.event({ involved: involvedConfigMap(object), type: 'Normal', reason: 'MarkedForDeletion', action: 'Mark', message: `${action.reason}; will be deleted after ${action.deleteAfter} unless updated or labelled cmstate.io/keep=true` });
+        await run.event({
+          involved: involvedConfigMap(object),
+          type: 'Normal',
+          reason: 'MarkedForDeletion',
+          action: 'Mark',
+          message: `${action.reason}; will be deleted after ${action.deleteAfter} unless updated or labelled cmstate.io/keep=true`,
+        });
         break;
       case 'unmark':
         await run.client.mergePatchConfigMap(object, { metadata: { resourceVersion: object.resourceVersion, labels: { [LABEL_SWEEP]: null }, annotations: { [ANNOTATION_MARKED_AT]: null } } });
@@ -255,4 +294,3 @@ async function deleteArchives(run: JobRun, archives: SweepObjectRef[]): Promise<
   }
   return deleted;
 }
-

@@ -16,9 +16,7 @@ export const verifyCommand = defineCommand({
   command: 'verify [file]',
   describe: 'Check snapshot files: manifest, checksums, every object a ConfigMap (exit 1 naming the first bad object)',
   builder: (yargs) =>
-    yargs
-      .positional('file', { type: 'string', describe: 'A snapshot .ndjson.gz or .manifest.json file' })
-      .option('dir', { type: 'string', describe: 'Verify every snapshot in this directory' }),
+    yargs.positional('file', { type: 'string', describe: 'A snapshot .ndjson.gz or .manifest.json file' }).option('dir', { type: 'string', describe: 'Verify every snapshot in this directory' }),
   offline: true,
   handler: async (args, ctx) => {
     const options = validate(verifyConfigSchema, args);
@@ -34,7 +32,8 @@ export const verifyCommand = defineCommand({
       if (result.ok) {
         tally.apply('verify');
         const exposed = result.exposed.map((f) => `${f.path} (mode ${f.mode})`);
-        if (ctx.config.output === 'json') ctx.print(JSON.stringify({ file: result.file, ok: true, objects: result.objects, bytes: result.bytes, createdAt: result.manifest.createdAt, readableByOthers: exposed }));
+        if (ctx.config.output === 'json')
+          ctx.print(JSON.stringify({ file: result.file, ok: true, objects: result.objects, bytes: result.bytes, createdAt: result.manifest.createdAt, readableByOthers: exposed }));
         else ctx.print(`ok ${result.file}: ${result.objects} objects, ${result.bytes} bytes, taken ${result.manifest.createdAt}`);
         // Intact, but every task's data is open to other users: a warning, not a failure.
         if (exposed.length > 0) {

@@ -26,7 +26,15 @@ export interface JobDescriptor {
 export const JOBS = {
   sweep: { name: 'sweep', actions: ['mark', 'unmark', 'delete'], access: { configmaps: ['get', 'list', 'patch', 'delete'] }, lock: true, shardable: true, deployed: 'cronjob', snapshots: false },
   sweepUnmark: { name: 'sweep-unmark', actions: ['unmark'], access: { configmaps: ['list', 'patch'] }, lock: false, shardable: false, deployed: 'by hand', snapshots: false },
-  repair: { name: 'repair', actions: ['repair', 'quarantine', 'delete_orphan'], access: { configmaps: ['get', 'list', 'create', 'update', 'patch', 'delete'] }, lock: true, shardable: true, deployed: 'cronjob', snapshots: true },
+  repair: {
+    name: 'repair',
+    actions: ['repair', 'quarantine', 'delete_orphan'],
+    access: { configmaps: ['get', 'list', 'create', 'update', 'patch', 'delete'] },
+    lock: true,
+    shardable: true,
+    deployed: 'cronjob',
+    snapshots: true,
+  },
   snapshot: { name: 'snapshot', actions: ['snapshot', 'delete_snapshot'], access: { configmaps: ['list'] }, lock: true, shardable: false, deployed: 'cronjob', snapshots: true },
   metrics: { name: 'metrics', actions: [], access: { configmaps: ['list'] }, lock: false, shardable: false, deployed: 'cronjob', snapshots: false },
   restore: { name: 'restore', actions: ['create', 'overwrite'], access: { configmaps: ['get', 'list', 'create', 'update'] }, lock: true, shardable: false, deployed: 'job', snapshots: true },

@@ -8,12 +8,7 @@ export interface BoundedRunResult {
   interrupted: boolean;
 }
 
-export async function runBounded<T>(
-  items: Iterable<T> | AsyncIterable<T>,
-  concurrency: number,
-  worker: (item: T) => Promise<void>,
-  signal?: AbortSignal,
-): Promise<BoundedRunResult> {
+export async function runBounded<T>(items: Iterable<T> | AsyncIterable<T>, concurrency: number, worker: (item: T) => Promise<void>, signal?: AbortSignal): Promise<BoundedRunResult> {
   if (!(concurrency >= 1)) throw new RangeError(`concurrency must be >= 1, got ${concurrency}`);
   const iterator = Symbol.asyncIterator in items ? items[Symbol.asyncIterator]() : toAsync(items as Iterable<T>);
   let started = 0;

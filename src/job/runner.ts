@@ -86,7 +86,17 @@ export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSp
   const now = ctx.now();
   const sharded = config.shardCount > 1;
   log.info(
-    { job: spec.job.name, server: connection.server, namespace: namespace ?? '(all)', dryRun, now: now.toISO(), shard: sharded ? `${config.shardIndex}/${config.shardCount}` : undefined, concurrency: config.concurrency, qps: config.qps, ...spec.settings },
+    {
+      job: spec.job.name,
+      server: connection.server,
+      namespace: namespace ?? '(all)',
+      dryRun,
+      now: now.toISO(),
+      shard: sharded ? `${config.shardIndex}/${config.shardCount}` : undefined,
+      concurrency: config.concurrency,
+      qps: config.qps,
+      ...spec.settings,
+    },
     `starting ${spec.job.name}`,
   );
   if (dryRun !== 'none') log.warn(`DRY-RUN (${dryRun}): nothing will be changed`);
@@ -224,4 +234,3 @@ function withExported(runRegistry: Registry, exported: ExportedMetrics | undefin
   if (!exported || namespaces.length === 0) return runRegistry;
   return Registry.merge([runRegistry, exported.registry(namespaces)]);
 }
-

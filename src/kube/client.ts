@@ -242,9 +242,7 @@ export class KubeClient {
    */
   async deleteConfigMap(ref: ObjectRef, preconditions?: Preconditions, signal?: AbortSignal): Promise<DeleteOutcome> {
     const body = dropUndefined({ preconditions, dryRun: this.dryRun ? [this.dryRun] : undefined });
-    return this.deleteWith({ verb: 'delete', resource: 'configmaps', ...ref }, signal, () =>
-      this.core.deleteNamespacedConfigMap({ ...ref, body }, this.transport),
-    );
+    return this.deleteWith({ verb: 'delete', resource: 'configmaps', ...ref }, signal, () => this.core.deleteNamespacedConfigMap({ ...ref, body }, this.transport));
   }
 
   private async deleteWith(ctx: RequestContext, signal: AbortSignal | undefined, fn: () => Promise<unknown>): Promise<DeleteOutcome> {
@@ -266,24 +264,18 @@ export class KubeClient {
 
   async createLease(lease: Lease): Promise<Lease> {
     const ref = refOf(lease.metadata);
-    const v1 = await this.call({ verb: 'create', resource: 'leases', ...ref }, () =>
-      this.coordination.createNamespacedLease({ namespace: ref.namespace, body: toV1Lease(lease) }, this.transport),
-    );
+    const v1 = await this.call({ verb: 'create', resource: 'leases', ...ref }, () => this.coordination.createNamespacedLease({ namespace: ref.namespace, body: toV1Lease(lease) }, this.transport));
     return fromV1Lease(v1);
   }
 
   async replaceLease(lease: Lease): Promise<Lease> {
     const ref = refOf(lease.metadata);
-    const v1 = await this.call({ verb: 'update', resource: 'leases', ...ref }, () =>
-      this.coordination.replaceNamespacedLease({ ...ref, body: toV1Lease(lease) }, this.transport),
-    );
+    const v1 = await this.call({ verb: 'update', resource: 'leases', ...ref }, () => this.coordination.replaceNamespacedLease({ ...ref, body: toV1Lease(lease) }, this.transport));
     return fromV1Lease(v1);
   }
 
   async deleteLease(ref: ObjectRef, preconditions?: Preconditions): Promise<DeleteOutcome> {
-    return this.deleteWith({ verb: 'delete', resource: 'leases', ...ref }, undefined, () =>
-      this.coordination.deleteNamespacedLease({ ...ref, body: { preconditions } }, this.transport),
-    );
+    return this.deleteWith({ verb: 'delete', resource: 'leases', ...ref }, undefined, () => this.coordination.deleteNamespacedLease({ ...ref, body: { preconditions } }, this.transport));
   }
 
   // ---- Events and access reviews -----------------------------------------------------------
@@ -298,7 +290,14 @@ export class KubeClient {
           dryRun: this.dryRun,
           body: {
             metadata: { name: `${involved.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`, namespace: involved.namespace },
-            involvedObject: { apiVersion: involved.apiVersion ?? 'v1', kind: involved.kind, namespace: involved.namespace, name: involved.name, uid: involved.uid, resourceVersion: involved.resourceVersion },
+            involvedObject: {
+              apiVersion: involved.apiVersion ?? 'v1',
+              kind: involved.kind,
+              namespace: involved.namespace,
+              name: involved.name,
+              uid: involved.uid,
+              resourceVersion: involved.resourceVersion,
+            },
             type: event.type,
             reason: event.reason,
             message: event.message,

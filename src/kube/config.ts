@@ -33,7 +33,11 @@ export function loadKubeConfig(source: KubeConfigSource): LoadedKubeConfig {
   }
   if (source.context) {
     if (!kubeConfig.getContextObject(source.context)) {
-      const known = kubeConfig.getContexts().map((c) => c.name).join(', ') || 'none';
+      const known =
+        kubeConfig
+          .getContexts()
+          .map((c) => c.name)
+          .join(', ') || 'none';
       throw new KubeConfigError(`context "${source.context}" is not in the kubeconfig (known: ${known})`);
     }
     kubeConfig.setCurrentContext(source.context);

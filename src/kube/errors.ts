@@ -32,18 +32,7 @@ export abstract class KubeError extends Error {
   }
 }
 
-export type KubeErrorKind =
-  | 'conflict'
-  | 'not-found'
-  | 'already-exists'
-  | 'invalid'
-  | 'forbidden'
-  | 'unauthorized'
-  | 'throttled'
-  | 'gone'
-  | 'unavailable'
-  | 'bad-request'
-  | 'unexpected';
+export type KubeErrorKind = 'conflict' | 'not-found' | 'already-exists' | 'invalid' | 'forbidden' | 'unauthorized' | 'throttled' | 'gone' | 'unavailable' | 'bad-request' | 'unexpected';
 
 export class ConflictError extends KubeError {
   override name = 'ConflictError';
@@ -184,7 +173,20 @@ export function fromHttpFailure(failure: HttpFailure, ctx: RequestContext): Kube
 }
 
 /** Network-level failures worth a retry: the server may answer a moment later. */
-const TRANSIENT_NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
 
 /** A failure below HTTP: a refused or dropped connection or a timeout (transient), or a client-side problem (not). */
 export function fromTransportFailure(err: unknown, ctx: RequestContext, server: string): KubeError {

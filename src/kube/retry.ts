@@ -78,7 +78,6 @@ async function retryLoop<T>(
   }
 }
 
-
 /**
  * Retries for a read-modify-write that many writers race for (one object, writers in different
  * processes that share nothing but it). Under contention one writer wins each round and the rest

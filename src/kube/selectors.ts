@@ -37,8 +37,17 @@ interface Token {
 }
 
 const LITERAL_TOKENS: ReadonlyMap<string, TokenKind> = new Map<string, TokenKind>([
-  [')', ')'], [',', ','], ['!', '!'], ['==', '=='], ['=', '='], ['>', '>'], ['in', 'in'], ['<', '<'], ['!=', '!='],
-  ['notin', 'notin'], ['(', '('],
+  [')', ')'],
+  [',', ','],
+  ['!', '!'],
+  ['==', '=='],
+  ['=', '='],
+  ['>', '>'],
+  ['in', 'in'],
+  ['<', '<'],
+  ['!=', '!='],
+  ['notin', 'notin'],
+  ['(', '('],
 ]);
 
 const BINARY_OPERATORS = 'in, notin, =, ==, !=, gt, lt';

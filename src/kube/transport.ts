@@ -44,7 +44,10 @@ export function transportOptions(timeoutMs: number): TransportOptions {
 }
 
 /** The same settings with one more middleware after them (a streamed list's reader). */
-export function withMiddleware(options: TransportOptions, middleware: { pre(request: HttpRequest): Observable<HttpRequest>; post(response: ResponseContext): Observable<ResponseContext> }): TransportOptions {
+export function withMiddleware(
+  options: TransportOptions,
+  middleware: { pre(request: HttpRequest): Observable<HttpRequest>; post(response: ResponseContext): Observable<ResponseContext> },
+): TransportOptions {
   return { ...options, middleware: [...(options.middleware ?? []), middleware] } as TransportOptions;
 }
 

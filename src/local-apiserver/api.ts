@@ -15,19 +15,7 @@ import { decodeBody, decodePatched, decodeSeed } from './write-bodies.js';
 import { readWriteOptions } from './write-options.js';
 import { goQuote } from './go-json-syntax.js';
 import { goTimeString } from './go-time.js';
-import {
-  STALE_OBJECT,
-  alreadyExists,
-  badRequest,
-  conflict,
-  namespaceTerminating,
-  forbidden,
-  invalid,
-  notFound,
-  storagePreconditionFailed,
-  unclassifiedError,
-  type StatusCause,
-} from './status.js';
+import { STALE_OBJECT, alreadyExists, badRequest, conflict, namespaceTerminating, forbidden, invalid, notFound, storagePreconditionFailed, unclassifiedError, type StatusCause } from './status.js';
 import type { Store, StoredObject } from './store.js';
 import { tablePieces, type IncludeObject } from './table.js';
 import { listPieces } from './list-json.js';
@@ -313,9 +301,7 @@ export class ResourceApi {
     if (rv === 0 && CONDITIONAL_UPDATES_ONLY.includes(storageOf(def).kind)) {
       // The registry names the resource where the kind belongs: "leases.coordination.k8s.io".
       const { group, resource } = storageOf(def);
-      throw invalid(resource, group, existing.name, [
-        { reason: 'FieldValueInvalid', message: 'Invalid value: 0x0: must be specified for an update', field: 'metadata.resourceVersion' },
-      ]);
+      throw invalid(resource, group, existing.name, [{ reason: 'FieldValueInvalid', message: 'Invalid value: 0x0: must be specified for an update', field: 'metadata.resourceVersion' }]);
     }
     if (rv !== 0 && rv !== existing.rv) throw conflict(def, existing.name, STALE_OBJECT);
     m['resourceVersion'] = String(existing.rv);
@@ -386,11 +372,7 @@ export class ResourceApi {
       throw forbidden(NAMESPACES, existing.name, 'this namespace may not be deleted');
     }
     if (meta(existing.obj)['deletionTimestamp'] !== undefined) {
-      throw conflict(
-        NAMESPACES,
-        existing.name,
-        'The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.',
-      );
+      throw conflict(NAMESPACES, existing.name, 'The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.');
     }
     const obj = existing.copy();
     meta(obj)['deletionTimestamp'] = timestamp(this.ctx.now());

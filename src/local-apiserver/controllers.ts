@@ -237,10 +237,6 @@ export interface ControllerOptions {
 
 /** Starts every controller; stop() stops them all. */
 export function startControllers(ctx: ControllerContext, options: ControllerOptions): Controller {
-  const controllers: Controller[] = [
-    new RootCaPublisher(ctx),
-    new GarbageCollector(ctx, options.garbageCollectionDelayMs),
-    new NamespaceController(ctx.store, options.namespaceDeletionDelayMs),
-  ];
+  const controllers: Controller[] = [new RootCaPublisher(ctx), new GarbageCollector(ctx, options.garbageCollectionDelayMs), new NamespaceController(ctx.store, options.namespaceDeletionDelayMs)];
   return { stop: () => controllers.forEach((c) => c.stop()) };
 }

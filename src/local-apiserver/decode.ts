@@ -183,8 +183,21 @@ function base64Error(value: string): number | undefined {
 
 /** ObjectMeta's fields, in Go's declaration order (the order the server writes them). */
 export const OBJECT_META_ORDER = [
-  'name', 'generateName', 'namespace', 'selfLink', 'uid', 'resourceVersion', 'generation', 'creationTimestamp',
-  'deletionTimestamp', 'deletionGracePeriodSeconds', 'labels', 'annotations', 'ownerReferences', 'finalizers', 'managedFields',
+  'name',
+  'generateName',
+  'namespace',
+  'selfLink',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'labels',
+  'annotations',
+  'ownerReferences',
+  'finalizers',
+  'managedFields',
 ];
 
 function decodeOwnerReference(d: Decode, e: Json, i: number): Json {
@@ -212,7 +225,11 @@ function decodeOwnerReference(d: Decode, e: Json, i: number): Json {
 }
 
 const MANAGED_FIELDS_STRINGS: Readonly<Record<string, string>> = {
-  manager: 'string', operation: 'v1.ManagedFieldsOperationType', apiVersion: 'string', fieldsType: 'string', subresource: 'string',
+  manager: 'string',
+  operation: 'v1.ManagedFieldsOperationType',
+  apiVersion: 'string',
+  fieldsType: 'string',
+  subresource: 'string',
 };
 
 function decodeManagedFieldsEntry(d: Decode, e: Json, i: number): Json {

@@ -117,8 +117,7 @@ function coreFields(obj: KubeObject): GoRecord {
 /** An events.k8s.io/v1 Event as stored: a core/v1 Event. */
 export function coreFromEventsV1(obj: KubeObject): KubeObject {
   const { apiVersion: _apiVersion, kind: _kind, metadata, ...fields } = obj;
-  const { regarding, note, deprecatedSource, deprecatedFirstTimestamp, deprecatedLastTimestamp, deprecatedCount, reportingController, ...same } =
-    decodeStruct(EVENTS_V1_EVENT, fields).value;
+  const { regarding, note, deprecatedSource, deprecatedFirstTimestamp, deprecatedLastTimestamp, deprecatedCount, reportingController, ...same } = decodeStruct(EVENTS_V1_EVENT, fields).value;
   const core: GoRecord = {
     ...same,
     involvedObject: regarding,
@@ -268,12 +267,7 @@ function strictUpdateCauses(e: GoRecord, old: GoRecord): StatusCause[] {
  * path segment; an events.k8s.io/v1 Event's metadata is part of its strict validation. On update,
  * metadata comes first.
  */
-export function validateEvent(
-  def: ResourceDef,
-  obj: KubeObject,
-  old: KubeObject | undefined,
-  metadataCauses: (nameErrors: (name: string) => string[]) => StatusCause[],
-): StatusCause[] {
+export function validateEvent(def: ResourceDef, obj: KubeObject, old: KubeObject | undefined, metadataCauses: (nameErrors: (name: string) => string[]) => StatusCause[]): StatusCause[] {
   const coreRequest = def.group === '';
   const asStored = (o: KubeObject) => coreFields(def.view ? def.view.toStorage(o) : o);
   const e = asStored(obj);

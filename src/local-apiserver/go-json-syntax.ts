@@ -59,7 +59,15 @@ function quoteChar(c: number): string {
 }
 
 const SHORT_ESCAPES: Readonly<Record<number, string>> = {
-  0x07: '\\a', 0x08: '\\b', 0x0c: '\\f', 0x0a: '\\n', 0x0d: '\\r', 0x09: '\\t', 0x0b: '\\v', 0x5c: '\\\\', 0x22: '\\"',
+  0x07: '\\a',
+  0x08: '\\b',
+  0x0c: '\\f',
+  0x0a: '\\n',
+  0x0d: '\\r',
+  0x09: '\\t',
+  0x0b: '\\v',
+  0x5c: '\\\\',
+  0x22: '\\"',
 };
 
 /** Whether Go's strconv.IsPrint holds for a code point: graphic characters and the ASCII space. */

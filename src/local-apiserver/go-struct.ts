@@ -9,11 +9,7 @@ import { GoDecodeError, readMicroTime, readTime } from './go-time.js';
 
 export type GoType =
   /** A string; `goType` names a defined string type in messages (types.UID). */
-  | { kind: 'string'; goType?: string }
-  | { kind: 'int32' }
-  | { kind: 'time' }
-  | { kind: 'microTime' }
-  | GoStruct;
+  { kind: 'string'; goType?: string } | { kind: 'int32' } | { kind: 'time' } | { kind: 'microTime' } | GoStruct;
 
 export interface GoStruct {
   kind: 'struct';

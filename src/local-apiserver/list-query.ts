@@ -4,15 +4,7 @@
 
 import { goQuote } from './go-json-syntax.js';
 import type { ResourceDef } from './resource-def.js';
-import {
-  SelectorParseError,
-  matchesFields,
-  matchesLabels,
-  parseFieldSelector,
-  parseLabelSelector,
-  type FieldSelector,
-  type LabelSelector,
-} from '../kube/selectors.js';
+import { SelectorParseError, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector, type FieldSelector, type LabelSelector } from '../kube/selectors.js';
 import { badRequest, invalid, type StatusCause } from './status.js';
 import type { StoredObject } from './store.js';
 
@@ -90,9 +82,7 @@ function validateListOptions(o: { watch: boolean; resourceVersion: string; resou
 function unknownFieldLabel(def: ResourceDef, field: string): string {
   const labels = Object.keys(def.fieldLabels);
   const metadataOnly = labels.length === 2 && labels.includes('metadata.name') && labels.includes('metadata.namespace');
-  return metadataOnly
-    ? `${goQuote(field)} is not a known field selector: only "metadata.name", "metadata.namespace"`
-    : `field label not supported: ${field}`;
+  return metadataOnly ? `${goQuote(field)} is not a known field selector: only "metadata.name", "metadata.namespace"` : `field label not supported: ${field}`;
 }
 
 export function matchesListQuery(q: Pick<ListQuery, 'labels' | 'fields'>, stored: StoredObject): boolean {

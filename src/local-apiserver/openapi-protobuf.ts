@@ -28,11 +28,24 @@ function bytesField(num: number, payload: Buffer): Buffer {
   return Buffer.concat([tag(num, 2), varint(payload.length), payload]);
 }
 
-const str = (num: number): Encode => (v) => [bytesField(num, Buffer.from(String(v), 'utf8'))];
-const strs = (num: number): Encode => (v) => (v as string[]).flatMap(str(num));
-const bool = (num: number): Encode => (v) => (v ? [Buffer.concat([tag(num, 0), varint(1)])] : []);
-const msg = (num: number, encode: Message): Encode => (v) => [bytesField(num, encode(v))];
-const msgs = (num: number, encode: Message): Encode => (v) => (v as Json[]).flatMap(msg(num, encode));
+const str =
+  (num: number): Encode =>
+  (v) => [bytesField(num, Buffer.from(String(v), 'utf8'))];
+const strs =
+  (num: number): Encode =>
+  (v) =>
+    (v as string[]).flatMap(str(num));
+const bool =
+  (num: number): Encode =>
+  (v) =>
+    v ? [Buffer.concat([tag(num, 0), varint(1)])] : [];
+const msg =
+  (num: number, encode: Message): Encode =>
+  (v) => [bytesField(num, encode(v))];
+const msgs =
+  (num: number, encode: Message): Encode =>
+  (v) =>
+    (v as Json[]).flatMap(msg(num, encode));
 
 /** Any { string yaml = 2 }: JSON text is YAML, which is what gnostic's readers parse it as. */
 const any: Message = (v) => str(2)(JSON.stringify(v))[0] as Buffer;
@@ -42,8 +55,10 @@ function named(name: string, value: Buffer): Buffer {
 }
 
 /** A JSON map as `repeated Named<T> = num` of (name = 1, value = 2) pairs, in key order. */
-const namedMap = (num: number, encode: Message): Encode => (v) =>
-  Object.entries(v as Record<string, Json>).map(([k, x]) => bytesField(num, named(k, encode(x))));
+const namedMap =
+  (num: number, encode: Message): Encode =>
+  (v) =>
+    Object.entries(v as Record<string, Json>).map(([k, x]) => bytesField(num, named(k, encode(x))));
 
 function message(name: string, fields: Readonly<Record<string, Encode>>, extensions: number): Message {
   return (value) => {
@@ -62,11 +77,7 @@ function message(name: string, fields: Readonly<Record<string, Encode>>, extensi
 /** A JSON object whose `x-` keys are vendor extensions and other keys named entries. */
 function namedWithExtensions(entries: number, extensions: number, encode: Message): Message {
   return (value) =>
-    Buffer.concat(
-      Object.entries(value as Record<string, Json>).map(([k, x]) =>
-        bytesField(k.startsWith('x-') ? extensions : entries, named(k, k.startsWith('x-') ? any(x) : encode(x))),
-      ),
-    );
+    Buffer.concat(Object.entries(value as Record<string, Json>).map(([k, x]) => bytesField(k.startsWith('x-') ? extensions : entries, named(k, k.startsWith('x-') ? any(x) : encode(x)))));
 }
 
 const schemaFields: Record<string, Encode> = {
@@ -110,11 +121,7 @@ const response = message('Response', { description: str(1), schema: msg(2, (v) =
 /** Responses { repeated NamedResponseValue response_code = 1; } where ResponseValue { oneof { Response response = 1; ... } }. */
 const responses = namedWithExtensions(1, 2, (v) => bytesField(1, response(v)));
 
-const operation = message(
-  'Operation',
-  { tags: strs(1), operationId: str(5), produces: strs(6), consumes: strs(7), parameters: msgs(8, parametersItem), responses: msg(9, responses) },
-  13,
-);
+const operation = message('Operation', { tags: strs(1), operationId: str(5), produces: strs(6), consumes: strs(7), parameters: msgs(8, parametersItem), responses: msg(9, responses) }, 13);
 
 const pathItem = message(
   'PathItem',

@@ -320,7 +320,11 @@ const SET_ELEMENT_ORDER = '$setElementOrder/';
 export function goFormat(v: unknown): string {
   if (v === null || v === undefined) return '<nil>';
   if (Array.isArray(v)) return `[${v.map(goFormat).join(' ')}]`;
-  if (isObject(v)) return `map[${Object.keys(v).sort().map((k) => `${k}:${goFormat(v[k])}`).join(' ')}]`;
+  if (isObject(v))
+    return `map[${Object.keys(v)
+      .sort()
+      .map((k) => `${k}:${goFormat(v[k])}`)
+      .join(' ')}]`;
   return String(v);
 }
 

@@ -159,7 +159,9 @@ function namespace(buf: Buffer): Record<string, unknown> {
   for (const f of fields(buf)) {
     if (f.num === 1) obj['metadata'] = objectMeta(f.bytes ?? Buffer.alloc(0));
     else if (f.num === 2) {
-      const finalizers = fields(f.bytes ?? Buffer.alloc(0)).filter((e) => e.num === 1).map(str);
+      const finalizers = fields(f.bytes ?? Buffer.alloc(0))
+        .filter((e) => e.num === 1)
+        .map(str);
       obj['spec'] = finalizers.length > 0 ? { finalizers } : {};
     }
   }

@@ -89,7 +89,10 @@ export function route(method: string, path: string, query: URLSearchParams, acce
   let group: string;
   let version: string;
   let rest: string[];
-  const parts = path.split('/').filter((p) => p !== '').map((p) => decodeSegment(p) as string);
+  const parts = path
+    .split('/')
+    .filter((p) => p !== '')
+    .map((p) => decodeSegment(p) as string);
   if (parts[0] === 'api' && parts.length >= 3) {
     group = '';
     version = parts[1] as string;

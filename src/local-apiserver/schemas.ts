@@ -134,10 +134,7 @@ export const DEFINITIONS: Readonly<Record<string, SchemaObject>> = {
       involvedObject: described(ref(`${CORE}.ObjectReference`), 'The object that this event is about.'),
       lastTimestamp: described(ref(`${META}.Time`), 'The time at which the most recent occurrence of this event was recorded.'),
       message: described(string, 'A human-readable description of the status of this operation.'),
-      reason: described(
-        string,
-        "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
-      ),
+      reason: described(string, "This should be a short, machine understandable string that gives the reason for the transition into the object's current status."),
       related: ref(`${CORE}.ObjectReference`),
       reportingComponent: string,
       reportingInstance: string,
@@ -151,10 +148,7 @@ export const DEFINITIONS: Readonly<Record<string, SchemaObject>> = {
   [`${CORE}.EventSeries`]: object({ count: int32, lastObservedTime: ref(`${META}.MicroTime`) }),
   [`${CORE}.EventSource`]: object({ component: string, host: string }),
   [`${CORE}.Namespace`]: kind('', 'v1', 'Namespace', { spec: ref(`${CORE}.NamespaceSpec`), status: ref(`${CORE}.NamespaceStatus`) }),
-  [`${CORE}.NamespaceCondition`]: object(
-    { lastTransitionTime: ref(`${META}.Time`), message: string, reason: string, status: string, type: string },
-    { required: ['type', 'status'] },
-  ),
+  [`${CORE}.NamespaceCondition`]: object({ lastTransitionTime: ref(`${META}.Time`), message: string, reason: string, status: string, type: string }, { required: ['type', 'status'] }),
   [`${CORE}.NamespaceList`]: list('', 'v1', 'NamespaceList', `${CORE}.Namespace`),
   [`${CORE}.NamespaceSpec`]: object({ finalizers: atomicStrings }),
   [`${CORE}.NamespaceStatus`]: object({
@@ -239,10 +233,7 @@ export const DEFINITIONS: Readonly<Record<string, SchemaObject>> = {
     nonResourceAttributes: ref(`${AUTHORIZATION}.NonResourceAttributes`),
     resourceAttributes: ref(`${AUTHORIZATION}.ResourceAttributes`),
   }),
-  [`${AUTHORIZATION}.SubjectAccessReviewStatus`]: object(
-    { allowed: boolean, denied: boolean, evaluationError: string, reason: string },
-    { required: ['allowed'] },
-  ),
+  [`${AUTHORIZATION}.SubjectAccessReviewStatus`]: object({ allowed: boolean, denied: boolean, evaluationError: string, reason: string }, { required: ['allowed'] }),
 
   [`${META}.DeleteOptions`]: object(
     {
@@ -299,10 +290,7 @@ export const DEFINITIONS: Readonly<Record<string, SchemaObject>> = {
     uid: string,
   }),
   [`${META}.Time`]: time,
-  [`${META}.WatchEvent`]: object(
-    { object: ref('io.k8s.apimachinery.pkg.runtime.RawExtension'), type: string },
-    { required: ['type', 'object'], ...inEveryGroup('WatchEvent') },
-  ),
+  [`${META}.WatchEvent`]: object({ object: ref('io.k8s.apimachinery.pkg.runtime.RawExtension'), type: string }, { required: ['type', 'object'], ...inEveryGroup('WatchEvent') }),
   'io.k8s.apimachinery.pkg.runtime.RawExtension': { type: 'object' },
 };
 

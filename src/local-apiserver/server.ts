@@ -331,15 +331,7 @@ export class LocalApiServer {
     }
   }
 
-  private async answer(
-    r: Route,
-    req: IncomingMessage,
-    res: ServerResponse,
-    url: URL,
-    body: Buffer | undefined,
-    identity: Identity,
-    finish: (status: number) => void,
-  ): Promise<void> {
+  private async answer(r: Route, req: IncomingMessage, res: ServerResponse, url: URL, body: Buffer | undefined, identity: Identity, finish: (status: number) => void): Promise<void> {
     switch (r.kind) {
       case 'error':
         throw r.error;

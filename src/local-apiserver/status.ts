@@ -72,12 +72,7 @@ export function alreadyExists(gr: GroupResource, name: string): ApiError {
 }
 
 export function conflict(gr: GroupResource, name: string, why: string): ApiError {
-  return new ApiError(
-    409,
-    'Conflict',
-    `Operation cannot be fulfilled on ${qualifiedResource(gr)} "${name}": ${why}`,
-    details(gr, name),
-  );
+  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualifiedResource(gr)} "${name}": ${why}`, details(gr, name));
 }
 
 export const STALE_OBJECT = 'the object has been modified; please apply your changes to the latest version and try again';
@@ -110,11 +105,7 @@ export function notAcceptable(message = 'the server was unable to respond with a
 }
 
 export function unsupportedMediaType(accepted: readonly string[]): ApiError {
-  return new ApiError(
-    415,
-    'UnsupportedMediaType',
-    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
-  );
+  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`);
 }
 
 /** go-restful's answer to a Content-Type a route does not consume (PATCH with anything but a patch type). */

@@ -152,13 +152,7 @@ export type IncludeObject = 'None' | 'Object' | 'Metadata';
  * stored serializations. Every column is declared a string, numbers included, as the real printers
  * declare them. An unknown kind throws at once, before any piece is produced.
  */
-export function tablePieces(
-  kind: string,
-  items: readonly StoredObject[],
-  listMeta: Record<string, unknown>,
-  include: IncludeObject,
-  now: number,
-): Iterable<string> {
+export function tablePieces(kind: string, items: readonly StoredObject[], listMeta: Record<string, unknown>, include: IncludeObject, now: number): Iterable<string> {
   const printer = PRINTERS[kind];
   if (!printer) throw new Error(`no Table printer for ${kind}`);
   const { columns, view } = printer;

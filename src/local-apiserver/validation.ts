@@ -14,8 +14,7 @@ const ANNOTATIONS_MAX_BYTES = 262144;
 
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 
-const CONFIG_KEY_MSG =
-  "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
+const CONFIG_KEY_MSG = "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')";
 
 function configKeyErrors(key: string): string[] {
   const errs: string[] = [];
@@ -67,12 +66,7 @@ function ownerReferenceCauses(refs: readonly Record<string, unknown>[]): StatusC
 }
 
 /** apimachinery's ValidateObjectMeta, in its order; `nameErrors` is the kind's name rule. */
-function validateMetadata(
-  def: ResourceDef,
-  meta: Record<string, unknown>,
-  causes: StatusCause[],
-  nameErrors = def.kind === 'Namespace' ? dnsLabelErrors : dnsSubdomainErrors,
-): void {
+function validateMetadata(def: ResourceDef, meta: Record<string, unknown>, causes: StatusCause[], nameErrors = def.kind === 'Namespace' ? dnsLabelErrors : dnsSubdomainErrors): void {
   const generateName = meta['generateName'] as string | undefined;
   if (generateName) {
     for (const e of nameErrors(maskTrailingDash(generateName))) causes.push(invalidCause('metadata.generateName', generateName, e));

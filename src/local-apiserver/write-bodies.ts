@@ -65,9 +65,7 @@ export function decodePatched(def: ResourceDef, patched: Patched, patchType: Pat
  * sorted, and <, > and & escaped.
  */
 function goJsonText(doc: unknown): string {
-  const sorted = doc !== null && typeof doc === 'object' && !Array.isArray(doc)
-    ? Object.fromEntries(Object.entries(doc).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-    : doc;
+  const sorted = doc !== null && typeof doc === 'object' && !Array.isArray(doc) ? Object.fromEntries(Object.entries(doc).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : doc;
   return JSON.stringify(sorted).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 

@@ -167,10 +167,7 @@ async function send(options: GatewayOptions, url: string, method: string, init: 
       const text = await response.text();
       if (response.ok) return text;
       const detail = text.trim().split('\n')[0]?.slice(0, 200);
-      failure = new PushError(
-        `${verb} ${url} failed: HTTP ${response.status}${detail ? ` (${detail})` : ''} after ${plural(attempt)}`,
-        url, response.status, attempt,
-      );
+      failure = new PushError(`${verb} ${url} failed: HTTP ${response.status}${detail ? ` (${detail})` : ''} after ${plural(attempt)}`, url, response.status, attempt);
       if (!retryable(response.status)) throw failure;
     } catch (err) {
       if (err instanceof PushError) throw err;

@@ -49,12 +49,12 @@ export function createRunMetrics(job: string, options: RunMetricsOptions = {}): 
   });
   const duration = new Gauge({
     name: 'cmstate_job_duration_seconds',
-    help: 'Wall-clock duration of the job\'s last run, in seconds.',
+    help: "Wall-clock duration of the job's last run, in seconds.",
     registers: [registry],
   });
   const observed = new Gauge({
     name: 'cmstate_job_objects_observed',
-    help: 'State ConfigMaps the job\'s last run listed (in its namespace, or all namespaces, and its shard).',
+    help: "State ConfigMaps the job's last run listed (in its namespace, or all namespaces, and its shard).",
     registers: [registry],
   });
   const actions = new Gauge({
@@ -65,7 +65,7 @@ export function createRunMetrics(job: string, options: RunMetricsOptions = {}): 
   });
   const failures = new Gauge({
     name: 'cmstate_job_failures',
-    help: 'Objects the job\'s last run failed to handle. A run can also fail as a whole with 0 here (e.g. API server unreachable): alert on the last success timestamp.',
+    help: "Objects the job's last run failed to handle. A run can also fail as a whole with 0 here (e.g. API server unreachable): alert on the last success timestamp.",
     registers: [registry],
   });
 
@@ -73,11 +73,14 @@ export function createRunMetrics(job: string, options: RunMetricsOptions = {}): 
   // value (0 by default), and pushing it would overwrite the gateway's last success.
   const setLastSuccess = (seconds: number): void => {
     const existing = registry.getSingleMetric(LAST_SUCCESS);
-    const gauge = existing instanceof Gauge ? existing : new Gauge({
-      name: LAST_SUCCESS,
-      help: 'Unix time the job last finished a successful run (dry runs excluded). Alert when time() minus this exceeds the schedule plus a margin.',
-      registers: [registry],
-    });
+    const gauge =
+      existing instanceof Gauge
+        ? existing
+        : new Gauge({
+            name: LAST_SUCCESS,
+            help: 'Unix time the job last finished a successful run (dry runs excluded). Alert when time() minus this exceeds the schedule plus a margin.',
+            registers: [registry],
+          });
     gauge.set(seconds);
   };
 

@@ -9,16 +9,7 @@ import { Gauge, Registry } from 'prom-client';
 import { DateTime } from 'luxon';
 import type { ConfigMap, ObjectMeta, ObjectMetadata } from '../kube/types.js';
 import { decodeStateLenient } from '../state/decode.js';
-import {
-  ANNOTATION_LAST_UPDATE,
-  ANNOTATION_QUARANTINED,
-  API_SIZE_LIMIT,
-  LABEL_STATE,
-  LABEL_STATUS,
-  LABEL_SWEEP,
-  STATE_VALUE_TASK,
-  SWEEP_VALUE_MARKED,
-} from '../state/labels.js';
+import { ANNOTATION_LAST_UPDATE, ANNOTATION_QUARANTINED, API_SIZE_LIMIT, LABEL_STATE, LABEL_STATUS, LABEL_SWEEP, STATE_VALUE_TASK, SWEEP_VALUE_MARKED } from '../state/labels.js';
 import { FEEDBACK_SEVERITIES, TASK_STATUSES, type FeedbackSeverity, type TaskStatus } from '../state/schema.js';
 import { configMapSize } from '../state/size.js';
 
@@ -192,20 +183,32 @@ function parseRfc3339Ms(value: string | undefined): number | undefined {
  */
 export function stateGaugesRegistry(values: readonly NamespaceStateGauges[]): Registry {
   const registry = new Registry();
-  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-    new Gauge({ name, help, labelNames: ['namespace', ...labelNames], registers: [registry] });
+  const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Gauge({ name, help, labelNames: ['namespace', ...labelNames], registers: [registry] });
 
   const states = gauge('cmstate_task_states', 'Task states by status (cmstate.io/status label).', ['status']);
   const oldest = gauge('cmstate_task_state_oldest_update_age_seconds', 'Seconds since the least recently updated task state was written (cmstate.io/last-update); 0 without states.', []);
   const marked = gauge('cmstate_task_states_marked_for_deletion', 'Task states soft-deleted by the sweeper (cmstate.io/sweep=marked), deleted after the grace period unless updated.', []);
   const quarantined = gauge('cmstate_task_states_quarantined', 'Task states that repair could not fix safely and quarantined (cmstate.io/quarantined); they need a person.', []);
-  const invalid = gauge('cmstate_task_states_invalid', 'Task states whose label/annotation mirrors do not parse (missing or bad cmstate.io/last-update, unknown cmstate.io/status); repair fixes them.', []);
+  const invalid = gauge(
+    'cmstate_task_states_invalid',
+    'Task states whose label/annotation mirrors do not parse (missing or bad cmstate.io/last-update, unknown cmstate.io/status); repair fixes them.',
+    [],
+  );
 
   const withDetails = values.some((v) => v.bytes !== undefined);
-  const byIteration = withDetails ? gauge('cmstate_task_states_by_iteration', 'Task states by current iteration (data.iteration; only with --with-feedback, which reads full objects).', ['iteration']) : undefined;
+  const byIteration = withDetails
+    ? gauge('cmstate_task_states_by_iteration', 'Task states by current iteration (data.iteration; only with --with-feedback, which reads full objects).', ['iteration'])
+    : undefined;
   const bytes = withDetails ? gauge('cmstate_task_state_bytes', 'Total size of task state ConfigMaps in bytes, as the API server counts it (only with --with-feedback).', []) : undefined;
-  const nearLimit = withDetails ? gauge('cmstate_task_states_near_size_limit', `Task states larger than ${NEAR_SIZE_LIMIT_RATIO * 100}% of the 1 MiB ConfigMap limit: writes will soon be refused (only with --with-feedback).`, []) : undefined;
-  const feedback = withDetails ? gauge('cmstate_feedback_entries', 'Feedback entries in task state ConfigMaps by severity and resolved; entries moved to archive ConfigMaps are not counted (only with --with-feedback).', ['severity', 'resolved']) : undefined;
+  const nearLimit = withDetails
+    ? gauge('cmstate_task_states_near_size_limit', `Task states larger than ${NEAR_SIZE_LIMIT_RATIO * 100}% of the 1 MiB ConfigMap limit: writes will soon be refused (only with --with-feedback).`, [])
+    : undefined;
+  const feedback = withDetails
+    ? gauge('cmstate_feedback_entries', 'Feedback entries in task state ConfigMaps by severity and resolved; entries moved to archive ConfigMaps are not counted (only with --with-feedback).', [
+        'severity',
+        'resolved',
+      ])
+    : undefined;
 
   for (const v of values) {
     const namespace = v.namespace;

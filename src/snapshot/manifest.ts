@@ -57,7 +57,11 @@ const NAME = /^cmstate-(\d{8}T\d{6}\.\d{3}Z)-([a-z0-9-]+)-([0-9a-f]{4})(\.ndjson
 /** File names for a snapshot taken at `time`; `suffix` tells apart snapshots of the same millisecond. */
 export function snapshotFileNames(time: DateTime, reason: string, suffix: string): SnapshotFileNames {
   const stamp = time.toUTC().toFormat(STAMP_FORMAT);
-  const slug = reason.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'snapshot';
+  const slug =
+    reason
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '') || 'snapshot';
   const base = `cmstate-${stamp}-${slug}-${suffix}`;
   return { dataFile: `${base}${DATA_SUFFIX}`, manifestFile: `${base}${MANIFEST_SUFFIX}` };
 }

@@ -45,7 +45,8 @@ export async function readManifest(file: string): Promise<SnapshotManifest> {
   try {
     text = await readFile(manifestPath, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new SnapshotCorruptError(`manifest ${path.basename(manifestPath)} is missing: the snapshot is incomplete (interrupted, or copied without it)`);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new SnapshotCorruptError(`manifest ${path.basename(manifestPath)} is missing: the snapshot is incomplete (interrupted, or copied without it)`);
     throw err;
   }
   let json: unknown;
@@ -64,7 +65,8 @@ export async function readManifest(file: string): Promise<SnapshotManifest> {
     throw new SnapshotCorruptError(`manifest ${path.basename(manifestPath)} is not a cmstate snapshot manifest: ${issue?.path.join('.') || 'document'}: ${issue?.message ?? 'invalid'}`);
   }
   const manifest = parsed.data;
-  if (manifest.entries.length !== manifest.objects) throw new SnapshotCorruptError(`manifest ${path.basename(manifestPath)} lists ${manifest.entries.length} objects but says it has ${manifest.objects}`);
+  if (manifest.entries.length !== manifest.objects)
+    throw new SnapshotCorruptError(`manifest ${path.basename(manifestPath)} lists ${manifest.entries.length} objects but says it has ${manifest.objects}`);
   return manifest;
 }
 
@@ -134,7 +136,15 @@ export async function listSnapshots(dir: string): Promise<SnapshotListing[]> {
       }
     }
     const times = await Promise.all([group.data ? dataPath : undefined, group.manifest ? manifestPath : undefined].map(async (p) => (p ? (await stat(p)).mtimeMs : 0)));
-    listings.push({ file: dataPath, manifestFile: group.manifest ? manifestPath : undefined, time: group.time, reason: group.reason, dataPresent: group.data, manifest, modifiedMs: Math.max(...times) });
+    listings.push({
+      file: dataPath,
+      manifestFile: group.manifest ? manifestPath : undefined,
+      time: group.time,
+      reason: group.reason,
+      dataPresent: group.data,
+      manifest,
+      modifiedMs: Math.max(...times),
+    });
   }
   return listings.sort((a, b) => a.time.toMillis() - b.time.toMillis() || a.modifiedMs - b.modifiedMs || a.file.localeCompare(b.file));
 }
@@ -192,7 +202,8 @@ async function* scan(dataPath: string, manifest: SnapshotManifest): AsyncGenerat
       index++;
       const entry = manifest.entries[index - 1];
       if (!entry) throw new SnapshotCorruptError(`${label(entry, index)}: the data file has more objects than the manifest's ${manifest.objects}`, position(entry, index));
-      if (createHash('sha256').update(line).digest('hex') !== entry.sha256) throw new SnapshotCorruptError(`${label(entry, index)}: sha256 does not match the manifest (the object is damaged)`, position(entry, index));
+      if (createHash('sha256').update(line).digest('hex') !== entry.sha256)
+        throw new SnapshotCorruptError(`${label(entry, index)}: sha256 does not match the manifest (the object is damaged)`, position(entry, index));
       let json: unknown;
       try {
         json = JSON.parse(line.toString('utf8'));

@@ -209,7 +209,7 @@ export function buildArchives(texts: EntryTexts, moved: number[], input: Archive
   const archives: ConfigMap[] = [];
   const prefix = texts.prefixBytes(moved);
   let ratio = input.ratio;
-  for (let start = 0; start < moved.length; ) {
+  for (let start = 0; start < moved.length;) {
     const index = input.firstIndex + archives.length;
     const room = input.budget - (1 + Buffer.byteLength(input.taskId) + decimalBytes(index));
     const remaining = moved.length - start;

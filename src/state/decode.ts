@@ -19,14 +19,7 @@ import type { z } from 'zod';
 import type { ConfigMap } from '../kube/types.js';
 import { type DecodeRule, StateDecodeError } from './errors.js';
 import { finding, type Finding } from './findings.js';
-import {
-  ARCHIVE_DATA_KEYS,
-  DATA_KEYS,
-  DEFAULT_MAX_ITERATIONS,
-  FEEDBACK_GZ_KEY,
-  FORMAT_VERSION,
-  taskIdFromName,
-} from './labels.js';
+import { ARCHIVE_DATA_KEYS, DATA_KEYS, DEFAULT_MAX_ITERATIONS, FEEDBACK_GZ_KEY, FORMAT_VERSION, taskIdFromName } from './labels.js';
 import {
   type FeedbackEntry,
   type IterationHistoryEntry,
@@ -77,8 +70,7 @@ interface Problem {
 
 type Parsed<T> = { ok: true; value: T } | { ok: false; problem: string; rule?: DecodeRule };
 
-const fail = (problem: string, rule?: DecodeRule): { ok: false; problem: string; rule?: DecodeRule } =>
-  rule === undefined ? { ok: false, problem } : { ok: false, problem, rule };
+const fail = (problem: string, rule?: DecodeRule): { ok: false; problem: string; rule?: DecodeRule } => (rule === undefined ? { ok: false, problem } : { ok: false, problem, rule });
 
 /** The first zod issue in one line; encode.ts words a schema failure the same way. */
 export function describeIssues(error: z.ZodError): string {
@@ -129,9 +121,7 @@ function parseStatus(raw: string): Parsed<TaskState['status']> {
 function parseLegacyTimestamp(raw: string): Parsed<string> {
   if (timestampSchema.safeParse(raw).success) return { ok: true, value: raw };
   const text = raw.trim();
-  const candidates = /^[0-9]+(\.[0-9]+)?$/.test(text)
-    ? [DateTime.fromSeconds(Number(text), { zone: 'utc' })]
-    : [DateTime.fromISO(text, { zone: 'utc' }), DateTime.fromSQL(text, { zone: 'utc' })];
+  const candidates = /^[0-9]+(\.[0-9]+)?$/.test(text) ? [DateTime.fromSeconds(Number(text), { zone: 'utc' })] : [DateTime.fromISO(text, { zone: 'utc' }), DateTime.fromSQL(text, { zone: 'utc' })];
   const valid = candidates.find((dt) => dt.isValid);
   const iso = valid?.toUTC().toISO();
   return iso ? { ok: true, value: iso } : fail(`not a timestamp: ${JSON.stringify(raw.slice(0, 40))}`);
@@ -250,16 +240,44 @@ function readState(cm: ConfigMap): RawDecode {
     }
   }
 
-  field('task_id', (raw) => parseWith(raw, taskIdSchema), () => taskIdFromName(cm.metadata.name));
+  field(
+    'task_id',
+    (raw) => parseWith(raw, taskIdSchema),
+    () => taskIdFromName(cm.metadata.name),
+  );
   field('iteration', (raw) => parseCount(raw, 0));
-  field('max_iterations', (raw) => parseCount(raw, 1), () => Math.max(DEFAULT_MAX_ITERATIONS, state.iteration ?? 0));
+  field(
+    'max_iterations',
+    (raw) => parseCount(raw, 1),
+    () => Math.max(DEFAULT_MAX_ITERATIONS, state.iteration ?? 0),
+  );
   field('status', parseStatus, () => (state.iteration === undefined ? undefined : state.iteration === 0 ? 'pending' : 'in_progress'));
   field('last_update', legacy ? parseLegacyTimestamp : (raw) => parseWith(raw, timestampSchema));
-  field('iteration_history', (raw) => parseJsonWith(raw, iterationHistoryEntrySchema.array()), () => []);
-  field('status_history', (raw) => parseJsonWith(raw, statusHistoryEntrySchema.array()), () => []);
-  field('error_messages', (raw) => parseJsonWith(raw, taskStateSchema.shape.error_messages), () => []);
-  field('metadata', (raw) => parseJsonWith(raw, taskStateSchema.shape.metadata), () => ({}));
-  field('feedback_archived', (raw) => parseCount(raw, 0), () => 0);
+  field(
+    'iteration_history',
+    (raw) => parseJsonWith(raw, iterationHistoryEntrySchema.array()),
+    () => [],
+  );
+  field(
+    'status_history',
+    (raw) => parseJsonWith(raw, statusHistoryEntrySchema.array()),
+    () => [],
+  );
+  field(
+    'error_messages',
+    (raw) => parseJsonWith(raw, taskStateSchema.shape.error_messages),
+    () => [],
+  );
+  field(
+    'metadata',
+    (raw) => parseJsonWith(raw, taskStateSchema.shape.metadata),
+    () => ({}),
+  );
+  field(
+    'feedback_archived',
+    (raw) => parseCount(raw, 0),
+    () => 0,
+  );
   if (legacy && state.iteration_history !== undefined && state.iteration !== undefined && state.last_update !== undefined) {
     state.iteration_history = padHistory(state.iteration_history, state.iteration, state.last_update);
   }
@@ -320,7 +338,9 @@ export function decodeArchive(cm: ConfigMap): DecodedArchive {
     problems.push({ rule: parsed.rule ?? 'field-invalid', key: `data.${key}`, problem: parsed.problem });
     return undefined;
   }
-  read(ARCHIVE_DATA_KEYS.version, (raw) => (raw === String(FORMAT_VERSION) ? { ok: true, value: raw } : fail(`unsupported version ${JSON.stringify(raw.slice(0, 20))} (this reader knows ${FORMAT_VERSION})`)));
+  read(ARCHIVE_DATA_KEYS.version, (raw) =>
+    raw === String(FORMAT_VERSION) ? { ok: true, value: raw } : fail(`unsupported version ${JSON.stringify(raw.slice(0, 20))} (this reader knows ${FORMAT_VERSION})`),
+  );
   const taskId = read(ARCHIVE_DATA_KEYS.task_id, (raw) => parseWith(raw, taskIdSchema));
   const index = read(ARCHIVE_DATA_KEYS.archive_index, (raw) => parseCount(raw, 1));
   const feedback = readFeedback(cm, problems);

@@ -15,17 +15,7 @@ import { DateTime } from 'luxon';
 import type { ConfigMap } from '../kube/types.js';
 import { decodeArchive, decodeStateLenient } from './decode.js';
 import { StateDecodeError } from './errors.js';
-import {
-  ANNOTATION_LAST_UPDATE,
-  CLOCK_SKEW_TOLERANCE_MS,
-  DEFAULT_BUDGET_BYTES,
-  LABEL_STATE,
-  LABEL_STATUS,
-  LABEL_TASK_ID,
-  STATE_VALUE_ARCHIVE,
-  STATE_VALUE_TASK,
-  taskIdFromName,
-} from './labels.js';
+import { ANNOTATION_LAST_UPDATE, CLOCK_SKEW_TOLERANCE_MS, DEFAULT_BUDGET_BYTES, LABEL_STATE, LABEL_STATUS, LABEL_TASK_ID, STATE_VALUE_ARCHIVE, STATE_VALUE_TASK, taskIdFromName } from './labels.js';
 import { finding, type Finding } from './findings.js';
 import type { TaskState } from './schema.js';
 import { configMapSize } from './size.js';
@@ -34,13 +24,15 @@ export interface InvariantOptions {
   budgetBytes?: number;
 }
 
-
 function instant(timestamp: string): number {
   return DateTime.fromISO(timestamp, { zone: 'utc' }).toMillis();
 }
 
 function listed(values: readonly (string | number)[], max = 5): string {
-  const shown = values.slice(0, max).map((v) => JSON.stringify(v)).join(', ');
+  const shown = values
+    .slice(0, max)
+    .map((v) => JSON.stringify(v))
+    .join(', ');
   return values.length > max ? `${shown} and ${values.length - max} more` : shown;
 }
 
@@ -50,9 +42,11 @@ function mirrorFindings(cm: ConfigMap, state: Partial<TaskState>): Finding[] {
   const out: Finding[] = [];
   const nameId = taskIdFromName(name);
   if (nameId === undefined) out.push(finding('mirror-mismatch', name, `name is not task-{id}-state with a valid id`));
-  else if (state.task_id !== undefined && state.task_id !== nameId) out.push(finding('mirror-mismatch', name, `data.task_id ${JSON.stringify(state.task_id)} differs from the id ${JSON.stringify(nameId)} in the name`));
+  else if (state.task_id !== undefined && state.task_id !== nameId)
+    out.push(finding('mirror-mismatch', name, `data.task_id ${JSON.stringify(state.task_id)} differs from the id ${JSON.stringify(nameId)} in the name`));
   const expect = (what: string, actual: string | undefined, wanted: string | undefined): void => {
-    if (wanted !== undefined && actual !== wanted) out.push(finding('mirror-mismatch', name, `${what} is ${actual === undefined ? 'absent' : JSON.stringify(actual)}, expected ${JSON.stringify(wanted)}`));
+    if (wanted !== undefined && actual !== wanted)
+      out.push(finding('mirror-mismatch', name, `${what} is ${actual === undefined ? 'absent' : JSON.stringify(actual)}, expected ${JSON.stringify(wanted)}`));
   };
   expect(`label ${LABEL_STATE}`, labels[LABEL_STATE], STATE_VALUE_TASK);
   expect(`label ${LABEL_TASK_ID}`, labels[LABEL_TASK_ID], state.task_id);

@@ -24,14 +24,12 @@ export const taskIdSchema = z
 
 const countSchema = z.int().min(0);
 
-export const taskStatusSchema = z
-  .enum(TASK_STATUSES)
-  .meta({
-    id: 'TaskStatus',
-    description:
-      'pending -> in_progress -> in_progress (next iteration) -> succeeded | failed | max_iterations_reached | cancelled; ' +
-      'failed -> in_progress while iteration < max_iterations. succeeded, max_iterations_reached and cancelled are terminal.',
-  });
+export const taskStatusSchema = z.enum(TASK_STATUSES).meta({
+  id: 'TaskStatus',
+  description:
+    'pending -> in_progress -> in_progress (next iteration) -> succeeded | failed | max_iterations_reached | cancelled; ' +
+    'failed -> in_progress while iteration < max_iterations. succeeded, max_iterations_reached and cancelled are terminal.',
+});
 
 export const feedbackEntrySchema = z
   .strictObject({

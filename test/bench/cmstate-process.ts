@@ -91,7 +91,15 @@ const V2 = { version: 'v2', probe: 'cgroup.controllers', limit: 'memory.max', pe
 const LAYOUTS = [
   { ...V2, root: '/sys/fs/cgroup' },
   { ...V2, root: '/sys/fs/cgroup/unified' },
-  { version: 'v1', root: '/sys/fs/cgroup/memory', probe: 'memory.limit_in_bytes', limit: 'memory.limit_in_bytes', peak: 'memory.max_usage_in_bytes', usage: 'memory.usage_in_bytes', inactiveFile: 'total_inactive_file' },
+  {
+    version: 'v1',
+    root: '/sys/fs/cgroup/memory',
+    probe: 'memory.limit_in_bytes',
+    limit: 'memory.limit_in_bytes',
+    peak: 'memory.max_usage_in_bytes',
+    usage: 'memory.usage_in_bytes',
+    inactiveFile: 'total_inactive_file',
+  },
 ] as const;
 
 /**

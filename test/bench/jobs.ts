@@ -125,14 +125,24 @@ const JOBS: JobSpec[] = [
   {
     label: 'snapshot',
     job: 'snapshot',
-    checks: (s, e) => [['observed', s.observed, e.states], ['snapshot', applied(s, 'snapshot'), 1]],
+    checks: (s, e) => [
+      ['observed', s.observed, e.states],
+      ['snapshot', applied(s, 'snapshot'), 1],
+    ],
     after: async (run) => {
       run.snapshotFile = (await listSnapshots(run.snapshotDir)).find((s) => s.reason === 'snapshot')?.file;
     },
   },
   { label: 'metrics', job: 'metrics', checks: (s, e) => [['observed', s.observed, e.states]] },
   { label: 'metrics --with-feedback', job: 'metrics', extraArgs: () => ['--with-feedback'], checks: (s, e) => [['observed', s.observed, e.states]] },
-  { label: 'repair', job: 'repair', checks: (s, e) => [['observed', s.observed, e.states], ['repair', applied(s, 'repair'), e.repairs]] },
+  {
+    label: 'repair',
+    job: 'repair',
+    checks: (s, e) => [
+      ['observed', s.observed, e.states],
+      ['repair', applied(s, 'repair'), e.repairs],
+    ],
+  },
   {
     label: 'restore',
     job: 'restore',
@@ -140,7 +150,14 @@ const JOBS: JobSpec[] = [
     intoRestoreNamespace: true,
     checks: (s, e) => [['create', applied(s, 'create'), e.states]],
   },
-  { label: 'sweep', job: 'sweep', checks: (s, e) => [['observed', s.observed, e.states], ['delete', applied(s, 'delete'), e.expired]] },
+  {
+    label: 'sweep',
+    job: 'sweep',
+    checks: (s, e) => [
+      ['observed', s.observed, e.states],
+      ['delete', applied(s, 'delete'), e.expired],
+    ],
+  },
 ];
 
 interface Row {
@@ -160,7 +177,9 @@ function checkSummary(spec: JobSpec, lastLine: string, expect: Expected): { prob
   } catch {
     return { problem: 'no JSON summary', applied: '-' };
   }
-  const done = Object.entries(summary.applied).filter(([, n]) => n > 0).map(([action, n]) => `${action} ${n.toLocaleString('en-US')}`);
+  const done = Object.entries(summary.applied)
+    .filter(([, n]) => n > 0)
+    .map(([action, n]) => `${action} ${n.toLocaleString('en-US')}`);
   const wrong = [...spec.checks(summary, expect), ['failed', summary.failed, 0] as [string, number, number]].find(([, actual, want]) => actual !== want);
   return { problem: wrong && `${wrong[0]} ${wrong[1]}, expected ${wrong[2]}`, applied: done.join(', ') || '-' };
 }
@@ -256,14 +275,18 @@ async function limitedCgroup(bench: Bench, name: string, limit: MemoryLimit): Pr
 /** Creates the shape's states through the API, a bounded number at a time. */
 async function seed(cluster: BenchCluster, namespace: string, shape: Shape, nowMs: number): Promise<Seeded> {
   const seeded: Seeded = { shape, bytes: 0, expect: { states: shape.states, expired: 0, repairs: 0 } };
-  await runBounded(Array.from({ length: shape.states }, (_, i) => i), SEED_CONCURRENCY, async (index) => {
-    const cm = benchState(index, shape, namespace, nowMs);
-    const bytes = configMapSize(cm);
-    seeded.bytes += bytes;
-    if (isExpired(index)) seeded.expect.expired++;
-    if (isDamaged(index) || bytes > DEFAULT_BUDGET_BYTES) seeded.expect.repairs++;
-    await cluster.client.createConfigMap(cm);
-  });
+  await runBounded(
+    Array.from({ length: shape.states }, (_, i) => i),
+    SEED_CONCURRENCY,
+    async (index) => {
+      const cm = benchState(index, shape, namespace, nowMs);
+      const bytes = configMapSize(cm);
+      seeded.bytes += bytes;
+      if (isExpired(index)) seeded.expect.expired++;
+      if (isDamaged(index) || bytes > DEFAULT_BUDGET_BYTES) seeded.expect.repairs++;
+      await cluster.client.createConfigMap(cm);
+    },
+  );
   return seeded;
 }
 
@@ -289,10 +312,13 @@ function report(bench: Bench, rows: Row[], seeded: Seeded[]): BenchSection {
       done,
     ];
   });
-  const sizes = seeded.map(({ shape, bytes }) => `${shape.name}: ${shape.states.toLocaleString('en-US')} states, ${mib(bytes).toFixed(0)} MiB of data+binaryData (${(bytes / shape.states / 1024).toFixed(1)} KiB each)`);
-  const limitSource = cgroup.problem === undefined
-    ? `in a memory ${cgroup.description ?? 'cgroup'} of its own whose limit is the chart's for that job (values.yaml jobs.<job>.resources.limits.memory; restore.resources.limits.memory for the one-shot restore Job): Node sizes its heap from it, as in the pod`
-    : `WITHOUT a memory limit (${cgroup.problem}; a cgroup needs root): Node sizes its heap from the machine's memory, so peak RSS overstates what the job needs, and "over limit (RSS)" is what exceeding the chart's limit looks like`;
+  const sizes = seeded.map(
+    ({ shape, bytes }) => `${shape.name}: ${shape.states.toLocaleString('en-US')} states, ${mib(bytes).toFixed(0)} MiB of data+binaryData (${(bytes / shape.states / 1024).toFixed(1)} KiB each)`,
+  );
+  const limitSource =
+    cgroup.problem === undefined
+      ? `in a memory ${cgroup.description ?? 'cgroup'} of its own whose limit is the chart's for that job (values.yaml jobs.<job>.resources.limits.memory; restore.resources.limits.memory for the one-shot restore Job): Node sizes its heap from it, as in the pod`
+      : `WITHOUT a memory limit (${cgroup.problem}; a cgroup needs root): Node sizes its heap from the machine's memory, so peak RSS overstates what the job needs, and "over limit (RSS)" is what exceeding the chart's limit looks like`;
   const commands = [...bench.commands].map(([label, command]) => `${label}: \`${command}\``).join('; ');
   return {
     title: 'Jobs within their chart memory limits ("memory bounded by bytes")',

@@ -50,11 +50,13 @@ export async function measure(command: string, args: string[], env: NodeJS.Proce
   const started = performance.now();
   const child = spawn(cmd, argv, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let workingSetPeakBytes: number | undefined;
-  const sampler = cgroup && setInterval(() => {
-    void cgroup.workingSetBytes().then((bytes) => {
-      if (bytes !== undefined) workingSetPeakBytes = Math.max(workingSetPeakBytes ?? 0, bytes);
-    });
-  }, WORKING_SET_SAMPLE_MS);
+  const sampler =
+    cgroup &&
+    setInterval(() => {
+      void cgroup.workingSetBytes().then((bytes) => {
+        if (bytes !== undefined) workingSetPeakBytes = Math.max(workingSetPeakBytes ?? 0, bytes);
+      });
+    }, WORKING_SET_SAMPLE_MS);
   let stderrTail = '';
   child.stderr.on('data', (chunk: Buffer) => {
     stderrTail = (stderrTail + chunk.toString()).slice(-8000);

@@ -36,7 +36,11 @@ const DAMAGE: [string, Damage][] = [
     (cm) => ({
       apiVersion: 'v1',
       kind: 'ConfigMap',
-      metadata: { name: `${cm.metadata.name}-archive-1`.replace('-state-', '-gone-state-'), namespace: NAMESPACE, labels: { [LABEL_STATE]: STATE_VALUE_ARCHIVE, [LABEL_TASK_ID]: `${cm.data.task_id}-gone` } },
+      metadata: {
+        name: `${cm.metadata.name}-archive-1`.replace('-state-', '-gone-state-'),
+        namespace: NAMESPACE,
+        labels: { [LABEL_STATE]: STATE_VALUE_ARCHIVE, [LABEL_TASK_ID]: `${cm.data.task_id}-gone` },
+      },
       data: { version: '1', task_id: `${cm.data.task_id}-gone`, archive_index: '1', feedback_history: cm.data.feedback_history! },
     }),
   ],
@@ -69,7 +73,28 @@ interface Measured {
 /** Runs the CLI as users do (a Node process) and takes its peak RSS as the process reports it at exit. */
 async function runRepair(server: ServerProcess, now: string, snapshotDir: string): Promise<Measured> {
   const preload = 'data:text/javascript,process.on("exit",()=>process.stderr.write("\\ncmstate-bench-maxrss-kib="+process.resourceUsage().maxRSS+"\\n"))';
-  const args = ['--import', preload, '--import', 'tsx', path.join(root, 'cli/main.ts'), 'repair', '--kubeconfig', server.kubeconfig, '-n', NAMESPACE, '--qps', '1000', '--concurrency', '32', '--output', 'json', '--now', now, '--snapshot-dir', snapshotDir];
+  const args = [
+    '--import',
+    preload,
+    '--import',
+    'tsx',
+    path.join(root, 'cli/main.ts'),
+    'repair',
+    '--kubeconfig',
+    server.kubeconfig,
+    '-n',
+    NAMESPACE,
+    '--qps',
+    '1000',
+    '--concurrency',
+    '32',
+    '--output',
+    'json',
+    '--now',
+    now,
+    '--snapshot-dir',
+    snapshotDir,
+  ];
   const started = performance.now();
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -133,7 +158,7 @@ export async function benchRepair(options: BenchOptions): Promise<BenchSection> 
       notes: [
         `${objects.toLocaleString('en-US')} objects (${seedMiB.toFixed(0)} MiB as JSON), every 20th damaged, in turn: ${DAMAGE.map(([name]) => name).join(', ')}.`,
         `The originals of the ${corrupted} changed objects went to one snapshot of ${(await snapshotBytes(snapshots)).toLocaleString('en-US')} bytes before any write.`,
-        'Wall time: spawn to exit, process start-up (node + tsx) included; "job s" is the summary\'s duration_ms. Peak RSS: the repair process\'s maxRSS at exit. Requests: the server\'s request log (two lists, the writes, one Event per change, the Lease).',
+        "Wall time: spawn to exit, process start-up (node + tsx) included; \"job s\" is the summary's duration_ms. Peak RSS: the repair process's maxRSS at exit. Requests: the server's request log (two lists, the writes, one Event per change, the Lease).",
         'Server in its own process, --concurrency 32 --qps 1000; the second run is what a daily check of healthy states costs.',
       ],
     };

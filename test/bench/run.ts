@@ -54,15 +54,23 @@ function asSections(value: unknown, name: string): BenchSection[] {
 const argv = await yargs(hideBin(process.argv))
   .scriptName('npm run bench --')
   .option('only', { type: 'string', describe: `Comma-separated benchmarks to run (${Object.keys(BENCHES).join(', ')})` })
-  .option('scale', { choices: ['small', 'full'] as const, default: 'full' as Scale, describe: 'small: a quick smoke run (~1k objects); full: the issues\' sizes (several minutes)' })
+  .option('scale', { choices: ['small', 'full'] as const, default: 'full' as Scale, describe: "small: a quick smoke run (~1k objects); full: the issues' sizes (several minutes)" })
   .option('json', { type: 'boolean', default: false, describe: 'Print one JSON document instead of tables' })
-  .option('kubeconfig', { type: 'string', describe: `Run against this existing cluster instead of the embedded API server, in namespaces of the bench's own (deleted at the end); only ${[...ANY_CLUSTER].join(', ')}` })
+  .option('kubeconfig', {
+    type: 'string',
+    describe: `Run against this existing cluster instead of the embedded API server, in namespaces of the bench's own (deleted at the end); only ${[...ANY_CLUSTER].join(', ')}`,
+  })
   .strict()
   .help()
   .parseAsync();
 
 async function main(): Promise<number> {
-  const selected = argv.only ? argv.only.split(',').map((s) => s.trim()).filter(Boolean) : Object.keys(BENCHES);
+  const selected = argv.only
+    ? argv.only
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : Object.keys(BENCHES);
   const unknown = selected.filter((name) => !(name in BENCHES));
   if (unknown.length > 0) {
     process.stderr.write(`unknown benchmark ${unknown.join(', ')}; known: ${Object.keys(BENCHES).join(', ')}\n`);

@@ -27,7 +27,10 @@ interface CliRun {
 
 async function cmstate(args: string[], kubeconfig: string): Promise<CliRun> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', RSS_PRELOAD, '--import', 'tsx', path.join(root, 'cli/main.ts'), ...args, '--kubeconfig', kubeconfig, '--output', 'json', '--log-level', 'warn'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', RSS_PRELOAD, '--import', 'tsx', path.join(root, 'cli/main.ts'), ...args, '--kubeconfig', kubeconfig, '--output', 'json', '--log-level', 'warn'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -74,7 +77,8 @@ export async function benchSnapshot(options: BenchOptions = { scale: 'full', pro
     const target = await startServerProcess({ namespace: NAMESPACE, kubeconfig: path.join(dir, 'kubeconfig-target') });
     servers.push(target);
     const restore = await cmstate(['restore', '--from', written.snapshot, '-n', NAMESPACE, '--qps', '10000', '--concurrency', '32'], target.kubeconfig);
-    if (restore.summary.applied['create'] !== objects || restore.summary.failed !== 0) throw new Error(`restore created ${restore.summary.applied['create']} of ${objects}, failed ${restore.summary.failed}`);
+    if (restore.summary.applied['create'] !== objects || restore.summary.failed !== 0)
+      throw new Error(`restore created ${restore.summary.applied['create']} of ${objects}, failed ${restore.summary.failed}`);
     const restoreRequests = await target.requests();
 
     const row = (step: string, run: CliRun): Cell[] => {
@@ -88,7 +92,7 @@ export async function benchSnapshot(options: BenchOptions = { scale: 'full', pro
       notes: [
         `${objects.toLocaleString('en-US')} states, ${seedMiB.toFixed(0)} MiB as JSON (1% near the 1 MiB limit with ~870 KiB of incompressible gzip feedback, the rest 1-8 KiB); snapshot data ${dataMiB.toFixed(0)} MiB as NDJSON, ${mib(written.bytes).toFixed(1)} MiB gzipped on disk.`,
         'MiB/s is the NDJSON size (the objects as stored, uncompressed) over the job time ("job s": the summary\'s duration_ms, without process start-up); wall s is spawn to exit.',
-        'Each command runs as its own Node process; the API server runs in another (test/bench/server-process.ts), so peak RSS (process.resourceUsage().maxRSS at exit) is the CLI\'s alone.',
+        "Each command runs as its own Node process; the API server runs in another (test/bench/server-process.ts), so peak RSS (process.resourceUsage().maxRSS at exit) is the CLI's alone.",
         `Snapshot verifies the file it wrote before it reports; restore verifies the file first, then reads it twice (task states, then archives), and sends an Event per restored object (server requests: ${restoreRequests.total}).`,
       ],
     };

@@ -86,8 +86,7 @@ interface Where {
 async function scenario(where: Where, writers: number, sharedTask: boolean, increments: number, label: string): Promise<ScenarioResult> {
   const perWriter = Math.ceil(increments / writers);
   const taskIds = Array.from({ length: writers }, (_, w) => (sharedTask ? `${label}-shared` : `${label}-w${w}`));
-  const manager = (log?: ReturnType<typeof attemptsRecorder>) =>
-    new StateManager({ client: new CommitLatencyClient(where.kubeConfig, where.commitLatencyMs), namespace: where.namespace, log });
+  const manager = (log?: ReturnType<typeof attemptsRecorder>) => new StateManager({ client: new CommitLatencyClient(where.kubeConfig, where.commitLatencyMs), namespace: where.namespace, log });
   const setup = manager();
   for (const id of new Set(taskIds)) await setup.getOrCreate(id, { maxIterations: perWriter * writers + 10 });
 

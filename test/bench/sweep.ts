@@ -230,9 +230,13 @@ export async function benchSweep(options: BenchOptions): Promise<BenchSection> {
         const namespace = `cmstate-bench-sweep-${randomBytes(4).toString('hex')}`;
         await cluster.createNamespace(namespace);
         options.progress(`sweep: seeding ${objects} states into ${namespace} for ${tool}`);
-        await runBounded(Array.from({ length: objects }, (_, i) => i), SEED_CONCURRENCY, async (index) => {
-          await cluster.client.createConfigMap(sweepState(index, nowMs, namespace));
-        });
+        await runBounded(
+          Array.from({ length: objects }, (_, i) => i),
+          SEED_CONCURRENCY,
+          async (index) => {
+            await cluster.client.createConfigMap(sweepState(index, nowMs, namespace));
+          },
+        );
         return { kubeconfig: cluster.kubeconfig, namespace, requests: async () => undefined, resetRequests: async () => undefined, dispose: () => cluster.deleteNamespaces() };
       };
     } else {
@@ -327,7 +331,9 @@ function report({ results, sizes, seedBytes, limit, where, withKubectl, pacedQps
         `${at} states: --qps ${Q} achieved ${(achieved * Q).toFixed(0)} requests/s over the run (${pct(achieved)} of ${Q}, its burst of ${Q} included), ${(afterBurst * Q).toFixed(0)}/s after the burst (${pct(afterBurst)}; target >= ${pct(PACE_TARGET)}: ${verdict(afterBurst >= PACE_TARGET)}).`,
       );
     } else {
-      notes.push(`${at} states: requests per deleted object and the --qps ${Q} request rate need the embedded server's request log: n/a on a cluster; --qps ${Q} deleted ${perSecond(paced.deleted, paced).toFixed(0)} objects/s.`);
+      notes.push(
+        `${at} states: requests per deleted object and the --qps ${Q} request rate need the embedded server's request log: n/a on a cluster; --qps ${Q} deleted ${perSecond(paced.deleted, paced).toFixed(0)} objects/s.`,
+      );
     }
     const sweep = find('cmstate', objects);
     const pipeline = find('pipeline', objects);
@@ -357,12 +363,16 @@ function report({ results, sizes, seedBytes, limit, where, withKubectl, pacedQps
     `Every row on a freshly seeded ${where ? `namespace of ${where}` : 'embedded API server (a process of its own)'}. One sweep run that deletes: the expired 20% were marked by an earlier run (marked-at 2 days ago, grace 24 h); --now pins the clock, default --ttl 7d. The raw client and the pipeline select the same 20% by cmstate.io/last-update < now - 7d.`,
     `The raw client (test/bench/raw-sweep.ts): @kubernetes/client-node in a process of its own (run by tsx, which compiles only that file; the client is plain JS), metadata-only list pages of 500, then ${CONCURRENCY} plain DELETEs in flight, one shared connection pool, no rate limit, preconditions, retries, Events or lock; it sends through client-node's own fetch(), cmstate through undici's request() (src/kube/transport.ts) with the same client-node building each request and parsing each answer. Its "job s" is list to last delete (its wall time adds tsx's start-up); cmstate's is its summary's duration_ms (lease, both passes, Events; not process start-up). "deleted/s" and "req/s" divide by "job s".`,
     `cmstate rows: --concurrency ${CONCURRENCY}, compiled (tsconfig.build.json, as in the image), in a memory cgroup limited to jobs.sweep.resources.limits.memory of the chart (${limit.quantity}) but for "no memory limit": Node sizes its heap from that limit, as in the pod. "cgroup MiB": the most memory the kernel charged to that cgroup. The "no memory limit" row is the same run on the bare machine, where V8 sizes its heap from all of its memory and collects lazily: its peak RSS is mostly garbage not yet collected.`,
-    `The paced row asks for --qps ${Q} (${Object.entries(PACED_QPS).map(([scale, q]) => `${q} at --scale ${scale}`).join(', ')}: runs several times longer than the burst). --qps Q gives a burst of ceil(Q) (src/job/runner.ts): "after the burst" is (requests - Q) / job s.`,
-    'Wall time: spawn to exit, process start-up included. Peak RSS: GNU time %M (for the pipeline, its largest process). Requests: the server\'s request log, reset before each run.',
+    `The paced row asks for --qps ${Q} (${Object.entries(PACED_QPS)
+      .map(([scale, q]) => `${q} at --scale ${scale}`)
+      .join(', ')}: runs several times longer than the burst). --qps Q gives a burst of ceil(Q) (src/job/runner.ts): "after the burst" is (requests - Q) / job s.`,
+    "Wall time: spawn to exit, process start-up included. Peak RSS: GNU time %M (for the pipeline, its largest process). Requests: the server's request log, reset before each run.",
     'cmstate lists the metadata once here: pass 1 plans and counts for the circuit breaker and keeps the plan (it fits in half of --page-bytes), pass 2 acts on it; a larger plan would be listed again and acted on page by page. It sends its Events and takes/releases its Lease; the pipeline sends neither, but kubectl delete GETs each object afterwards (--wait, its default). Every run is checked afterwards: exactly the expired states are gone.',
   );
   if (withKubectl) {
-    notes.push('kubectl throttles itself to 5 requests/s after a burst of 10 (client-go defaults, per process): most of the pipeline\'s time. "load": the machine\'s 1-minute load average before-after the run (other work on the machine slows every figure).');
+    notes.push(
+      'kubectl throttles itself to 5 requests/s after a burst of 10 (client-go defaults, per process): most of the pipeline\'s time. "load": the machine\'s 1-minute load average before-after the run (other work on the machine slows every figure).',
+    );
   } else {
     notes.push(
       where

@@ -17,16 +17,22 @@ before(async () => {
 });
 after(async () => cluster.close());
 
-
 const base = () => ['--kubeconfig', cluster.kubeconfig, '-n', cluster.namespace];
 
 describe('cmstate state (separate processes)', () => {
   test('concurrent `state incr` processes never lose an increment and stop at the maximum', async () => {
     assert.equal((await cliProcess(['state', 'init', 'proc-race', '--max-iterations', '100', ...base()])).code, 0);
     const runs = await Promise.all(Array.from({ length: 8 }, () => cliProcess(['state', 'incr', 'proc-race', ...base(), '--log-level', 'warn'])));
-    assert.ok(runs.every((r) => r.code === 0), runs.map((r) => r.stderr).join('\n'));
+    assert.ok(
+      runs.every((r) => r.code === 0),
+      runs.map((r) => r.stderr).join('\n'),
+    );
     const printed = runs.map((r) => Number(r.stdout.at(-1))).sort((a, b) => a - b);
-    assert.deepEqual(printed, Array.from({ length: 8 }, (_, i) => i + 1), 'each process printed a distinct new iteration');
+    assert.deepEqual(
+      printed,
+      Array.from({ length: 8 }, (_, i) => i + 1),
+      'each process printed a distinct new iteration',
+    );
 
     assert.equal((await cliProcess(['state', 'init', 'proc-cap', '--max-iterations', '4', ...base()])).code, 0);
     const capped = await Promise.all(Array.from({ length: 7 }, () => cliProcess(['state', 'incr', 'proc-cap', ...base(), '--log-level', 'error'])));
@@ -45,16 +51,40 @@ describe('cmstate state (separate processes)', () => {
     const ids = [...Array.from({ length: 7 }, (_, i) => `entry-${i}`), 'entry-1', 'entry-2'];
     const runs = await Promise.all(
       ids.map((id) =>
-        cliProcess(['state', 'feedback', 'add', 'proc-fb', '--entry-id', id, '--severity', 'high', '--issue-type', 'bug', '--author', 'ci', '--description', `finding ${id}`, ...base(), '--log-level', 'error']),
+        cliProcess([
+          'state',
+          'feedback',
+          'add',
+          'proc-fb',
+          '--entry-id',
+          id,
+          '--severity',
+          'high',
+          '--issue-type',
+          'bug',
+          '--author',
+          'ci',
+          '--description',
+          `finding ${id}`,
+          ...base(),
+          '--log-level',
+          'error',
+        ]),
       ),
     );
-    assert.ok(runs.every((r) => r.code === 0), runs.map((r) => r.stderr).join('\n'));
+    assert.ok(
+      runs.every((r) => r.code === 0),
+      runs.map((r) => r.stderr).join('\n'),
+    );
     const list = await cliProcess(['state', 'feedback', 'list', 'proc-fb', '--limit', '4', ...base(), '--output', 'json']);
     const first = list.json<{ entries: { id: string }[]; next_cursor: string | null; total: number }>();
     assert.equal(first.total, 7);
     assert.equal(first.entries.length, 4);
     assert.ok(first.next_cursor);
-    const rest = (await cliProcess(['state', 'feedback', 'list', 'proc-fb', '--limit', '4', '--cursor', first.next_cursor!, ...base(), '--output', 'json'])).json<{ entries: { id: string }[]; next_cursor: string | null }>();
+    const rest = (await cliProcess(['state', 'feedback', 'list', 'proc-fb', '--limit', '4', '--cursor', first.next_cursor!, ...base(), '--output', 'json'])).json<{
+      entries: { id: string }[];
+      next_cursor: string | null;
+    }>();
     assert.equal(rest.next_cursor, null);
     assert.deepEqual(new Set([...first.entries, ...rest.entries].map((e) => e.id)), new Set(ids));
   });
@@ -88,7 +118,12 @@ describe('cmstate as a process: options, errors, output', () => {
     assert.deepEqual(Object.keys(summary), ['job', 'dry_run', 'observed', 'planned', 'applied', 'skipped', 'failed', 'duration_ms']);
     assert.equal((summary.applied as Record<string, number>).mark, 1);
     // Logs are JSON lines on stderr when it is not a terminal.
-    assert.ok(run.stderr.split('\n').filter(Boolean).every((line) => JSON.parse(line).app === 'cmstate'));
+    assert.ok(
+      run.stderr
+        .split('\n')
+        .filter(Boolean)
+        .every((line) => JSON.parse(line).app === 'cmstate'),
+    );
   });
 
   test('bad flags and values exit 2 with one line naming each option', async () => {

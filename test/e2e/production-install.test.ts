@@ -105,7 +105,12 @@ describe('the production install (the image runtime stage: dist/, bin/, npm ci -
     async () => {
       dir = await mkdtemp(path.join(tmpdir(), 'cmstate-production-'));
       // Into a directory of its own, so a developer's dist/ is neither used nor overwritten.
-      await step('tsc -p tsconfig.build.json (as `npm run build` in the image)', runtimeNode, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist')], root);
+      await step(
+        'tsc -p tsconfig.build.json (as `npm run build` in the image)',
+        runtimeNode,
+        [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', path.join(dir, 'dist')],
+        root,
+      );
       for (const file of ['package.json', 'package-lock.json', 'bin']) await cp(path.join(root, file), path.join(dir, file), { recursive: true });
       await step('npm ci --omit=dev --ignore-scripts', 'npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline'], dir);
       cluster = await startTestCluster();
@@ -147,7 +152,10 @@ describe('the production install (the image runtime stage: dist/, bin/, npm ci -
   test('the CLI loads: --help lists every command, --version, schema', async () => {
     const help = await cmstate(['--help']);
     for (const command of ['sweep', 'repair', 'metrics', 'snapshot', 'restore', 'verify', 'state', 'schema', 'doctor', 'local-apiserver', 'demo']) {
-      assert.ok(help.stdout.some((line) => line.trim().startsWith(`cmstate ${command} `)), `--help lists ${command}`);
+      assert.ok(
+        help.stdout.some((line) => line.trim().startsWith(`cmstate ${command} `)),
+        `--help lists ${command}`,
+      );
     }
     const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8')) as { version: string };
     assert.deepEqual((await cmstate(['--version'])).stdout, [pkg.version]);
@@ -160,7 +168,23 @@ describe('the production install (the image runtime stage: dist/, bin/, npm ci -
     assert.equal((await cmstate(['state', 'incr', 'prod-state', ...base()])).stdout.at(-1), '1');
     const state = (await cmstate(['state', 'get', 'prod-state', ...base(), '--output', 'json'])).json<{ task_id: string; iteration: number; status: string }>();
     assert.deepEqual([state.task_id, state.iteration, state.status], ['prod-state', 1, 'in_progress']);
-    await cmstate(['state', 'feedback', 'add', 'prod-state', '--entry-id', 'e1', '--severity', 'high', '--issue-type', 'bug', '--author', 'ci', '--description', 'from the production install', ...base()]);
+    await cmstate([
+      'state',
+      'feedback',
+      'add',
+      'prod-state',
+      '--entry-id',
+      'e1',
+      '--severity',
+      'high',
+      '--issue-type',
+      'bug',
+      '--author',
+      'ci',
+      '--description',
+      'from the production install',
+      ...base(),
+    ]);
     const list = (await cmstate(['state', 'feedback', 'list', 'prod-state', ...base(), '--output', 'json'])).json<{ entries: { id: string }[]; total: number }>();
     assert.deepEqual([list.total, list.entries.map((e) => e.id)], [1, ['e1']]);
     await cmstate(['state', 'delete', 'prod-state', ...base()]);
@@ -265,7 +289,26 @@ describe('the production install (the image runtime stage: dist/, bin/, npm ci -
     await step(
       'tsc on a consumer of the package',
       runtimeNode,
-      [path.join(root, 'node_modules/typescript/bin/tsc'), '--rootDir', '.', '--outDir', 'consumer-out', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2024', '--strict', '--skipLibCheck', '--typeRoots', path.join(root, 'node_modules/@types'), '--types', 'node', 'consumer.mts'],
+      [
+        path.join(root, 'node_modules/typescript/bin/tsc'),
+        '--rootDir',
+        '.',
+        '--outDir',
+        'consumer-out',
+        '--module',
+        'nodenext',
+        '--moduleResolution',
+        'nodenext',
+        '--target',
+        'es2024',
+        '--strict',
+        '--skipLibCheck',
+        '--typeRoots',
+        path.join(root, 'node_modules/@types'),
+        '--types',
+        'node',
+        'consumer.mts',
+      ],
       dir,
     );
     const run = await exec(runtimeNode, [path.join(dir, 'consumer-out/consumer.mjs')], { cwd: dir, timeoutMs: 60_000 });

@@ -57,12 +57,15 @@ describe('start-up: what a command loads', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  test('--help, --version, a command\'s --help, verify and schema load neither the Kubernetes client nor a job\'s run module', async () => {
+  test("--help, --version, a command's --help, verify and schema load neither the Kubernetes client nor a job's run module", async () => {
     for (const args of [['--help'], ['--version'], ['sweep', '--help'], ['state', 'feedback', 'add', '--help'], ['verify', snapshot], ['schema']]) {
       const run = await cmstate(args);
       const what = `cmstate ${args.join(' ')}`;
       assert.equal(run.code, 0, `${what}: ${run.stderr}`);
-      assert.ok(run.resolved.some((url) => url.endsWith('/src/cli.ts')), `${what}: the recorder saw the CLI load`);
+      assert.ok(
+        run.resolved.some((url) => url.endsWith('/src/cli.ts')),
+        `${what}: the recorder saw the CLI load`,
+      );
       assert.deepEqual(kubernetesClient(run).slice(0, 3), [], `${what} loads @kubernetes/client-node`);
       assert.deepEqual(runModules(run), [], `${what} loads a job's run module`);
       // The logger is made when a command runs: help and version need no pino.

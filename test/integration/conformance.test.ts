@@ -51,7 +51,10 @@ describe(...embeddedOnly('it tests the embedded server itself', 'conformance: th
 
   test('the corpus is the one this test was written for', () => {
     assert.equal(corpus.cases.length, 24);
-    assert.equal(corpus.cases.reduce((n, c) => n + c.steps.filter((s) => s.request).length, 0), 267);
+    assert.equal(
+      corpus.cases.reduce((n, c) => n + c.steps.filter((s) => s.request).length, 0),
+      267,
+    );
     assert.ok(EXCEPTIONS.size <= 3, 'at most three steps may be exceptions');
   });
 

@@ -52,7 +52,6 @@ async function doctorJson(...args: string[]) {
   return { run, report, check: (name: string) => byName.get(name) ?? assert.fail(`no check "${name}" in ${[...byName.keys()].join(', ')}`) };
 }
 
-
 const RBAC_CHECKS = ['rbac configmaps', 'rbac leases.coordination.k8s.io', 'rbac events'];
 
 describe('doctor', () => {
@@ -86,7 +85,10 @@ describe('doctor', () => {
     assert.equal(text.code, 0);
     const lines = text.stdout.filter((l) => l.trim());
     assert.equal(lines.length, report.checks.length + 1);
-    assert.ok(lines.slice(0, -1).every((l) => l.startsWith('✔ ')), lines.join('\n'));
+    assert.ok(
+      lines.slice(0, -1).every((l) => l.startsWith('✔ ')),
+      lines.join('\n'),
+    );
     assert.match(lines.at(-1) ?? '', /^doctor: all \d+ checks passed \(jobs: sweep, repair, snapshot, metrics\)$/);
   });
 
@@ -140,7 +142,10 @@ describe('doctor', () => {
     assert.equal(push.ok, false);
     assert.equal(push.detail, `cannot reach http://127.0.0.1:${port}/-/ready: ECONNREFUSED`);
     assert.match(push.fix ?? '', /reachable/);
-    assert.deepEqual(report.checks.filter((c) => !c.ok).map((c) => c.name), ['pushgateway']);
+    assert.deepEqual(
+      report.checks.filter((c) => !c.ok).map((c) => c.name),
+      ['pushgateway'],
+    );
   });
 
   test('a Pushgateway URL that is not ready or not a URL', async () => {
@@ -184,7 +189,13 @@ describe('doctor', () => {
     assert.equal(run.code, 1);
     assert.ok(seconds < 5, `${seconds} s`);
     const report = run.json<Report>();
-    assert.deepEqual(report.checks.map((c) => [c.name, c.ok]), [['config', true], ['api', false]]);
+    assert.deepEqual(
+      report.checks.map((c) => [c.name, c.ok]),
+      [
+        ['config', true],
+        ['api', false],
+      ],
+    );
     assert.match(report.checks[1]?.detail ?? '', /cannot reach the API server at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/);
     assert.match(report.checks[1]?.fix ?? '', /reachable/);
   });
@@ -200,7 +211,14 @@ describe('doctor', () => {
       const run = await cli(['doctor', '--kubeconfig', kubeconfig, '--output', 'json', '--pushgateway', `http://127.0.0.1:${await freePort()}`]);
       assert.equal(run.code, 1, run.stderr);
       const report = run.json<Report>();
-      assert.deepEqual(report.checks.map((c) => [c.name, c.ok]), [['config', false], ['pushgateway', false]], 'the other checks still run');
+      assert.deepEqual(
+        report.checks.map((c) => [c.name, c.ok]),
+        [
+          ['config', false],
+          ['pushgateway', false],
+        ],
+        'the other checks still run',
+      );
       assert.match(report.checks[0]?.detail ?? '', expected);
       assert.match(report.checks[0]?.fix ?? '', /--kubeconfig/);
     }

@@ -80,7 +80,10 @@ describe('a namespace without task states', () => {
     await states.getOrCreate('fresh');
     await states.appendFeedback('fresh', { id: 'f-1', timestamp: NOW, iteration: 0, author: 'a', severity: 'info', issue_type: 'other', description: 'one', resolved: false });
     const page = await states.feedbackHistory('fresh');
-    assert.deepEqual(page.entries.map((e) => e.id), ['f-1']);
+    assert.deepEqual(
+      page.entries.map((e) => e.id),
+      ['f-1'],
+    );
     assert.deepEqual(await states.delete('fresh'), { deleted: 1 });
   });
 });

@@ -12,17 +12,7 @@ import { ApiException, CoreV1Api, PatchStrategy, setHeaderOptions } from '@kuber
 import { againstRealCluster, embeddedOnly, startTestCluster, type TestCluster } from '../support/cluster.js';
 import { KubeClient } from '../../src/kube/client.js';
 import { loadKubeConfig } from '../../src/kube/config.js';
-import {
-  AlreadyExistsError,
-  ConflictError,
-  ForbiddenError,
-  GoneError,
-  InvalidError,
-  NotFoundError,
-  ThrottledError,
-  UnavailableError,
-  type KubeError,
-} from '../../src/kube/errors.js';
+import { AlreadyExistsError, ConflictError, ForbiddenError, GoneError, InvalidError, NotFoundError, ThrottledError, UnavailableError, type KubeError } from '../../src/kube/errors.js';
 import { LeaseLock, LockHeldError } from '../../src/kube/lease-lock.js';
 import type { RetryPolicy } from '../../src/kube/retry.js';
 import type { ConfigMap, ObjectMeta } from '../../src/kube/types.js';
@@ -114,7 +104,6 @@ describe('CRUD and preconditions', () => {
     const merged = await client.mergePatchConfigMap({ namespace: ns, name: 'crud' }, { metadata: { labels: { tier: 'web' } }, data: { b: null, c: '4' } });
     assert.deepEqual(merged.data, { a: '2', c: '4' });
     assert.deepEqual(merged.metadata.labels, { app: 'x', tier: 'web' });
-
 
     assert.equal(await client.deleteConfigMap({ namespace: ns, name: 'crud' }), 'deleted');
     await rejectsWith(client.getConfigMap({ namespace: ns, name: 'crud' }), NotFoundError);
@@ -222,7 +211,11 @@ describe('selectors', () => {
   ];
   // The namespace also holds kube-root-ca.crt (a real cluster's root-CA publisher puts it in every
   // namespace), which matches what an object without labels matches: only the test's objects count.
-  const ours = (items: { metadata: ObjectMeta }[]) => items.map((i) => i.metadata.name).filter((name) => Object.hasOwn(objects, name)).sort();
+  const ours = (items: { metadata: ObjectMeta }[]) =>
+    items
+      .map((i) => i.metadata.name)
+      .filter((name) => Object.hasOwn(objects, name))
+      .sort();
   for (const [what, selectors, expected] of cases) {
     test(`${what}: ${JSON.stringify(selectors)}`, async () => {
       const full = await collect(client.listConfigMapPages({ namespace: ns, ...selectors }));
@@ -252,10 +245,11 @@ describe('connections', () => {
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const { port } = proxy.address() as net.AddressInfo;
     // Kept-alive connections would hold close() until they time out.
-    const close = () => new Promise<void>((resolve) => {
-      proxy.close(() => resolve());
-      for (const socket of open) socket.destroy();
-    });
+    const close = () =>
+      new Promise<void>((resolve) => {
+        proxy.close(() => resolve());
+        for (const socket of open) socket.destroy();
+      });
     return { url: `http://127.0.0.1:${port}`, connections: () => connections, close };
   }
 
@@ -329,7 +323,10 @@ describe('pages bounded by bytes', () => {
     const pages = await listed(13, 1.5 * MIB);
     assert.deepEqual(keysOf(pages), expected);
     const limits = requestsTo(`/api/v1/namespaces/${ns}/configmaps`, 'GET').map((r) => Number(r.query.get('limit')));
-    assert.ok(limits.every((limit) => limit >= 1 && limit <= 13), `limits ${limits.join(',')}`);
+    assert.ok(
+      limits.every((limit) => limit >= 1 && limit <= 13),
+      `limits ${limits.join(',')}`,
+    );
   });
 
   test(...embeddedOnly('fault injection', 'an answer cut off mid-stream is asked for again: nothing of it is yielded twice or lost'), async () => {
@@ -385,7 +382,10 @@ describe('paging', () => {
       assert.equal(new Set(keys).size, total, 'no duplicates');
       assert.deepEqual([...keys].sort(), expected, 'the union is every object');
       assert.equal(pageSizes.length, total / pageSize);
-      assert.ok(pageSizes.every((n) => n === pageSize), `page sizes ${pageSizes.join(',')}`);
+      assert.ok(
+        pageSizes.every((n) => n === pageSize),
+        `page sizes ${pageSizes.join(',')}`,
+      );
     });
   }
 
@@ -457,7 +457,11 @@ describe('paging', () => {
     assert.deepEqual([...full.keys].sort(), expectedKeys);
     const meta = await collect(client.listConfigMapMetadataPages({ labelSelector: `marker=${marker}`, pageSize: 2 }));
     assert.deepEqual([...meta.keys].sort(), expectedKeys);
-    if (cluster.local) assert.ok(cluster.local.requests.some((r) => r.path === '/api/v1/configmaps'), 'the cluster-wide list endpoint');
+    if (cluster.local)
+      assert.ok(
+        cluster.local.requests.some((r) => r.path === '/api/v1/configmaps'),
+        'the cluster-wide list endpoint',
+      );
   });
 
   test(...embeddedOnly('seeding and token expiry', 'all namespaces: a restart resumes correctly when one namespace name prefixes another'), async () => {
@@ -537,7 +541,13 @@ describe('size limit and server dry run', () => {
       // delete says dryRun in its DeleteOptions body, which the request log does not keep ('real' is
       // still there).
       assert.equal(dryWrites.length, 5);
-      assert.deepEqual(writes.filter((r) => !dryWrites.includes(r)).map((r) => r.method).sort(), ['DELETE', 'POST']);
+      assert.deepEqual(
+        writes
+          .filter((r) => !dryWrites.includes(r))
+          .map((r) => r.method)
+          .sort(),
+        ['DELETE', 'POST'],
+      );
     }
   });
 });
@@ -680,7 +690,10 @@ describe('leases, events, access reviews, version', () => {
 
     // A crashed run's lease: last renewed long ago, so it has expired and may be taken over.
     const longAgo = new Date(Date.now() - 10 * 60_000).toISOString();
-    await client.createLease({ metadata: { name: ref.name, namespace: ns }, spec: { holderIdentity: 'crashed', leaseDurationSeconds: 60, acquireTime: longAgo, renewTime: longAgo, leaseTransitions: 2 } });
+    await client.createLease({
+      metadata: { name: ref.name, namespace: ns },
+      spec: { holderIdentity: 'crashed', leaseDurationSeconds: 60, acquireTime: longAgo, renewTime: longAgo, leaseTransitions: 2 },
+    });
     await third.acquire();
     const taken = await client.getLease(ref);
     assert.equal(taken.spec?.holderIdentity, 'run-3');
@@ -694,7 +707,13 @@ describe('leases, events, access reviews, version', () => {
     const target = await client.createConfigMap(cm(ns, 'task-1-state'));
     const when = new Date();
     await client.createEvent(
-      { involved: { kind: 'ConfigMap', namespace: ns, name: 'task-1-state', uid: target.metadata.uid, resourceVersion: target.metadata.resourceVersion }, type: 'Warning', reason: 'Quarantined', message: 'invariant broken', action: 'Quarantine' },
+      {
+        involved: { kind: 'ConfigMap', namespace: ns, name: 'task-1-state', uid: target.metadata.uid, resourceVersion: target.metadata.resourceVersion },
+        type: 'Warning',
+        reason: 'Quarantined',
+        message: 'invariant broken',
+        action: 'Quarantine',
+      },
       when,
     );
     const core = loadKubeConfig({ kubeconfig: cluster.kubeconfig }).kubeConfig.makeApiClient(CoreV1Api);

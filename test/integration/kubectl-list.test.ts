@@ -67,10 +67,7 @@ describe('kubectl create -f of a kind: List', () => {
 
   test('an invalid item fails kubectl validation and nothing of the List is created', async (t) => {
     if (!KUBECTL) return t.skip('kubectl not found');
-    const r = await createList('invalid.yaml', [
-      configMapYaml('valid', 'kubectl-list-invalid'),
-      configMapYaml('invalid', 'kubectl-list-invalid', 'spec: {}'),
-    ]);
+    const r = await createList('invalid.yaml', [configMapYaml('valid', 'kubectl-list-invalid'), configMapYaml('invalid', 'kubectl-list-invalid', 'spec: {}')]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /ValidationError\(ConfigMap\): unknown field "spec" in io\.k8s\.api\.core\.v1\.ConfigMap/);
     assert.deepEqual(await names('kubectl-list-invalid'), []);

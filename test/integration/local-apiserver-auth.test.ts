@@ -190,12 +190,24 @@ describe('anonymous', () => {
     const cases: [string, string, string][] = [
       ['GET', '/api/v1/namespaces/auth/configmaps?watch=1', 'configmaps is forbidden: User "system:anonymous" cannot watch resource "configmaps" in API group "" in the namespace "auth"'],
       ['DELETE', '/api/v1/namespaces/auth/configmaps', 'configmaps is forbidden: User "system:anonymous" cannot deletecollection resource "configmaps" in API group "" in the namespace "auth"'],
-      ['GET', '/api/v1/namespaces/auth/configmaps?fieldSelector=metadata.name%3Dx', 'configmaps "x" is forbidden: User "system:anonymous" cannot list resource "configmaps" in API group "" in the namespace "auth"'],
+      [
+        'GET',
+        '/api/v1/namespaces/auth/configmaps?fieldSelector=metadata.name%3Dx',
+        'configmaps "x" is forbidden: User "system:anonymous" cannot list resource "configmaps" in API group "" in the namespace "auth"',
+      ],
       ['GET', '/api/v1/namespaces/auth', 'namespaces "auth" is forbidden: User "system:anonymous" cannot get resource "namespaces" in API group "" in the namespace "auth"'],
       ['PUT', '/api/v1/namespaces/auth/configmaps/x/status', 'configmaps "x" is forbidden: User "system:anonymous" cannot update resource "configmaps/status" in API group "" in the namespace "auth"'],
-      ['POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', 'selfsubjectaccessreviews.authorization.k8s.io is forbidden: User "system:anonymous" cannot create resource "selfsubjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope'],
+      [
+        'POST',
+        '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+        'selfsubjectaccessreviews.authorization.k8s.io is forbidden: User "system:anonymous" cannot create resource "selfsubjectaccessreviews" in API group "authorization.k8s.io" at the cluster scope',
+      ],
       // Authorization comes before routing: what does not exist is still refused, not 404.
-      ['GET', '/apis/nothing.example.com/v1/widgets', 'widgets.nothing.example.com is forbidden: User "system:anonymous" cannot list resource "widgets" in API group "nothing.example.com" at the cluster scope'],
+      [
+        'GET',
+        '/apis/nothing.example.com/v1/widgets',
+        'widgets.nothing.example.com is forbidden: User "system:anonymous" cannot list resource "widgets" in API group "nothing.example.com" at the cluster scope',
+      ],
     ];
     for (const [method, path, message] of cases) {
       const r = await call(method, path, undefined, method === 'GET' || method === 'DELETE' ? undefined : {});
@@ -261,10 +273,7 @@ describe('deny rules on the admin (the doctor tests device)', () => {
     assert.equal(await client.canI('delete', 'configmaps', 'auth'), false);
     assert.equal(await client.canI('delete', 'configmaps', 'default'), true);
     const denied = await call('DELETE', '/api/v1/namespaces/auth/configmaps/x', ADMIN);
-    assert.deepEqual(
-      denied.body,
-      forbidden('configmaps "x" is forbidden: User "root" cannot delete resource "configmaps" in API group "" in the namespace "auth"', { name: 'x', kind: 'configmaps' }),
-    );
+    assert.deepEqual(denied.body, forbidden('configmaps "x" is forbidden: User "root" cannot delete resource "configmaps" in API group "" in the namespace "auth"', { name: 'x', kind: 'configmaps' }));
     rule.remove();
     assert.equal(await client.canI('delete', 'configmaps', 'auth'), true);
     server.deny({ verb: 'list', resource: 'configmaps' });

@@ -91,23 +91,47 @@ describe('decoding a body', () => {
   });
 
   test('another kind fails conversion, an unknown kind or version lookup', async () => {
-    failure(await call('POST', cms(), { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l' } }), 400,
-      'Lease in version "v1" cannot be handled as a ConfigMap: converting (v1.Lease) to (core.ConfigMap): unknown conversion', 'BadRequest');
-    failure(await call('POST', cms(), { apiVersion: 'v1', kind: 'Foo', metadata: { name: 'f' } }), 400,
-      'Foo in version "v1" cannot be handled as a ConfigMap: no kind "Foo" is registered for version "v1" in scheme "pkg/api/legacyscheme/scheme.go:30"', 'BadRequest');
-    failure(await call('POST', cms(), { apiVersion: 'v2', metadata: { name: 'v' } }), 400,
-      'ConfigMap in version "v2" cannot be handled as a ConfigMap: no kind "ConfigMap" is registered for version "v2" in scheme "pkg/api/legacyscheme/scheme.go:30"', 'BadRequest');
+    failure(
+      await call('POST', cms(), { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'l' } }),
+      400,
+      'Lease in version "v1" cannot be handled as a ConfigMap: converting (v1.Lease) to (core.ConfigMap): unknown conversion',
+      'BadRequest',
+    );
+    failure(
+      await call('POST', cms(), { apiVersion: 'v1', kind: 'Foo', metadata: { name: 'f' } }),
+      400,
+      'Foo in version "v1" cannot be handled as a ConfigMap: no kind "Foo" is registered for version "v1" in scheme "pkg/api/legacyscheme/scheme.go:30"',
+      'BadRequest',
+    );
+    failure(
+      await call('POST', cms(), { apiVersion: 'v2', metadata: { name: 'v' } }),
+      400,
+      'ConfigMap in version "v2" cannot be handled as a ConfigMap: no kind "ConfigMap" is registered for version "v2" in scheme "pkg/api/legacyscheme/scheme.go:30"',
+      'BadRequest',
+    );
   });
 
   test('the first type error in document order is reported, in Go words', async () => {
     const prefix = 'ConfigMap in version "v1" cannot be handled as a ConfigMap: ';
     failure(await call('POST', cms(), { data: { a: true }, metadata: { name: 5 } }), 400, `${prefix}json: cannot unmarshal bool into Go struct field ConfigMap.data of type string`, 'BadRequest');
-    failure(await call('POST', cms(), { metadata: { name: 't', generation: 1.5 } }), 400,
-      `${prefix}json: cannot unmarshal number 1.5 into Go struct field ObjectMeta.metadata.generation of type int64`, 'BadRequest');
-    failure(await call('POST', cms(), { metadata: { name: 't', ownerReferences: [{ uid: 7 }] } }), 400,
-      `${prefix}json: cannot unmarshal number into Go struct field OwnerReference.metadata.ownerReferences.uid of type types.UID`, 'BadRequest');
-    failure(await call('POST', cms(), { metadata: { name: 't', creationTimestamp: 'soon' } }), 400,
-      `${prefix}parsing time "soon" as "2006-01-02T15:04:05Z07:00": cannot parse "soon" as "2006"`, 'BadRequest');
+    failure(
+      await call('POST', cms(), { metadata: { name: 't', generation: 1.5 } }),
+      400,
+      `${prefix}json: cannot unmarshal number 1.5 into Go struct field ObjectMeta.metadata.generation of type int64`,
+      'BadRequest',
+    );
+    failure(
+      await call('POST', cms(), { metadata: { name: 't', ownerReferences: [{ uid: 7 }] } }),
+      400,
+      `${prefix}json: cannot unmarshal number into Go struct field OwnerReference.metadata.ownerReferences.uid of type types.UID`,
+      'BadRequest',
+    );
+    failure(
+      await call('POST', cms(), { metadata: { name: 't', creationTimestamp: 'soon' } }),
+      400,
+      `${prefix}parsing time "soon" as "2006-01-02T15:04:05Z07:00": cannot parse "soon" as "2006"`,
+      'BadRequest',
+    );
   });
 
   test('binaryData is base64 as Go reads it: the first bad byte is named', async () => {
@@ -130,18 +154,21 @@ describe('decoding a body', () => {
     const body = { metadata: { name: 'warned', bogus: 1, ownerReferences: [{ apiVersion: 'v1', kind: 'K', name: 'n', uid: 'u', extra: 1 }] }, spec: {} };
     const r = await call('POST', cms(), body);
     assert.equal(r.status, 201);
-    assert.deepEqual(warnings(r), [
-      '299 - "unknown field \\"metadata.bogus\\""',
-      '299 - "unknown field \\"metadata.ownerReferences[0].extra\\""',
-      '299 - "unknown field \\"spec\\""',
-    ]);
+    assert.deepEqual(warnings(r), ['299 - "unknown field \\"metadata.bogus\\""', '299 - "unknown field \\"metadata.ownerReferences[0].extra\\""', '299 - "unknown field \\"spec\\""']);
     const strict = await call('POST', cms('?fieldValidation=Strict'), { ...body, metadata: { ...body.metadata, name: 'strict' } });
-    failure(strict, 400,
+    failure(
+      strict,
+      400,
       'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "metadata.bogus", unknown field "metadata.ownerReferences[0].extra", unknown field "spec"',
-      'BadRequest');
+      'BadRequest',
+    );
     assert.deepEqual(warnings(await call('POST', cms('?fieldValidation=Ignore'), { metadata: { name: 'quiet' }, spec: {} })), []);
     const utf8 = warnings(await call('POST', cms(), { metadata: { name: 'utf8' }, 'grüße 世界': 1 }));
-    assert.deepEqual(utf8.map((w) => Buffer.from(w, 'latin1').toString('utf8')), ['299 - "unknown field \\"grüße 世界\\""'], 'sent as UTF-8');
+    assert.deepEqual(
+      utf8.map((w) => Buffer.from(w, 'latin1').toString('utf8')),
+      ['299 - "unknown field \\"grüße 世界\\""'],
+      'sent as UTF-8',
+    );
   });
 
   test('YAML bodies are read as the server reads them (YAML 1.1: an unquoted yes is a bool)', async () => {
@@ -163,18 +190,28 @@ describe('decoding a body', () => {
 
 describe('write options', () => {
   test('bad values are 422 on the options kind, checked before the body is read', async () => {
-    failure(await call('POST', cms('?fieldValidation=Bogus'), '{not json'), 422,
-      'CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "Bogus": supported values: "", "Ignore", "Strict", "Warn"', 'Invalid');
+    failure(
+      await call('POST', cms('?fieldValidation=Bogus'), '{not json'),
+      422,
+      'CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "Bogus": supported values: "", "Ignore", "Strict", "Warn"',
+      'Invalid',
+    );
     const both = await call('PUT', cms('/x?dryRun=x&fieldValidation=x'), '{not json');
-    failure(both, 422,
+    failure(
+      both,
+      422,
       'UpdateOptions.meta.k8s.io "" is invalid: [dryRun: Unsupported value: []string{"x"}: supported values: "All", fieldValidation: Unsupported value: "x": supported values: "", "Ignore", "Strict", "Warn"]',
-      'Invalid');
+      'Invalid',
+    );
     assert.deepEqual(both.body.details.group, 'meta.k8s.io');
     assert.equal(both.body.details.name, undefined);
-    failure(await call('POST', cms('?fieldManager=%07'), { metadata: { name: 'fm' } }), 422,
-      'CreateOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: "\\a": invalid character U+0007 (at position 0)', 'Invalid');
-    failure(await call('PATCH', cms('/x?force=true'), {}, MERGE), 422,
-      'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch', 'Invalid');
+    failure(
+      await call('POST', cms('?fieldManager=%07'), { metadata: { name: 'fm' } }),
+      422,
+      'CreateOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: "\\a": invalid character U+0007 (at position 0)',
+      'Invalid',
+    );
+    failure(await call('PATCH', cms('/x?force=true'), {}, MERGE), 422, 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch', 'Invalid');
   });
 });
 
@@ -193,9 +230,12 @@ describe('create and update', () => {
   test('PUT: a uid is a storage precondition, checked before existence; a missing name is undeterminable', async () => {
     const v1 = (await create('put')).body;
     const other = '00000000-0000-4000-8000-000000000000';
-    failure(await call('PUT', cms('/gone'), { metadata: { name: 'gone', uid: other } }), 409,
+    failure(
+      await call('PUT', cms('/gone'), { metadata: { name: 'gone', uid: other } }),
+      409,
       `Operation cannot be fulfilled on configmaps "gone": StorageError: invalid object, Code: 4, Key: /registry/configmaps/${NS}/gone, ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in precondition: ${other}, UID in object meta: `,
-      'Conflict');
+      'Conflict',
+    );
     failure(await call('PUT', cms('/put'), { metadata: {} }), 400, 'the name of the object (put based on URL) was undeterminable: name must be provided', 'BadRequest');
     failure(await call('PUT', cms('/put'), { metadata: { name: 'put', resourceVersion: 'v1' } }), 500, 'strconv.ParseUint: parsing "v1": invalid syntax', undefined);
     const same = await call('PUT', cms('/put'), { ...v1, metadata: { ...v1.metadata, uid: v1.metadata.uid } });
@@ -207,8 +247,12 @@ describe('create and update', () => {
     const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: 'put-made' }, spec: { holderIdentity: 'a' } };
     const made = await call('PUT', `${leases}/put-made`, lease);
     assert.equal(made.status, 201, JSON.stringify(made.body));
-    failure(await call('PUT', `${leases}/put-made`, lease), 422,
-      'leases.coordination.k8s.io "put-made" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update', 'Invalid');
+    failure(
+      await call('PUT', `${leases}/put-made`, lease),
+      422,
+      'leases.coordination.k8s.io "put-made" is invalid: metadata.resourceVersion: Invalid value: 0x0: must be specified for an update',
+      'Invalid',
+    );
     const withRv = { ...lease, metadata: { ...lease.metadata, resourceVersion: made.body.metadata.resourceVersion }, spec: { holderIdentity: 'b' } };
     assert.equal((await call('PUT', `${leases}/put-made`, withRv)).status, 200);
     assert.equal((await call('PUT', cms('/not-by-put'), { metadata: { name: 'not-by-put' } })).status, 404, 'a ConfigMap is not');
@@ -225,14 +269,17 @@ describe('create and update', () => {
 });
 
 describe('patches', () => {
-  test('the Content-Type: a patch type or 415, either go-restful\'s or the handler\'s', async () => {
+  test("the Content-Type: a patch type or 415, either go-restful's or the handler's", async () => {
     await create('ct');
     const restful = await call('PATCH', cms('/ct'), { data: {} }, 'application/json');
     failure(restful, 415, '415: Unsupported Media Type', 'UnsupportedMediaType');
     assert.deepEqual(restful.body.details, {});
-    failure(await call('PATCH', cms('/ct'), { data: {} }, 'application/merge-patch+json, text/plain'), 415,
+    failure(
+      await call('PATCH', cms('/ct'), { data: {} }, 'application/merge-patch+json, text/plain'),
+      415,
       'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml',
-      'UnsupportedMediaType');
+      'UnsupportedMediaType',
+    );
     assert.equal((await call('PATCH', cms('/ct'), { data: { b: '2' } }, 'application/merge-patch+json; charset=utf-8')).status, 200);
   });
 
@@ -242,12 +289,17 @@ describe('patches', () => {
       failure(r, 422, 'the server rejected our request due to an error in our request', 'Invalid');
       assert.deepEqual(r.body.details, {});
     };
-    const ok = await call('PATCH', cms('/jp'), [
-      { op: 'replace', path: '/data/new', value: 'x' },
-      { op: 'test', path: '/data/absent', value: null },
-      { op: 'add', path: '/metadata/finalizers', value: ['example.com/a'] },
-      { op: 'add', path: '/metadata/finalizers/-1', value: 'example.com/b' },
-    ], JSON_PATCH);
+    const ok = await call(
+      'PATCH',
+      cms('/jp'),
+      [
+        { op: 'replace', path: '/data/new', value: 'x' },
+        { op: 'test', path: '/data/absent', value: null },
+        { op: 'add', path: '/metadata/finalizers', value: ['example.com/a'] },
+        { op: 'add', path: '/metadata/finalizers/-1', value: 'example.com/b' },
+      ],
+      JSON_PATCH,
+    );
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.deepEqual(ok.body.data, { a: '1', new: 'x' });
     // v4 counts a negative index for add from the end of the grown list: -1 appends.
@@ -256,15 +308,17 @@ describe('patches', () => {
     bare(await call('PATCH', cms('/jp'), [{ op: 'add', path: '/metadata/labels/x', value: 'y' }], JSON_PATCH));
     bare(await call('PATCH', cms('/jp'), [{ op: 'copy', from: '/data/absent', path: '/data/c' }], JSON_PATCH));
     bare(await call('PATCH', cms('/jp'), [{ op: 'frobnicate', path: '/data/a' }], JSON_PATCH));
-    failure(await call('PATCH', cms('/jp'), [{ op: 5, path: '/data/a' }], JSON_PATCH), 400,
-      'error decoding patch: json: cannot unmarshal number into Go struct field jsonPatchOp.op of type string', 'BadRequest');
-    failure(await call('PATCH', cms('/jp?fieldValidation=Ignore'), { op: 'add' }, JSON_PATCH), 400,
-      'json: cannot unmarshal object into Go value of type jsonpatch.Patch', 'BadRequest');
+    failure(
+      await call('PATCH', cms('/jp'), [{ op: 5, path: '/data/a' }], JSON_PATCH),
+      400,
+      'error decoding patch: json: cannot unmarshal number into Go struct field jsonPatchOp.op of type string',
+      'BadRequest',
+    );
+    failure(await call('PATCH', cms('/jp?fieldValidation=Ignore'), { op: 'add' }, JSON_PATCH), 400, 'json: cannot unmarshal object into Go value of type jsonpatch.Patch', 'BadRequest');
     const unknown = await call('PATCH', cms('/jp'), [{ op: 'add', path: '/data/z', value: 'z', note: 1 }], JSON_PATCH);
     assert.deepEqual(warnings(unknown), ['299 - "json patch unknown field \\"[0].note\\""']);
     const many = Array.from({ length: 10001 }, () => ({ op: 'test', path: '/data/a', value: '1' }));
-    failure(await call('PATCH', cms('/jp'), many, JSON_PATCH), 413,
-      'Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001', 'RequestEntityTooLarge');
+    failure(await call('PATCH', cms('/jp'), many, JSON_PATCH), 413, 'Request entity too large: The allowed maximum operations in a JSON patch is 10000, got 10001', 'RequestEntityTooLarge');
   });
 
   test('merge patch: null is no patch; a result that does not decode is a 422 showing it; uid is immutable', async () => {
@@ -276,10 +330,13 @@ describe('patches', () => {
     assert.match(typed.body.message, /^ "" is invalid: patch: Invalid value: "\{\\"apiVersion\\":\\"v1\\",\\"data\\":\{\\"a\\":1\},\\"kind\\":\\"ConfigMap\\",/);
     assert.match(typed.body.message, /: json: cannot unmarshal number into Go struct field ConfigMap.data of type string$/);
     assert.deepEqual(Object.keys(typed.body.details), ['causes']);
-    failure(await call('PATCH', cms('/mp'), { metadata: { uid: 'other' } }, MERGE), 422,
-      'ConfigMap "mp" is invalid: metadata.uid: Invalid value: "other": field is immutable', 'Invalid');
-    failure(await call('PATCH', cms('/mp'), { metadata: { namespace: 'elsewhere' } }, MERGE), 400,
-      'the namespace of the provided object does not match the namespace sent on the request', 'BadRequest');
+    failure(await call('PATCH', cms('/mp'), { metadata: { uid: 'other' } }, MERGE), 422, 'ConfigMap "mp" is invalid: metadata.uid: Invalid value: "other": field is immutable', 'Invalid');
+    failure(
+      await call('PATCH', cms('/mp'), { metadata: { namespace: 'elsewhere' } }, MERGE),
+      400,
+      'the namespace of the provided object does not match the namespace sent on the request',
+      'BadRequest',
+    );
   });
 
   test('strategic merge patch: list strategies and directives', async () => {
@@ -301,8 +358,7 @@ describe('patches', () => {
 
   test('server-side apply: fieldManager required, creates a missing object (201), merges into an existing one', async () => {
     const config = (name: string, value: string, apiVersion = 'v1') => `apiVersion: ${apiVersion}\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  b: ${value}\n`;
-    failure(await call('PATCH', cms('/ssa'), config('ssa', 'x'), APPLY), 422,
-      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', 'Invalid');
+    failure(await call('PATCH', cms('/ssa'), config('ssa', 'x'), APPLY), 422, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch', 'Invalid');
     const dry = await call('PATCH', cms('/ssa?fieldManager=t&dryRun=All'), config('ssa', 'one'), APPLY);
     assert.equal(dry.status, 201);
     assert.equal((await call('GET', cms('/ssa'))).status, 404);
@@ -313,9 +369,12 @@ describe('patches', () => {
     const updated = await call('PATCH', cms('/ssa?fieldManager=t'), config('ssa', 'two'), APPLY);
     assert.equal(updated.status, 200);
     assert.deepEqual(updated.body.data, { b: 'two', other: 'kept' });
-    failure(await call('PATCH', cms('/ssa?fieldManager=t'), config('ssa', 'three', 'v2'), APPLY), 400,
-      'Incorrect version specified in apply patch. Specified patch version: v2, expected: v1', 'BadRequest');
-    failure(await call('PATCH', cms('/ssa?fieldManager=t'), config('other', 'three'), APPLY), 400,
-      'the name of the object (other) does not match the name on the URL (ssa)', 'BadRequest');
+    failure(
+      await call('PATCH', cms('/ssa?fieldManager=t'), config('ssa', 'three', 'v2'), APPLY),
+      400,
+      'Incorrect version specified in apply patch. Specified patch version: v2, expected: v1',
+      'BadRequest',
+    );
+    failure(await call('PATCH', cms('/ssa?fieldManager=t'), config('other', 'three'), APPLY), 400, 'the name of the object (other) does not match the name on the URL (ssa)', 'BadRequest');
   });
 });

@@ -121,7 +121,10 @@ describe('garbage collector', () => {
       const current = await get(ns, 'shared');
       return current?.metadata.ownerReferences?.length === 1 ? current : undefined;
     });
-    assert.deepEqual(shared.metadata.ownerReferences?.map((o) => [o.name, o.uid]), [['owner-b', b.metadata.uid]]);
+    assert.deepEqual(
+      shared.metadata.ownerReferences?.map((o) => [o.name, o.uid]),
+      [['owner-b', b.metadata.uid]],
+    );
     assert.deepEqual(shared.data, { k: 'v' });
   });
 
@@ -166,15 +169,33 @@ describe('state loaded from a data file', () => {
 
   test(...embeddedOnly('data file', 'a namespace without kube-root-ca.crt gets one, and owners loaded with their dependents are collected'), async () => {
     const file = path.join(dir, 'data.json');
-    const meta = (name: string, uid: string, rv: number, extra: Record<string, unknown> = {}) => ({ name, namespace: 'loaded', uid, resourceVersion: String(rv), creationTimestamp: '2026-11-01T00:00:00Z', ...extra });
+    const meta = (name: string, uid: string, rv: number, extra: Record<string, unknown> = {}) => ({
+      name,
+      namespace: 'loaded',
+      uid,
+      resourceVersion: String(rv),
+      creationTimestamp: '2026-11-01T00:00:00Z',
+      ...extra,
+    });
     await writeFile(
       file,
       JSON.stringify({
         resourceVersion: '40',
         objects: [
-          { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'loaded', uid: 'ns-uid', resourceVersion: '10', creationTimestamp: '2026-11-01T00:00:00Z' }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } },
+          {
+            apiVersion: 'v1',
+            kind: 'Namespace',
+            metadata: { name: 'loaded', uid: 'ns-uid', resourceVersion: '10', creationTimestamp: '2026-11-01T00:00:00Z' },
+            spec: { finalizers: ['kubernetes'] },
+            status: { phase: 'Active' },
+          },
           { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('owner', 'owner-uid', 20), data: { k: 'v' } },
-          { apiVersion: 'v1', kind: 'ConfigMap', metadata: meta('dependent', 'dependent-uid', 30, { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'owner-uid' }] }), data: { k: 'v' } },
+          {
+            apiVersion: 'v1',
+            kind: 'ConfigMap',
+            metadata: meta('dependent', 'dependent-uid', 30, { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: 'owner-uid' }] }),
+            data: { k: 'v' },
+          },
         ],
       }),
     );
@@ -186,7 +207,12 @@ describe('state loaded from a data file', () => {
       const published = await eventually(ROOT_CA, () => loaded.getConfigMap({ namespace: 'loaded', name: ROOT_CA }).catch(() => undefined));
       assert.match(published.data?.['ca.crt'] ?? '', PEM);
       assert.equal(await loaded.deleteConfigMap({ namespace: 'loaded', name: 'owner' }), 'deleted');
-      await eventually('the loaded dependent to be collected', () => loaded.getConfigMap({ namespace: 'loaded', name: 'dependent' }).then(() => undefined, () => true));
+      await eventually('the loaded dependent to be collected', () =>
+        loaded.getConfigMap({ namespace: 'loaded', name: 'dependent' }).then(
+          () => undefined,
+          () => true,
+        ),
+      );
     } finally {
       await server.close();
     }

@@ -114,31 +114,41 @@ describe('OpenAPI', () => {
 
 describe('Table', () => {
   test('Events print as kube-apiserver prints them, wide, for core/v1 and events.k8s.io/v1 alike', async () => {
-    const core = await json('POST', '/api/v1/namespaces/d/events', {}, {
-      metadata: { name: 'e1' },
-      involvedObject: { kind: 'ConfigMap', namespace: 'd', name: 'task-1', fieldPath: 'data.state' },
-      reason: 'Swept',
-      message: '  expired  ',
-      type: 'Normal',
-      source: { component: 'cmstate' },
-      firstTimestamp: '2026-12-01T10:00:00Z',
-      lastTimestamp: '2026-12-01T11:30:00Z',
-      count: 3,
-    });
+    const core = await json(
+      'POST',
+      '/api/v1/namespaces/d/events',
+      {},
+      {
+        metadata: { name: 'e1' },
+        involvedObject: { kind: 'ConfigMap', namespace: 'd', name: 'task-1', fieldPath: 'data.state' },
+        reason: 'Swept',
+        message: '  expired  ',
+        type: 'Normal',
+        source: { component: 'cmstate' },
+        firstTimestamp: '2026-12-01T10:00:00Z',
+        lastTimestamp: '2026-12-01T11:30:00Z',
+        count: 3,
+      },
+    );
     assert.equal(core.status, 201, JSON.stringify(core.body));
-    const v1 = await json('POST', '/apis/events.k8s.io/v1/namespaces/d/events', {}, {
-      apiVersion: 'events.k8s.io/v1',
-      kind: 'Event',
-      metadata: { name: 'e2' },
-      eventTime: '2026-12-01T11:55:00.000000Z',
-      reportingController: 'cmstate.io/sweep',
-      reportingInstance: 'sweep-1',
-      action: 'Delete',
-      reason: 'Swept',
-      regarding: { kind: 'ConfigMap', namespace: 'd', name: 'task-2' },
-      note: 'gone',
-      type: 'Normal',
-    });
+    const v1 = await json(
+      'POST',
+      '/apis/events.k8s.io/v1/namespaces/d/events',
+      {},
+      {
+        apiVersion: 'events.k8s.io/v1',
+        kind: 'Event',
+        metadata: { name: 'e2' },
+        eventTime: '2026-12-01T11:55:00.000000Z',
+        reportingController: 'cmstate.io/sweep',
+        reportingInstance: 'sweep-1',
+        action: 'Delete',
+        reason: 'Swept',
+        regarding: { kind: 'ConfigMap', namespace: 'd', name: 'task-2' },
+        note: 'gone',
+        type: 'Normal',
+      },
+    );
     assert.equal(v1.status, 201, JSON.stringify(v1.body));
     const expectedRows = [
       ['30m', 'Normal', 'Swept', 'configmap/task-1', 'data.state', 'cmstate', 'expired', '120m', 3, 'e1'],
@@ -148,10 +158,22 @@ describe('Table', () => {
       const table = (await json('GET', path, { accept: TABLE })).body;
       const columns = table.columnDefinitions.map((c: { name: string; priority: number; type: string }) => `${c.name}:${c.priority}:${c.type}`);
       assert.deepEqual(columns, [
-        'Last Seen:0:string', 'Type:0:string', 'Reason:0:string', 'Object:0:string', 'Subobject:1:string',
-        'Source:1:string', 'Message:0:string', 'First Seen:1:string', 'Count:1:string', 'Name:1:string',
+        'Last Seen:0:string',
+        'Type:0:string',
+        'Reason:0:string',
+        'Object:0:string',
+        'Subobject:1:string',
+        'Source:1:string',
+        'Message:0:string',
+        'First Seen:1:string',
+        'Count:1:string',
+        'Name:1:string',
       ]);
-      assert.deepEqual(table.rows.map((r: { cells: unknown[] }) => r.cells), expectedRows, path);
+      assert.deepEqual(
+        table.rows.map((r: { cells: unknown[] }) => r.cells),
+        expectedRows,
+        path,
+      );
     }
   });
 

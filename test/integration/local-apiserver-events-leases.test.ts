@@ -82,10 +82,7 @@ describe('core/v1 Events', () => {
     const ref = await call('POST', core(ns), { metadata: { name: 'a' }, involvedObject: { kind: 'ConfigMap', namespace: ns, uid: 7 } });
     assert.equal(ref.body.message, 'Event in version "v1" cannot be handled as a Event: json: cannot unmarshal number into Go struct field ObjectReference.involvedObject.uid of type types.UID');
     const time = await call('POST', core(ns), { metadata: { name: 'a' }, involvedObject: { kind: 'ConfigMap', namespace: ns }, eventTime: '2026-12-01T00:00:00Z' });
-    assert.equal(
-      time.body.message,
-      'Event in version "v1" cannot be handled as a Event: parsing time "2026-12-01T00:00:00Z" as "2006-01-02T15:04:05.000000Z07:00": cannot parse "Z" as ".000000"',
-    );
+    assert.equal(time.body.message, 'Event in version "v1" cannot be handled as a Event: parsing time "2026-12-01T00:00:00Z" as "2006-01-02T15:04:05.000000Z07:00": cannot parse "Z" as ".000000"');
   });
 
   test('names need only be path segments; a new-style core Event needs its reporting fields', async () => {
@@ -178,7 +175,7 @@ describe('events.k8s.io/v1 Events', () => {
     assert.deepEqual(
       legacyStyle.body.details.causes.map((c: { field: string; message: string }) => `${c.field}: ${c.message}`),
       [
-        'metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, \'-\' or \'.\', and must start and end with an alphanumeric character (e.g. \'example.com\', regex used for validation is \'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\')',
+        "metadata.name: Invalid value: \"Bad_Name\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
         'type: Invalid value: "": has invalid value: Info',
         'count: Invalid value: "": needs to be unset',
       ],

@@ -103,7 +103,10 @@ describe('CRUD', () => {
     const list = await call('GET', cms(ns));
     assert.equal(list.body.kind, 'ConfigMapList');
     // Every namespace also holds the cluster's kube-root-ca.crt, as on a real cluster.
-    assert.deepEqual(list.body.items.map((i: KubeObject) => i.metadata.name), ['a', 'kube-root-ca.crt']);
+    assert.deepEqual(
+      list.body.items.map((i: KubeObject) => i.metadata.name),
+      ['a', 'kube-root-ca.crt'],
+    );
     assert.match(list.body.metadata.resourceVersion, /^\d+$/);
 
     const replaced = await call('PUT', cms(ns, '/a'), { body: { ...created.body, data: { k: 'v2' } } });
@@ -145,10 +148,7 @@ describe('CRUD', () => {
     const v2 = (await call('PUT', cms(ns, '/a'), { body: { ...v1, data: { k: 'v2' } } })).body;
     const stale = await call('PUT', cms(ns, '/a'), { body: { ...v1, data: { k: 'v3' } } });
     assertStatus(stale, 409, 'Conflict');
-    assert.equal(
-      stale.body.message,
-      'Operation cannot be fulfilled on configmaps "a": the object has been modified; please apply your changes to the latest version and try again',
-    );
+    assert.equal(stale.body.message, 'Operation cannot be fulfilled on configmaps "a": the object has been modified; please apply your changes to the latest version and try again');
     const unconditional = await call('PUT', cms(ns, '/a'), {
       body: { metadata: { name: 'a', resourceVersion: '' }, data: { k: 'v4' } },
     });
@@ -297,12 +297,7 @@ describe('CRUD', () => {
     assert.deepEqual(groups, ['events.k8s.io', 'authorization.k8s.io', 'coordination.k8s.io']);
     assert.equal((await call('GET', '/apis/coordination.k8s.io/v1')).body.resources[0].name, 'leases');
     assert.equal((await call('GET', '/version')).body.minor, '32');
-    assert.deepEqual(Object.keys((await call('GET', '/openapi/v3')).body.paths).sort(), [
-      'api/v1',
-      'apis/authorization.k8s.io/v1',
-      'apis/coordination.k8s.io/v1',
-      'apis/events.k8s.io/v1',
-    ]);
+    assert.deepEqual(Object.keys((await call('GET', '/openapi/v3')).body.paths).sort(), ['api/v1', 'apis/authorization.k8s.io/v1', 'apis/coordination.k8s.io/v1', 'apis/events.k8s.io/v1']);
   });
 });
 
@@ -348,14 +343,8 @@ describe('selectors over HTTP', () => {
 
   test('all namespaces, field selector on namespace', async () => {
     assert.deepEqual(await names(`/api/v1/configmaps?labelSelector=${q('app=web')}`), ['sel-a/web', 'sel-b/web']);
-    assert.deepEqual(
-      await names(`/api/v1/configmaps?labelSelector=app&fieldSelector=${q('metadata.namespace=sel-b')}`),
-      ['sel-b/web'],
-    );
-    assert.deepEqual(
-      await names(`/api/v1/configmaps?labelSelector=${q('app=web')}&fieldSelector=${q('metadata.namespace!=sel-a')}`),
-      ['sel-b/web'],
-    );
+    assert.deepEqual(await names(`/api/v1/configmaps?labelSelector=app&fieldSelector=${q('metadata.namespace=sel-b')}`), ['sel-b/web']);
+    assert.deepEqual(await names(`/api/v1/configmaps?labelSelector=${q('app=web')}&fieldSelector=${q('metadata.namespace!=sel-a')}`), ['sel-b/web']);
   });
 
   test('bad selectors are 400', async () => {
@@ -438,7 +427,10 @@ describe('paging', () => {
     const ns = await namespace('paging-at-revision');
     for (const name of ['a', 'b', 'c', 'd']) await createCm(ns, name, { labels: { set: 'x' } });
     const first = await call('GET', `${cms(ns)}?labelSelector=set%3Dx&limit=2`);
-    assert.deepEqual(first.body.items.map((i: KubeObject) => i.metadata.name), ['a', 'b']);
+    assert.deepEqual(
+      first.body.items.map((i: KubeObject) => i.metadata.name),
+      ['a', 'b'],
+    );
     const c = (await call('GET', cms(ns, '/c'))).body;
     // After the first page: c changes, d goes, e comes.
     await call('PATCH', cms(ns, '/c'), { contentType: 'application/merge-patch+json', body: { data: { k: 'changed' } } });
@@ -446,11 +438,17 @@ describe('paging', () => {
     await createCm(ns, 'e', { labels: { set: 'x' } });
     const rest = await call('GET', `${cms(ns)}?labelSelector=set%3Dx&limit=2&continue=${encodeURIComponent(first.body.metadata.continue)}`);
     assert.equal(rest.status, 200, JSON.stringify(rest.body));
-    assert.deepEqual(rest.body.items.map((i: KubeObject) => i.metadata.name), ['c', 'd']);
+    assert.deepEqual(
+      rest.body.items.map((i: KubeObject) => i.metadata.name),
+      ['c', 'd'],
+    );
     assert.deepEqual([rest.body.items[0].data.k, rest.body.items[0].metadata.resourceVersion], ['v', c.metadata.resourceVersion]);
     assert.equal(rest.body.metadata.resourceVersion, first.body.metadata.resourceVersion);
     const now = await call('GET', `${cms(ns)}?labelSelector=set%3Dx`);
-    assert.deepEqual(now.body.items.map((i: KubeObject) => i.metadata.name), ['a', 'b', 'c', 'e']);
+    assert.deepEqual(
+      now.body.items.map((i: KubeObject) => i.metadata.name),
+      ['a', 'b', 'c', 'e'],
+    );
   });
 
   test('a continue token the server cannot read is 400, worded as storage.DecodeContinue words it', async () => {
@@ -512,9 +510,10 @@ describe('paging', () => {
     try {
       clocked.seed(Array.from({ length: 5 }, (_, i) => ({ metadata: { name: `c${i}` } })));
       const page = async (token: string) =>
-        fetch(`${clocked.url}${cms('default')}?limit=2${token ? `&continue=${encodeURIComponent(token)}` : ''}`).then(
-          async (r) => ({ status: r.status, body: (await r.json()) as { metadata: { continue?: string } } }),
-        );
+        fetch(`${clocked.url}${cms('default')}?limit=2${token ? `&continue=${encodeURIComponent(token)}` : ''}`).then(async (r) => ({
+          status: r.status,
+          body: (await r.json()) as { metadata: { continue?: string } },
+        }));
       const first = await page('');
       now += 59000;
       const second = await page(first.body.metadata.continue as string);
@@ -544,16 +543,8 @@ describe('size limit and validation', () => {
     ['multi-byte UTF-8, one é over', { data: { a: 'é'.repeat(MiB / 2 + 1) } }, 422],
     ['binaryData counts decoded bytes, exactly', { binaryData: { b: Buffer.alloc(MiB, 7).toString('base64') } }, 201],
     ['binaryData one decoded byte over', { binaryData: { b: Buffer.alloc(MiB + 1, 7).toString('base64') } }, 422],
-    [
-      'data plus binaryData',
-      { data: { a: 'x'.repeat(MiB / 2) }, binaryData: { b: Buffer.alloc(MiB / 2, 1).toString('base64') } },
-      201,
-    ],
-    [
-      'data plus binaryData, one over',
-      { data: { a: 'x'.repeat(MiB / 2 + 1) }, binaryData: { b: Buffer.alloc(MiB / 2, 1).toString('base64') } },
-      422,
-    ],
+    ['data plus binaryData', { data: { a: 'x'.repeat(MiB / 2) }, binaryData: { b: Buffer.alloc(MiB / 2, 1).toString('base64') } }, 201],
+    ['data plus binaryData, one over', { data: { a: 'x'.repeat(MiB / 2 + 1) }, binaryData: { b: Buffer.alloc(MiB / 2, 1).toString('base64') } }, 422],
   ];
   sizeCases.forEach(([what, fields, code], i) => {
     test(`${what} → ${code}`, async () => {
@@ -591,7 +582,10 @@ describe('size limit and validation', () => {
     test(`422 Invalid: ${what}`, async () => {
       const r = await call('POST', cms(ns), { body });
       assertStatus(r, 422, 'Invalid');
-      assert.ok(r.body.details.causes.some((c: { field: string }) => c.field === field), JSON.stringify(r.body.details.causes));
+      assert.ok(
+        r.body.details.causes.some((c: { field: string }) => c.field === field),
+        JSON.stringify(r.body.details.causes),
+      );
       assert.match(r.body.message, /^ConfigMap ".*" is invalid: /);
     });
   }
@@ -646,7 +640,10 @@ describe('representations', () => {
     await call('POST', cms(ns), { body: { metadata: { name: 'a' }, data: { x: '1', y: '2' }, binaryData: { z: 'AA==' } } });
     const r = await call('GET', cms(ns), { accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json' });
     assert.equal(r.body.kind, 'Table');
-    assert.deepEqual(r.body.columnDefinitions.map((c: { name: string }) => c.name), ['Name', 'Data', 'Age']);
+    assert.deepEqual(
+      r.body.columnDefinitions.map((c: { name: string }) => c.name),
+      ['Name', 'Data', 'Age'],
+    );
     assert.deepEqual(r.body.rows[0].cells.slice(0, 2), ['a', 3]);
     assert.equal(r.body.rows[0].object.kind, 'PartialObjectMetadata');
   });
@@ -736,10 +733,16 @@ describe('patch types', () => {
     });
     assert.equal(r.status, 200, JSON.stringify(r.body));
     // As strategicpatch orders a merged list: the patch's entries in the patch's order.
-    assert.deepEqual(r.body.metadata.ownerReferences.map((o: { uid: string; name: string }) => `${o.uid}:${o.name}`), ['u2:two', 'u1:renamed']);
+    assert.deepEqual(
+      r.body.metadata.ownerReferences.map((o: { uid: string; name: string }) => `${o.uid}:${o.name}`),
+      ['u2:two', 'u1:renamed'],
+    );
     assert.deepEqual(r.body.data, { a: '1', b: '2' });
     const removed = await call('PATCH', cms(ns, '/s'), { contentType: type, body: { metadata: { ownerReferences: [{ uid: 'u1', $patch: 'delete' }] } } });
-    assert.deepEqual(removed.body.metadata.ownerReferences.map((o: { uid: string }) => o.uid), ['u2']);
+    assert.deepEqual(
+      removed.body.metadata.ownerReferences.map((o: { uid: string }) => o.uid),
+      ['u2'],
+    );
   });
 
   test('a Content-Type that is no patch type is 415 (the route consumes patch types only)', async () => {
@@ -939,10 +942,7 @@ describe('authorization', () => {
     const rule = server.deny({ verb: 'delete', resource: 'configmaps', namespace: ns });
     const denied = await call('DELETE', cms(ns, '/x'));
     assertStatus(denied, 403, 'Forbidden');
-    assert.equal(
-      denied.body.message,
-      'configmaps "x" is forbidden: User "cmstate-local" cannot delete resource "configmaps" in API group "" in the namespace "authz"',
-    );
+    assert.equal(denied.body.message, 'configmaps "x" is forbidden: User "cmstate-local" cannot delete resource "configmaps" in API group "" in the namespace "authz"');
     assert.equal((await review('delete', 'configmaps')).body.status.allowed, false);
     assert.equal((await review('get', 'configmaps')).body.status.allowed, true);
     assert.equal((await review('delete', 'configmaps', 'other')).body.status.allowed, true);
@@ -951,17 +951,11 @@ describe('authorization', () => {
     server.deny({ verb: 'list', resource: 'leases' });
     const leases = await call('GET', `/apis/coordination.k8s.io/v1/namespaces/${ns}/leases`);
     assertStatus(leases, 403, 'Forbidden');
-    assert.equal(
-      leases.body.message,
-      'leases.coordination.k8s.io is forbidden: User "cmstate-local" cannot list resource "leases" in API group "coordination.k8s.io" in the namespace "authz"',
-    );
+    assert.equal(leases.body.message, 'leases.coordination.k8s.io is forbidden: User "cmstate-local" cannot list resource "leases" in API group "coordination.k8s.io" in the namespace "authz"');
     const noCreate = server.deny({ verb: 'create', resource: 'configmaps' });
     const createDenied = await createCm(ns, 'y');
     assertStatus(createDenied, 403, 'Forbidden');
-    assert.equal(
-      createDenied.body.message,
-      'configmaps is forbidden: User "cmstate-local" cannot create resource "configmaps" in API group "" in the namespace "authz"',
-    );
+    assert.equal(createDenied.body.message, 'configmaps is forbidden: User "cmstate-local" cannot create resource "configmaps" in API group "" in the namespace "authz"');
     noCreate.remove();
     rule.remove();
     assert.equal((await call('DELETE', cms(ns, '/x'))).status, 200);
@@ -993,9 +987,7 @@ describe('persistence', () => {
         const got = (await (await fetch(`${second.url}${cms('kept', '/a')}`)).json()) as KubeObject;
         assert.deepEqual(got, created);
         assert.equal(second.resourceVersion, rv);
-        const next = (await (
-          await fetch(`${second.url}${cms('kept')}`, { method: 'POST', headers: json, body: JSON.stringify({ metadata: { name: 'b' } }) })
-        ).json()) as KubeObject;
+        const next = (await (await fetch(`${second.url}${cms('kept')}`, { method: 'POST', headers: json, body: JSON.stringify({ metadata: { name: 'b' } }) })).json()) as KubeObject;
         assert.ok(Number(next.metadata['resourceVersion']) > Number(rv));
       } finally {
         await second.close();
@@ -1015,16 +1007,13 @@ describe('clients and throughput', () => {
     const created = await core.createNamespacedConfigMap({ namespace: 'client-node', body: { metadata: { name: 'c', labels: { a: 'b' } }, data: { k: 'v' } } });
     assert.match(created.metadata?.resourceVersion ?? '', /^\d+$/);
     const list = await core.listNamespacedConfigMap({ namespace: 'client-node', labelSelector: 'a=b', limit: 10 });
-    assert.deepEqual(list.items.map((i) => i.metadata?.name), ['c']);
-    const patched = await core.patchNamespacedConfigMap(
-      { name: 'c', namespace: 'client-node', body: { data: { k: 'w' } } },
-      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    assert.deepEqual(
+      list.items.map((i) => i.metadata?.name),
+      ['c'],
     );
+    const patched = await core.patchNamespacedConfigMap({ name: 'c', namespace: 'client-node', body: { data: { k: 'w' } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
     assert.equal(patched.data?.['k'], 'w');
-    await assert.rejects(
-      core.replaceNamespacedConfigMap({ name: 'c', namespace: 'client-node', body: created }),
-      (err: Error & { code?: number }) => err.code === 409,
-    );
+    await assert.rejects(core.replaceNamespacedConfigMap({ name: 'c', namespace: 'client-node', body: created }), (err: Error & { code?: number }) => err.code === 409);
     const status = await core.deleteNamespacedConfigMap({ name: 'c', namespace: 'client-node' });
     assert.equal(status.status, 'Success');
   });
@@ -1061,7 +1050,7 @@ describe('clients and throughput', () => {
       token = r.body.metadata.continue ?? '';
     } while (token);
     const metaSeconds = (performance.now() - metaStarted) / 1000;
-    assert.equal(listed, 20000 + 1, 'and the namespace\'s kube-root-ca.crt');
+    assert.equal(listed, 20000 + 1, "and the namespace's kube-root-ca.crt");
     t.diagnostic(`create via fetch (16 in flight): ${(n / createSeconds).toFixed(0)} ConfigMaps/s`);
     t.diagnostic(`list full objects: ${(listed / listSeconds).toFixed(0)} objects/s; metadata only: ${(listed / metaSeconds).toFixed(0)} objects/s`);
     assert.ok(n / createSeconds > 50, 'creates are not pathologically slow');

@@ -58,7 +58,14 @@ function knownSet(): ConfigMap[] {
     stateConfigMap({ id: 'r1', namespace: ns, lastUpdate: ago({ days: 2 }), status: 'in_progress', iteration: 1 }),
     stateConfigMap({ id: 'fb', namespace: ns, lastUpdate: ago({ hours: 3 }), status: 'in_progress', iteration: 1, feedback: feedbackEntries(5) }),
     big,
-    stateConfigMap({ id: 's1', namespace: ns, lastUpdate: ago({ days: 10 }), status: 'succeeded', labels: { 'cmstate.io/sweep': 'marked' }, annotations: { 'cmstate.io/marked-at': ago({ hours: 5 }) } }),
+    stateConfigMap({
+      id: 's1',
+      namespace: ns,
+      lastUpdate: ago({ days: 10 }),
+      status: 'succeeded',
+      labels: { 'cmstate.io/sweep': 'marked' },
+      annotations: { 'cmstate.io/marked-at': ago({ hours: 5 }) },
+    }),
     stateConfigMap({ id: 'f1', namespace: ns, lastUpdate: ago({ days: 1 }), status: 'failed', annotations: { 'cmstate.io/quarantined': 'iteration_history does not match iteration' } }),
     stateConfigMap({ id: 'bad', namespace: ns, lastUpdate: ago({ days: 30 }), status: 'succeeded', annotations: { 'cmstate.io/last-update': 'yesterday' } }),
     archive,
@@ -69,13 +76,9 @@ function run(command: string[], ...extra: string[]) {
   return cli([...command, '--kubeconfig', cluster.kubeconfig, '-n', ns, '--now', iso(T0), '--qps', '500', ...extra]);
 }
 
-
 function assertKnownStateGauges(samples: readonly Sample[], labels: Record<string, string>): void {
   const states = (status: string) => sampleValue(samples, 'cmstate_task_states', { ...labels, status });
-  assert.deepEqual(
-    ['pending', 'in_progress', 'succeeded', 'failed', 'max_iterations_reached', 'cancelled'].map(states),
-    [2, 3, 2, 1, 0, 0],
-  );
+  assert.deepEqual(['pending', 'in_progress', 'succeeded', 'failed', 'max_iterations_reached', 'cancelled'].map(states), [2, 3, 2, 1, 0, 0]);
   assert.equal(sampleValue(samples, 'cmstate_task_states_marked_for_deletion', labels), 1);
   assert.equal(sampleValue(samples, 'cmstate_task_states_quarantined', labels), 1);
   assert.equal(sampleValue(samples, 'cmstate_task_states_invalid', labels), 1);
@@ -101,7 +104,10 @@ describe('cmstate metrics without a Pushgateway', () => {
     assert.equal(result.code, 0, result.stderr);
     const summary = result.json<{ job: string; observed: number; failed: number }>();
     assert.deepEqual([summary.job, summary.observed, summary.failed], ['metrics', 8, 0]);
-    const exposition = result.stdout.filter((l) => l.trim()).slice(0, -1).join('\n');
+    const exposition = result.stdout
+      .filter((l) => l.trim())
+      .slice(0, -1)
+      .join('\n');
     assertKnownStateGauges(parseExposition(exposition), { namespace: ns });
   });
 
@@ -234,7 +240,7 @@ describe('metrics on a real Pushgateway', { skip: gateway ? false : PUSHGATEWAY_
     const samples = await scrape();
     assert.deepEqual(findSamples(samples, 'cmstate_job_last_run_timestamp_seconds', { namespace: ns }), []);
     assert.deepEqual(findSamples(samples, 'cmstate_task_states', { namespace: ns }), []);
-    assert.equal(findSamples(samples, 'cmstate_job_last_run_timestamp_seconds', { namespace: keep }).length, 1, 'another namespace\'s groups stay');
+    assert.equal(findSamples(samples, 'cmstate_job_last_run_timestamp_seconds', { namespace: keep }).length, 1, "another namespace's groups stay");
   });
 
   test('--delete-group --all-namespaces also removes the per-namespace state gauge groups', async () => {

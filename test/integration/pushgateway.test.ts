@@ -32,7 +32,6 @@ function sweepMetrics(): RunMetrics {
   return createRunMetrics('sweep', { actions: ['mark', 'unmark', 'delete'] });
 }
 
-
 const gateway = await startPushgateway();
 after(() => gateway?.stop());
 
@@ -77,7 +76,7 @@ describe('Pushgateway (real prometheus-pushgateway)', { skip: gateway ? false : 
     assert.equal(sampleValue(samples, 'cmstate_job_failures', group), 2);
     assert.equal(sampleValue(samples, 'cmstate_job_duration_seconds', group), 4);
     assert.equal(sampleValue(samples, 'cmstate_job_actions', { ...group, action: 'delete', outcome: 'planned' }), 0);
-    assert.deepEqual(findSamples(samples, 'cmstate_job_actions', { ...group, outcome: 'skipped_conflict' }), [], 'the previous run\'s skips are replaced');
+    assert.deepEqual(findSamples(samples, 'cmstate_job_actions', { ...group, outcome: 'skipped_conflict' }), [], "the previous run's skips are replaced");
 
     await run(grouping, summary(), true, T2.plus({ hours: 6 }));
     const later = await scrape();
@@ -143,7 +142,14 @@ describe('Pushgateway (real prometheus-pushgateway)', { skip: gateway ? false : 
 
   test('the metrics job pushes run metrics and state gauges as one group', async () => {
     const objects: ObjectMetadata[] = [
-      { metadata: { name: 'task-a-state', namespace: 'team-g', labels: { 'cmstate.io/state': 'task', 'cmstate.io/status': 'failed' }, annotations: { 'cmstate.io/last-update': '2025-06-01T11:00:00Z', 'cmstate.io/quarantined': 'bad history' } } },
+      {
+        metadata: {
+          name: 'task-a-state',
+          namespace: 'team-g',
+          labels: { 'cmstate.io/state': 'task', 'cmstate.io/status': 'failed' },
+          annotations: { 'cmstate.io/last-update': '2025-06-01T11:00:00Z', 'cmstate.io/quarantined': 'bad history' },
+        },
+      },
     ];
     const runMetrics = createRunMetrics('metrics');
     const method = runMetrics.record(summary({ job: 'metrics', observed: 1, planned: {}, applied: {}, skipped: {} }), { success: true, finishedAt: T1 });
@@ -231,7 +237,9 @@ describe('pushMetrics without a gateway', () => {
       calls++;
       return new Response('gateway overloaded\nsecond line', { status: 502 });
     };
-    const err = await pushMetrics({ url: 'http://gw.example:9091', registry: new Registry(), grouping: { job: 'sweep', namespace: 'x' }, method: 'post', fetch: fakeFetch, ...FAST }).catch((e: unknown) => e);
+    const err = await pushMetrics({ url: 'http://gw.example:9091', registry: new Registry(), grouping: { job: 'sweep', namespace: 'x' }, method: 'post', fetch: fakeFetch, ...FAST }).catch(
+      (e: unknown) => e,
+    );
     assert.ok(err instanceof PushError, String(err));
     assert.equal(calls, 3);
     assert.equal(err.status, 502);
@@ -239,9 +247,17 @@ describe('pushMetrics without a gateway', () => {
   });
 
   test('a gateway that does not answer times out per attempt', async () => {
-    const hang: typeof fetch = (_input, init) =>
-      new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
-    const err = await pushMetrics({ url: 'http://gw.example:9091', registry: new Registry(), grouping: { job: 'sweep', namespace: 'x' }, method: 'put', fetch: hang, retries: 1, timeoutMs: 20, backoffMs: 1 }).catch((e: unknown) => e);
+    const hang: typeof fetch = (_input, init) => new Promise((_resolve, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
+    const err = await pushMetrics({
+      url: 'http://gw.example:9091',
+      registry: new Registry(),
+      grouping: { job: 'sweep', namespace: 'x' },
+      method: 'put',
+      fetch: hang,
+      retries: 1,
+      timeoutMs: 20,
+      backoffMs: 1,
+    }).catch((e: unknown) => e);
     assert.ok(err instanceof PushError, String(err));
     assert.equal(err.attempts, 2);
     assert.match(err.message, /no answer within 20 ms after 2 attempts$/);
@@ -287,7 +303,10 @@ describe('createRunMetrics', () => {
   });
 
   test('failure and dry run: POST, without the last success timestamp (not even a 0)', async () => {
-    for (const [s, success] of [[summary(), false], [summary({ dry_run: true }), true]] as const) {
+    for (const [s, success] of [
+      [summary(), false],
+      [summary({ dry_run: true }), true],
+    ] as const) {
       const metrics = sweepMetrics();
       metrics.record(summary(), { success: true, finishedAt: T1 });
       assert.equal(metrics.record(s, { success, finishedAt: T2 }), 'post');

@@ -67,7 +67,26 @@ async function get(name: string): Promise<ConfigMap | undefined> {
 }
 
 function repair(...extra: string[]) {
-  return cli(['repair', '--kubeconfig', cluster.kubeconfig, '-n', ns, '--now', NOW, '--output', 'json', '--qps', '1000', '--budget-bytes', String(OPTIONS.budgetBytes), '--compression-threshold', String(OPTIONS.compressionThreshold), '--snapshot-dir', snapshots, ...extra]);
+  return cli([
+    'repair',
+    '--kubeconfig',
+    cluster.kubeconfig,
+    '-n',
+    ns,
+    '--now',
+    NOW,
+    '--output',
+    'json',
+    '--qps',
+    '1000',
+    '--budget-bytes',
+    String(OPTIONS.budgetBytes),
+    '--compression-threshold',
+    String(OPTIONS.compressionThreshold),
+    '--snapshot-dir',
+    snapshots,
+    ...extra,
+  ]);
 }
 
 interface Summary {
@@ -148,12 +167,16 @@ describe('repair', () => {
           assert.equal(now!.metadata.resourceVersion, was.metadata.resourceVersion, `${fixture.name}: untouched`);
           break;
       }
-      for (const other of fixture.context) assert.equal((await get(other.metadata.name))?.metadata.resourceVersion, seeded.get(other.metadata.name)!.metadata.resourceVersion, `${other.metadata.name}: untouched`);
+      for (const other of fixture.context)
+        assert.equal((await get(other.metadata.name))?.metadata.resourceVersion, seeded.get(other.metadata.name)!.metadata.resourceVersion, `${other.metadata.name}: untouched`);
     }
 
     const [saved, ...more] = await snapshotContents();
     assert.equal(more.length, 0, 'one snapshot for the run');
-    const changed = corpus.filter((f) => f.expected.action !== 'none').map((f) => f.object.metadata.name).sort();
+    const changed = corpus
+      .filter((f) => f.expected.action !== 'none')
+      .map((f) => f.object.metadata.name)
+      .sort();
     assert.deepEqual(saved!.map((cm) => cm.metadata.name).sort(), changed);
     for (const cm of saved!) assert.deepEqual(content(cm), content(seeded.get(cm.metadata.name)!), `${cm.metadata.name}: the original as it was on the server`);
 
@@ -209,7 +232,9 @@ describe('repair', () => {
   });
 
   test('malformed objects mixed with good ones: only the broken ones change', async () => {
-    const good = Array.from({ length: 20 }, (_, i) => stateConfigMap({ id: `good-${i}`, namespace: ns, lastUpdate: '2026-11-19T10:00:00Z', iteration: i % 5, status: i % 5 === 0 ? 'pending' : 'in_progress' }));
+    const good = Array.from({ length: 20 }, (_, i) =>
+      stateConfigMap({ id: `good-${i}`, namespace: ns, lastUpdate: '2026-11-19T10:00:00Z', iteration: i % 5, status: i % 5 === 0 ? 'pending' : 'in_progress' }),
+    );
     const broken = corpus.filter((f) => ['field-feedback-unparseable', 'mirror-stale-status-label', 'compressed-invalid', 'legacy-version-0', 'status-unknown-no-history'].includes(f.name));
     const seeded = await seed([...good, ...broken.map((f) => f.object)]);
     const run = await repair();
@@ -284,7 +309,10 @@ describe('repair', () => {
     assert.equal(run.json<Summary>().failed, 1);
     const { rules } = JSON.parse(run.stdout.at(-2)!) as { rules: Record<string, { found: number; repaired: number }> };
     assert.ok(Object.values(rules).some((r) => r.found > 0));
-    assert.ok(Object.values(rules).every((r) => r.repaired === 0), JSON.stringify(rules));
+    assert.ok(
+      Object.values(rules).every((r) => r.repaired === 0),
+      JSON.stringify(rules),
+    );
   });
 
   test(...embeddedOnly('fault injection', 'a second conflict after the re-plan skips the object, counted, and leaves it as it was'), async () => {
@@ -331,7 +359,7 @@ describe('repair', () => {
     assert.deepEqual(second.json<Summary>().planned, { repair: 0, quarantine: 0, delete_orphan: 0 });
   });
 
-  test('in a Job\'s pod, the deleted orphans are reported in one Event on the Job', async () => {
+  test("in a Job's pod, the deleted orphans are reported in one Event on the Job", async () => {
     const orphans = corpus.filter((f) => f.expected.action === 'delete-orphan');
     await seed(orphans.flatMap((f) => [f.object, ...f.context]));
     const job = testJob(ns);
@@ -341,7 +369,10 @@ describe('repair', () => {
     const recorded = (await events.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.reason?.startsWith('Orphan'));
     assert.equal(recorded.length, 1);
     const [event] = recorded;
-    assert.deepEqual([event!.reason, event!.type, event!.involvedObject.apiVersion, event!.involvedObject.kind, event!.involvedObject.name, event!.involvedObject.uid], ['OrphanArchivesDeleted', 'Normal', 'batch/v1', 'Job', job.name, job.uid]);
+    assert.deepEqual(
+      [event!.reason, event!.type, event!.involvedObject.apiVersion, event!.involvedObject.kind, event!.involvedObject.name, event!.involvedObject.uid],
+      ['OrphanArchivesDeleted', 'Normal', 'batch/v1', 'Job', job.name, job.uid],
+    );
     assert.match(event!.message ?? '', new RegExp(`^deleted ${orphans.length} orphan archives: ${orphans[0]!.object.metadata.name}`));
   });
 });

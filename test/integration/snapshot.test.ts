@@ -91,7 +91,12 @@ async function seedStates(namespace: string, count: number, prefix = 's'): Promi
   const parents = withArchives.map(({ id, feedback }) => encodeState(taskState({ id, lastUpdate, feedback }), { namespace, budgetBytes: 12_000, compressionThreshold: 1_000_000 }));
   const created = await put([...tasks, ...parents.map((p) => p.configMap)]);
   const uids = new Map(created.map((cm) => [cm.metadata.name, cm.metadata.uid]));
-  const archives = parents.flatMap((p) => p.archives.map((a) => ({ ...a, metadata: { ...a.metadata, ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: p.configMap.metadata.name, uid: uids.get(p.configMap.metadata.name) ?? '' }] } })));
+  const archives = parents.flatMap((p) =>
+    p.archives.map((a) => ({
+      ...a,
+      metadata: { ...a.metadata, ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: p.configMap.metadata.name, uid: uids.get(p.configMap.metadata.name) ?? '' }] },
+    })),
+  );
   await put(archives);
   return { archives: archives.length };
 }
@@ -155,8 +160,14 @@ describe('snapshot and restore', () => {
     const { archives } = await seedStates(ns, 2000);
     const before = await listAll(ns);
     assert.equal(before.length, 2000 + archives);
-    assert.ok(before.some((cm) => cm.binaryData?.['feedback_history.json.gz']), 'some feedback is compressed');
-    assert.ok(before.some((cm) => configMapSize(cm) > 1_000_000), 'some states are near 1 MiB');
+    assert.ok(
+      before.some((cm) => cm.binaryData?.['feedback_history.json.gz']),
+      'some feedback is compressed',
+    );
+    assert.ok(
+      before.some((cm) => configMapSize(cm) > 1_000_000),
+      'some states are near 1 MiB',
+    );
 
     const dir = path.join(work, 'round-trip');
     const file = await takeSnapshot(ns, dir);
@@ -175,7 +186,10 @@ describe('snapshot and restore', () => {
     assert.ok(reportOf(restored).every((e) => e.outcome === 'created'));
 
     const after = await listAll(ns);
-    assert.deepEqual(after.map((cm) => cm.metadata.name), before.map((cm) => cm.metadata.name));
+    assert.deepEqual(
+      after.map((cm) => cm.metadata.name),
+      before.map((cm) => cm.metadata.name),
+    );
     const afterByName = new Map(after.map((cm) => [cm.metadata.name, cm]));
     for (const original of before) assert.deepEqual(content(afterByName.get(original.metadata.name)!), content(original), original.metadata.name);
     const restoredArchives = after.filter((cm) => cm.metadata.labels?.['cmstate.io/state'] === 'archive');
@@ -198,7 +212,10 @@ describe('snapshot and restore', () => {
     assert.deepEqual([await mode(dir), await mode(file), await mode(manifest)], [0o700, 0o600, 0o600]);
     const quiet = await cli(['verify', file]);
     assert.equal(quiet.code, 0, quiet.stderr);
-    assert.equal(quiet.stdout.some((l) => l.startsWith('warning')), false);
+    assert.equal(
+      quiet.stdout.some((l) => l.startsWith('warning')),
+      false,
+    );
 
     await chmod(file, 0o644);
     const warned = await cli(['verify', file]);
@@ -264,7 +281,7 @@ describe('snapshot and restore', () => {
       await assertRejected(copy, /manifest .* is missing/);
     });
 
-    test("a wrong checksum in the manifest names exactly that object", async () => {
+    test('a wrong checksum in the manifest names exactly that object', async () => {
       const copy = await damaged('checksum', async (c) => {
         const json = JSON.parse(await readFile(c.manifest, 'utf8')) as { entries: { sha256: string }[] };
         json.entries[4]!.sha256 = 'f'.repeat(64);
@@ -301,12 +318,19 @@ describe('snapshot and restore', () => {
       const dir = path.join(work, 'killed');
       // The second page is held back, so the process is killed with the first page written.
       const hold = cluster.local!.faults.add({ match: { method: 'GET', path: /configmaps\?.*continue=/ }, fault: { kind: 'latency', ms: 30_000 } });
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'cli/main.ts'), 'snapshot', '--dir', dir, '-n', ns, '--kubeconfig', cluster.kubeconfig, '--page-size', '10', '--log-level', 'error'], { cwd: root, stdio: 'ignore' });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', path.join(root, 'cli/main.ts'), 'snapshot', '--dir', dir, '-n', ns, '--kubeconfig', cluster.kubeconfig, '--page-size', '10', '--log-level', 'error'],
+        { cwd: root, stdio: 'ignore' },
+      );
       try {
         const deadline = Date.now() + 20_000;
         while (hold.matched === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
         assert.equal(hold.matched, 1, 'the snapshot reached its second page');
-        assert.ok((await readdir(dir)).some((f) => f.endsWith('.partial')), 'a snapshot was being written');
+        assert.ok(
+          (await readdir(dir)).some((f) => f.endsWith('.partial')),
+          'a snapshot was being written',
+        );
       } finally {
         child.kill('SIGKILL');
         await new Promise((r) => child.once('exit', r));
@@ -358,7 +382,10 @@ describe('snapshot and restore', () => {
       const restored = await listAll(target);
       const expected = (await listAll(ns)).filter((cm) => cm.metadata.labels?.['cmstate.io/status'] === 'succeeded').map((cm) => cm.metadata.name);
       assert.ok(expected.length > 5);
-      assert.deepEqual(restored.map((cm) => cm.metadata.name), expected);
+      assert.deepEqual(
+        restored.map((cm) => cm.metadata.name),
+        expected,
+      );
     });
 
     test('--dry-run prints what it would create and changes nothing', async () => {
@@ -367,7 +394,10 @@ describe('snapshot and restore', () => {
       assert.equal(result.code, 0, result.stderr);
       const report = reportOf(result);
       assert.ok(report.length >= 2);
-      assert.ok(report.every((e) => e.outcome === 'would-create'), JSON.stringify(report));
+      assert.ok(
+        report.every((e) => e.outcome === 'would-create'),
+        JSON.stringify(report),
+      );
       assert.equal((await listAll(target)).length, 0);
       const text = await cli(['restore', '--from', file, '-n', target, '--task', 'p-0001', '--dry-run', '--kubeconfig', cluster.kubeconfig]);
       assert.match(text.stdout.join('\n'), new RegExp(`would create ${target}/task-p-0001-state`));
@@ -393,7 +423,10 @@ describe('snapshot and restore', () => {
       assert.equal(summary.applied.overwrite, 2);
       assert.equal(summary.skipped.conflict, 1);
       const report = reportOf(result);
-      assert.deepEqual(report.find((e) => e.name === 'task-p-0004-state'), { namespace: target, name: 'task-p-0004-state', outcome: 'skipped', reason: 'conflict: changed since it was saved' });
+      assert.deepEqual(
+        report.find((e) => e.name === 'task-p-0004-state'),
+        { namespace: target, name: 'task-p-0004-state', outcome: 'skipped', reason: 'conflict: changed since it was saved' },
+      );
 
       const original = new Map((await listAll(ns)).map((cm) => [cm.metadata.name, cm]));
       const now = new Map((await listAll(target)).map((cm) => [cm.metadata.name, cm]));
@@ -418,7 +451,10 @@ describe('snapshot and restore', () => {
     const result = await run(['snapshot', '--dir', dir, '-n', ns, '--keep-last', '1', '--keep-min-good', '2'], at(3));
     assert.equal(result.code, 0, result.stderr);
     const left = (await listSnapshots(dir)).map((s) => s.time.toISO());
-    assert.deepEqual(left, [at(1), at(3)].map((t) => DateTime.fromISO(t).toUTC().toISO()));
+    assert.deepEqual(
+      left,
+      [at(1), at(3)].map((t) => DateTime.fromISO(t).toUTC().toISO()),
+    );
   });
 
   test('retention after a successful snapshot: --keep-last, never the newest good one', async () => {

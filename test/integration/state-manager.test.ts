@@ -41,7 +41,9 @@ function entry(id: string, bytes: number, iteration = 0, resolved = false): Feed
     severity: 'medium',
     issue_type: 'bug',
     // Random text does not compress much, so archives are really needed.
-    description: randomBytes(Math.ceil(bytes * 0.75)).toString('base64').slice(0, bytes),
+    description: randomBytes(Math.ceil(bytes * 0.75))
+      .toString('base64')
+      .slice(0, bytes),
     resolved,
   };
 }
@@ -66,11 +68,17 @@ describe('StateManager', () => {
     assert.equal(results.filter((r) => r.status === 'rejected').length, 0);
     const state = await manager(ns).get('race');
     assert.equal(state.iteration, 50);
-    assert.deepEqual(state.iteration_history.map((h) => h.iteration), Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.deepEqual(
+      state.iteration_history.map((h) => h.iteration),
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
     assert.equal(state.status, 'in_progress');
     // Every increment returned a distinct iteration: none was lost or applied twice.
     const seen = results.map((r) => (r.status === 'fulfilled' ? r.value.iteration : -1)).sort((a, b) => a - b);
-    assert.deepEqual(seen, Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
   });
 
   test('with the default maximum of 10, exactly 10 of 50 concurrent increments succeed', async () => {
@@ -81,7 +89,10 @@ describe('StateManager', () => {
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     assert.equal(ok.length, 10);
     assert.equal(refused.length, 40);
-    assert.ok(refused.every((r) => r.reason instanceof MaxIterationsError), String(refused.find((r) => !(r.reason instanceof MaxIterationsError))?.reason));
+    assert.ok(
+      refused.every((r) => r.reason instanceof MaxIterationsError),
+      String(refused.find((r) => !(r.reason instanceof MaxIterationsError))?.reason),
+    );
     const state = await manager(ns).get('capped');
     assert.equal(state.iteration, 10);
     assert.equal(state.status, 'max_iterations_reached');
@@ -112,7 +123,10 @@ describe('StateManager', () => {
     assert.equal(ids.length, 150);
     assert.deepEqual(new Set(ids), new Set(distinct.map((e) => e.id)));
     const objects = await allConfigMaps(ns);
-    assert.ok(objects.some((cm) => cm.metadata.labels?.['cmstate.io/state'] === 'archive'), 'archives were written');
+    assert.ok(
+      objects.some((cm) => cm.metadata.labels?.['cmstate.io/state'] === 'archive'),
+      'archives were written',
+    );
     const state = await manager(ns).get('fb');
     assert.equal(state.feedback_history.length + state.feedback_archived, 150);
   });
@@ -132,7 +146,11 @@ describe('StateManager', () => {
     } while (cursor);
     const read = pages.flat();
     assert.equal(read.length, 270);
-    assert.deepEqual(read.map((e) => e.id), written.map((e) => e.id), 'oldest first, nothing lost or repeated');
+    assert.deepEqual(
+      read.map((e) => e.id),
+      written.map((e) => e.id),
+      'oldest first, nothing lost or repeated',
+    );
     const objects = await allConfigMaps(ns);
     const total = read.reduce((sum, e) => sum + e.description.length, 0);
     assert.ok(total >= 5 * 1024 * 1024, `history is ${total} bytes`);
@@ -160,7 +178,10 @@ describe('StateManager', () => {
     await mgr.incrementIteration('machine');
     const done = await mgr.setStatus('machine', 'succeeded', 'tests green');
     assert.equal(done.status, 'succeeded');
-    assert.deepEqual(done.status_history.map((h) => `${h.from}->${h.to}`), ['pending->in_progress', 'in_progress->succeeded']);
+    assert.deepEqual(
+      done.status_history.map((h) => `${h.from}->${h.to}`),
+      ['pending->in_progress', 'in_progress->succeeded'],
+    );
     await assert.rejects(mgr.incrementIteration('machine'), InvalidTransitionError);
     await assert.rejects(mgr.setStatus('machine', 'in_progress', 'again'), /succeeded is terminal|terminal/);
     const cm = await cluster.client().getConfigMap({ namespace: ns, name: 'task-machine-state' });
@@ -185,7 +206,11 @@ describe('StateManager', () => {
     const cm = await cluster.client().getConfigMap({ namespace: ns, name: 'task-old-state' });
     assert.equal(cm.data?.version, '1');
     assert.equal(cm.data?.owner_team, 'platform', 'unknown keys are kept');
-    assert.ok(JSON.parse(cm.data!.iteration_history!).slice(0, 3).every((h: { recovered?: boolean }) => h.recovered === true));
+    assert.ok(
+      JSON.parse(cm.data!.iteration_history!)
+        .slice(0, 3)
+        .every((h: { recovered?: boolean }) => h.recovered === true),
+    );
   });
 
   test('recoverState returns the findings of a corrupted state instead of throwing', async () => {
@@ -196,7 +221,10 @@ describe('StateManager', () => {
     await cluster.client().replaceConfigMap({ ...cm, data: { ...cm.data, iteration: '7', iteration_history: '[{"iteration": 1' } });
     const recovered = await mgr.recoverState('broken');
     assert.equal(recovered.state, undefined);
-    assert.ok(recovered.findings.some((f) => f.rule === 'field-invalid'), JSON.stringify(recovered.findings));
+    assert.ok(
+      recovered.findings.some((f) => f.rule === 'field-invalid'),
+      JSON.stringify(recovered.findings),
+    );
     await assert.rejects(mgr.get('broken'), /task-broken-state: data.iteration_history/);
   });
 

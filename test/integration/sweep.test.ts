@@ -162,9 +162,15 @@ describe('sweep', () => {
     assert.equal(run.code, 0, run.stderr);
     const lists = cluster.local!.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/configmaps'));
     assert.ok(lists.length >= 1);
-    assert.ok(lists.every((r) => /as=PartialObjectMetadataList/.test(r.accept ?? '')), 'every list asks for metadata only');
+    assert.ok(
+      lists.every((r) => /as=PartialObjectMetadataList/.test(r.accept ?? '')),
+      'every list asks for metadata only',
+    );
     const gets = cluster.local!.requests.filter((r) => r.method === 'GET' && /\/configmaps\/[^/]+$/.test(r.path));
-    assert.deepEqual(gets.map((r) => r.path.split('/').at(-1)), ['task-legacy-state']);
+    assert.deepEqual(
+      gets.map((r) => r.path.split('/').at(-1)),
+      ['task-legacy-state'],
+    );
     assert.equal(run.json<{ applied: Record<string, number> }>().applied.mark, 4);
   });
 
@@ -236,7 +242,13 @@ describe('sweep', () => {
     const FILLERS = 1000;
     async function seedDeletableFillers(): Promise<void> {
       const fillers = Array.from({ length: FILLERS }, (_, i) =>
-        stateConfigMap({ id: `filler-${String(i).padStart(4, '0')}`, namespace: ns, lastUpdate: daysAgo(10), labels: { 'cmstate.io/sweep': 'marked' }, annotations: { 'cmstate.io/marked-at': at(0) } }),
+        stateConfigMap({
+          id: `filler-${String(i).padStart(4, '0')}`,
+          namespace: ns,
+          lastUpdate: daysAgo(10),
+          labels: { 'cmstate.io/sweep': 'marked' },
+          annotations: { 'cmstate.io/marked-at': at(0) },
+        }),
       );
       await runBounded(fillers, 16, async (cm) => {
         await client.createConfigMap(cm);
@@ -427,7 +439,7 @@ describe('sweep', () => {
       assert.equal(names.filter((name) => run.stderr.includes(`delete ${ns}/${name}`)).length, 12);
     });
 
-    test('in a Job\'s pod (the chart\'s downward API env): the Event is on the Job', async () => {
+    test("in a Job's pod (the chart's downward API env): the Event is on the Job", async () => {
       await markedForDeletion(3);
       const job = testJob(ns);
       const run = await asJobPod(job, () => sweep(at(25)));

@@ -52,7 +52,13 @@ export function cliProcess(args: string[], options: { env?: Record<string, strin
       { cwd: root, env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-        resolve(result(code, stdout.split('\n').filter((l) => l.length), stderr));
+        resolve(
+          result(
+            code,
+            stdout.split('\n').filter((l) => l.length),
+            stderr,
+          ),
+        );
       },
     );
   });

@@ -88,7 +88,6 @@ async function stop(child: ChildProcess, exited: Promise<number | null>): Promis
   await exited;
 }
 
-
 export interface Sample {
   name: string;
   labels: Record<string, string>;

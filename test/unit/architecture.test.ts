@@ -73,7 +73,10 @@ describe('architecture', () => {
     const files = LAYERS.flatMap((layer) => sourceFiles(path.join(root, layer)));
     const graph = importGraph(files, (file) => readFileSync(file, 'utf8'));
     assert.ok(graph.size > 100, `read ${graph.size} modules`);
-    assert.deepEqual(cycles(graph).map((component) => component.join(' -> ')), []);
+    assert.deepEqual(
+      cycles(graph).map((component) => component.join(' -> ')),
+      [],
+    );
   });
 
   test('the check finds cycles of every kind of import', () => {

@@ -32,8 +32,7 @@ describe('checkDeleteBudget', () => {
       { plannedDeletes: 140, observed: 200, maxDelete: 100, maxDeletePercent: 50, force: false },
       {
         allowed: false,
-        reason:
-          'refusing to delete 140 objects: more than --max-delete 100; 70% of 200 observed task states, more than --max-delete-percent 50 (use --force to override)',
+        reason: 'refusing to delete 140 objects: more than --max-delete 100; 70% of 200 observed task states, more than --max-delete-percent 50 (use --force to override)',
       },
     ],
     [
@@ -74,7 +73,10 @@ describe('checkDeleteBudget', () => {
   ];
   for (const [name, budget, message] of invalid) {
     test(`throws on ${name}`, () => {
-      assert.throws(() => checkDeleteBudget(budget), (err: unknown) => err instanceof InvalidDeleteBudgetError && err.message === message);
+      assert.throws(
+        () => checkDeleteBudget(budget),
+        (err: unknown) => err instanceof InvalidDeleteBudgetError && err.message === message,
+      );
     });
   }
 });

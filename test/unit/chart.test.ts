@@ -23,16 +23,19 @@ type Values = Record<string, unknown>;
 const isMap = (v: unknown): v is Values => typeof v === 'object' && v !== null && !Array.isArray(v);
 const readYaml = (path: string): unknown => parse(readFileSync(path, 'utf8'));
 const defaults = readYaml(join(chart, 'values.yaml')) as Values;
-const ciFiles = readdirSync(join(chart, 'ci')).filter((f) => f.endsWith('.yaml')).sort();
+const ciFiles = readdirSync(join(chart, 'ci'))
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 function listFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)],
-  );
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : [join(dir, e.name)]));
 }
 const templates = new Map(listFiles(templatesDir).map((p) => [relative(templatesDir, p), readFileSync(p, 'utf8')]));
 /** Every partial (`_*.tpl`): the defines the templates include, wherever each lives. */
-const helpers = [...templates].filter(([name]) => name.startsWith('_') && name.endsWith('.tpl')).map(([, text]) => text).join('\n');
+const helpers = [...templates]
+  .filter(([name]) => name.startsWith('_') && name.endsWith('.tpl'))
+  .map(([, text]) => text)
+  .join('\n');
 
 /** Helm's coalescing of user values over the chart's: maps merge, anything else replaces, null deletes. */
 function mergeValues(base: Values, over: Values): Values {
@@ -81,10 +84,7 @@ addFormats.default(ajv);
 const validate = ajv.compile(JSON.parse(readFileSync(join(chart, 'values.schema.json'), 'utf8')) as object);
 
 describe('values.schema.json', () => {
-  const cases: [string, Values][] = [
-    ['values.yaml', defaults],
-    ...ciFiles.map((f): [string, Values] => [`ci/${f}`, mergeValues(defaults, readYaml(join(chart, 'ci', f)) as Values)]),
-  ];
+  const cases: [string, Values][] = [['values.yaml', defaults], ...ciFiles.map((f): [string, Values] => [`ci/${f}`, mergeValues(defaults, readYaml(join(chart, 'ci', f)) as Values)])];
   for (const [name, values] of cases) {
     test(`accepts ${name}`, () => {
       assert.equal(validate(values), true, ajv.errorsText(validate.errors));
@@ -190,7 +190,10 @@ describe('values used by the templates', () => {
 
   test('every .job.<key> the pod and Job helpers read is declared by every entry they are given', () => {
     assert.deepEqual([...podOwnerKeys].sort(), [...new Set([...jobSpecKeys, ...podSpecKeys])].sort(), 'only these helpers read .job');
-    const checks: [Set<string>, Record<string, Values>][] = [[jobSpecKeys, jobSpecOwners], [podSpecKeys, podSpecOwners]];
+    const checks: [Set<string>, Record<string, Values>][] = [
+      [jobSpecKeys, jobSpecOwners],
+      [podSpecKeys, podSpecOwners],
+    ];
     for (const [keys, owners] of checks) {
       for (const key of keys) {
         for (const [name, owner] of Object.entries(owners)) assert.ok(key in owner, `${name}.${key}`);
@@ -202,15 +205,15 @@ describe('values used by the templates', () => {
     // A value is read when a template reads it, an ancestor of it (toYaml of a whole map), or, for the
     // entries of jobs, restore and test, through $job / .job / dig.
     const readPaths = [...valuesPaths];
-    const isRead = (path: string): boolean =>
-      readPaths.some((p) => p === path || path.startsWith(`${p}.`) || p.startsWith(`${path}.`));
+    const isRead = (path: string): boolean => readPaths.some((p) => p === path || path.startsWith(`${p}.`) || p.startsWith(`${path}.`));
     const unread: string[] = [];
     for (const [key, value] of Object.entries(defaults)) {
       const owners = key === 'jobs' ? jobs : key === 'restore' || key === 'test' ? { [key]: value as Values } : null;
       if (!owners) {
-        if (isMap(value)) for (const child of Object.keys(value)) {
-          if (!isRead(`${key}.${child}`)) unread.push(`${key}.${child}`);
-        }
+        if (isMap(value))
+          for (const child of Object.keys(value)) {
+            if (!isRead(`${key}.${child}`)) unread.push(`${key}.${child}`);
+          }
         else if (!isRead(key)) unread.push(key);
         continue;
       }
@@ -256,10 +259,12 @@ describe('YAML around the template directives', () => {
   for (const name of manifests) {
     test(`${name} is well-formed YAML with apiVersion and kind`, () => {
       const docs = parseAllDocuments(templateToYaml(templates.get(name) ?? ''));
-      const objects = docs.map((doc) => {
-        assert.deepEqual(doc.errors.map(String), [], name);
-        return doc.toJS() as unknown;
-      }).filter((o) => o !== null);
+      const objects = docs
+        .map((doc) => {
+          assert.deepEqual(doc.errors.map(String), [], name);
+          return doc.toJS() as unknown;
+        })
+        .filter((o) => o !== null);
       assert.ok(objects.length > 0, `${name} has a manifest`);
       for (const o of objects) {
         assert.ok(isMap(o) && typeof o.apiVersion === 'string' && typeof o.kind === 'string', `${name}: ${JSON.stringify(o).slice(0, 80)}`);
@@ -321,15 +326,28 @@ describe('RBAC', () => {
     assert.deepEqual(table, JSON.parse(JSON.stringify(descriptors)));
   });
 
-  test('the jobs that mount the snapshot volume are one list, the descriptors\' (snapshots: true)', () => {
-    assert.deepEqual(defineBody('cmstate.snapshotJobs').trim().split(' ').sort(), DEPLOYED_JOBS.filter((job) => job.snapshots).map((job) => job.name).sort());
+  test("the jobs that mount the snapshot volume are one list, the descriptors' (snapshots: true)", () => {
+    assert.deepEqual(
+      defineBody('cmstate.snapshotJobs').trim().split(' ').sort(),
+      DEPLOYED_JOBS.filter((job) => job.snapshots)
+        .map((job) => job.name)
+        .sort(),
+    );
     for (const name of ['cronjobs.yaml', 'restore-job.yaml']) assert.match(templates.get(name) ?? '', /"snapshots" \(has [^)]*\(splitList " " \(include "cmstate\.snapshotJobs" \$\)\)\)/, name);
     assert.match(helpers, /range \$name := splitList " " \(include "cmstate\.snapshotJobs" \$\)/, 'cmstate.usesSnapshots reads the list');
   });
 
   test('the chart deploys exactly the jobs the descriptors say: its CronJobs, and the restore Job', () => {
-    assert.deepEqual(Object.keys(defaults.jobs as Values).sort(), DEPLOYED_JOBS.filter((job) => job.deployed === 'cronjob').map((job) => job.name).sort());
-    assert.deepEqual(DEPLOYED_JOBS.filter((job) => job.deployed === 'job').map((job) => job.name), ['restore']);
+    assert.deepEqual(
+      Object.keys(defaults.jobs as Values).sort(),
+      DEPLOYED_JOBS.filter((job) => job.deployed === 'cronjob')
+        .map((job) => job.name)
+        .sort(),
+    );
+    assert.deepEqual(
+      DEPLOYED_JOBS.filter((job) => job.deployed === 'job').map((job) => job.name),
+      ['restore'],
+    );
     for (const job of DEPLOYED_JOBS) assert.ok(job.name in table, job.name);
   });
 
@@ -346,7 +364,7 @@ describe('downward API env', () => {
   const env = parse(templateToYaml(defineText('cmstate.env'))) as EnvVar[];
   const fieldRefs = Object.fromEntries(env.filter((e) => e.valueFrom?.fieldRef).map((e) => [e.name, e.valueFrom!.fieldRef!.fieldPath]));
 
-  test('every pod gets its own and its Job\'s identity, the names the runner reads', () => {
+  test("every pod gets its own and its Job's identity, the names the runner reads", () => {
     assert.deepEqual(fieldRefs, {
       [WORKLOAD_ENV.podNamespace]: 'metadata.namespace',
       [WORKLOAD_ENV.podName]: 'metadata.name',
@@ -358,7 +376,10 @@ describe('downward API env', () => {
   });
 
   test('the names are outside the CMSTATE_ prefix, which the CLI reads as options', () => {
-    assert.ok(Object.keys(fieldRefs).every((name) => !name.startsWith('CMSTATE_')), Object.keys(fieldRefs).join(', '));
+    assert.ok(
+      Object.keys(fieldRefs).every((name) => !name.startsWith('CMSTATE_')),
+      Object.keys(fieldRefs).join(', '),
+    );
   });
 
   test('the CronJob pod template passes it: cronjobs → jobSpec → podSpec → env', () => {
@@ -395,13 +416,16 @@ describe('Job pod failure policy', () => {
     }
   });
 
-  test('onExitCodes names the pod\'s container and lists ordered, distinct, non-zero codes', () => {
+  test("onExitCodes names the pod's container and lists ordered, distinct, non-zero codes", () => {
     for (const { onExitCodes } of rules.filter((rule) => rule.onExitCodes !== undefined) as { onExitCodes: Values }[]) {
       assert.ok(['In', 'NotIn'].includes(onExitCodes.operator as string));
       assert.ok(containerNames.includes(onExitCodes.containerName), String(onExitCodes.containerName));
       const codes = onExitCodes.values as number[];
       assert.ok(codes.length > 0 && codes.length <= 255 && codes.every(Number.isInteger));
-      assert.ok(codes.every((code, i) => i === 0 || (codes[i - 1] ?? code) < code), `${codes.join(',')} must be ordered and distinct`);
+      assert.ok(
+        codes.every((code, i) => i === 0 || (codes[i - 1] ?? code) < code),
+        `${codes.join(',')} must be ordered and distinct`,
+      );
       if (onExitCodes.operator === 'In') assert.ok(!codes.includes(0));
     }
     assert.equal(podSpec.restartPolicy, 'Never', 'a pod failure policy requires restartPolicy Never');
@@ -461,7 +485,14 @@ describe('supported Kubernetes versions', () => {
       JobSpec.podFailurePolicy.rules.onExitCodes.operator JobSpec.podFailurePolicy.rules.onExitCodes.values
       JobSpec.podFailurePolicy.rules.onPodConditions.type JobSpec.podFailurePolicy.rules.onPodConditions.status`,
   };
-  const minorOf = new Map(Object.entries(gaSince).flatMap(([minor, fields]) => fields.split(/\s+/).filter(Boolean).map((f) => [f, Number(minor)] as const)));
+  const minorOf = new Map(
+    Object.entries(gaSince).flatMap(([minor, fields]) =>
+      fields
+        .split(/\s+/)
+        .filter(Boolean)
+        .map((f) => [f, Number(minor)] as const),
+    ),
+  );
 
   // A key right under `if semverCompare ">=1.N.0-0" ...KubeVersion.Version` is renamed key@N, so the
   // paths below carry the version each field is gated on.
@@ -469,9 +500,11 @@ describe('supported Kubernetes versions', () => {
   const leafPaths = (node: unknown, path: string): string[] => {
     const maps = (Array.isArray(node) ? node : [node]).filter(isMap);
     if (maps.length === 0) return [path];
-    return maps.flatMap((m) => Object.entries(m)
-      .filter(([key]) => key !== 'metadata')
-      .flatMap(([key, value]) => leafPaths(value, `${path}.${key}`)));
+    return maps.flatMap((m) =>
+      Object.entries(m)
+        .filter(([key]) => key !== 'metadata')
+        .flatMap(([key, value]) => leafPaths(value, `${path}.${key}`)),
+    );
   };
   /** The leaf fields a template text emits, each prefixed by `type` or else by its document's kind. */
   const emitted = (text: string, type?: string): string[] =>
@@ -484,11 +517,28 @@ describe('supported Kubernetes versions', () => {
     });
   // The helpers that emit API fields, by the API type they emit; the others emit names and labels.
   const fieldHelpers: Record<string, string> = {
-    'cmstate.jobSpec': 'JobSpec', 'cmstate.podSpec': 'PodSpec', 'cmstate.podSecurityContext': 'PodSecurityContext',
-    'cmstate.containerSecurityContext': 'SecurityContext', 'cmstate.env': 'EnvVar', 'cmstate.rbacRules': 'PolicyRule',
+    'cmstate.jobSpec': 'JobSpec',
+    'cmstate.podSpec': 'PodSpec',
+    'cmstate.podSecurityContext': 'PodSecurityContext',
+    'cmstate.containerSecurityContext': 'SecurityContext',
+    'cmstate.env': 'EnvVar',
+    'cmstate.rbacRules': 'PolicyRule',
   };
-  const otherHelpers = ['name', 'fullname', 'chart', 'labels', 'selectorLabels', 'serviceAccountName', 'image', 'scopes',
-    'resourceName', 'snapshotJobs', 'usesSnapshots', 'snapshotsClaimName', 'rbacVerbs'].map((n) => `cmstate.${n}`);
+  const otherHelpers = [
+    'name',
+    'fullname',
+    'chart',
+    'labels',
+    'selectorLabels',
+    'serviceAccountName',
+    'image',
+    'scopes',
+    'resourceName',
+    'snapshotJobs',
+    'usesSnapshots',
+    'snapshotsClaimName',
+    'rbacVerbs',
+  ].map((n) => `cmstate.${n}`);
   const fields = [
     ...Object.entries(fieldHelpers).flatMap(([name, type]) => emitted(defineText(name), type)),
     ...[...templates].filter(([name]) => name.endsWith('.yaml')).flatMap(([, text]) => emitted(text)),
@@ -523,7 +573,10 @@ describe('supported Kubernetes versions', () => {
 
   test('no version gate is at or below the floor (it would always be true)', () => {
     const gates = [...fields.join(' ').matchAll(/@(\d+)/g)].map((m) => Number(m[1]));
-    assert.ok(gates.every((minor) => minor > floor), gates.join(','));
+    assert.ok(
+      gates.every((minor) => minor > floor),
+      gates.join(','),
+    );
   });
 
   test('every semverCompare gates on the cluster version with a range that admits vendor builds', () => {

@@ -1,16 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DateTime, Duration } from 'luxon';
-import {
-  DurationParseError,
-  TimestampParseError,
-  addDuration,
-  formatDuration,
-  formatTimestamp,
-  parseDuration,
-  parseInstant,
-  parseTimestamp,
-} from '../../src/durations.js';
+import { DurationParseError, TimestampParseError, addDuration, formatDuration, formatTimestamp, parseDuration, parseInstant, parseTimestamp } from '../../src/durations.js';
 
 describe('parseDuration', () => {
   const valid: [input: string, expected: Record<string, number>][] = [
@@ -143,16 +134,14 @@ describe('parseTimestamp', () => {
     test(`rejects ${JSON.stringify(input)}`, () => {
       assert.throws(
         () => parseTimestamp(input),
-        (err: unknown) =>
-          err instanceof TimestampParseError &&
-          err.message === `invalid timestamp "${input}": use RFC 3339 like 2026-11-10T08:00:00Z`,
+        (err: unknown) => err instanceof TimestampParseError && err.message === `invalid timestamp "${input}": use RFC 3339 like 2026-11-10T08:00:00Z`,
       );
     });
   }
 });
 
 describe('parseInstant', () => {
-  test('agrees with luxon\'s ISO parser on 5,000 random RFC 3339 timestamps, offsets and fractions included', () => {
+  test("agrees with luxon's ISO parser on 5,000 random RFC 3339 timestamps, offsets and fractions included", () => {
     let seed = 7;
     const next = (n: number) => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;

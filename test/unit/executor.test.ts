@@ -276,10 +276,13 @@ describe('runBounded', () => {
   for (const concurrency of [0, -1, 0.5, Number.NaN]) {
     test(`concurrency ${concurrency} throws RangeError`, async () => {
       let calls = 0;
-      await assert.rejects(runBounded(range(3), concurrency, async () => void calls++), {
-        name: 'RangeError',
-        message: `concurrency must be >= 1, got ${concurrency}`,
-      });
+      await assert.rejects(
+        runBounded(range(3), concurrency, async () => void calls++),
+        {
+          name: 'RangeError',
+          message: `concurrency must be >= 1, got ${concurrency}`,
+        },
+      );
       assert.equal(calls, 0);
     });
   }

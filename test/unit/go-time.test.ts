@@ -68,7 +68,7 @@ describe('Time', () => {
   });
 });
 
-test('goTimeString prints as Go\'s Time.String() in UTC', () => {
+test("goTimeString prints as Go's Time.String() in UTC", () => {
   assert.equal(goTimeString('2026-12-01T00:00:00.500000Z'), '2026-12-01 00:00:00.5 +0000 UTC');
   assert.equal(goTimeString('2026-12-01T00:00:00Z'), '2026-12-01 00:00:00 +0000 UTC');
   assert.equal(goTimeString(null), '0001-01-01 00:00:00 +0000 UTC');

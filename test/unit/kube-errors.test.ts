@@ -277,11 +277,7 @@ describe('InvalidError.tooLarge', () => {
   const tooLarge: [name: string, body: unknown, expected: boolean][] = [
     ['the real 1 MiB Status', TOO_LARGE, true],
     ['the real 1 MiB Status as a raw JSON string', JSON.stringify(TOO_LARGE), true],
-    [
-      'a FieldValueTooLong cause alone',
-      status(422, 'Invalid', 'ConfigMap "task-42-state" is invalid', { causes: [{ reason: 'FieldValueInvalid' }, { reason: 'FieldValueTooLong' }] }),
-      true,
-    ],
+    ['a FieldValueTooLong cause alone', status(422, 'Invalid', 'ConfigMap "task-42-state" is invalid', { causes: [{ reason: 'FieldValueInvalid' }, { reason: 'FieldValueTooLong' }] }), true],
     ['"Too long" in the message alone', status(422, 'Invalid', 'ConfigMap "task-42-state" is invalid: []: Too long: must have at most 1048576 bytes'), true],
     [
       'another validation failure',
@@ -309,13 +305,7 @@ describe('Retry-After', () => {
     ['429 header "0"', 429, { 'retry-after': '0' }, undefined, 0],
     ['429 header wins over details.retryAfterSeconds', 429, { 'retry-after': '2' }, status(429, 'TooManyRequests', 'slow down', { retryAfterSeconds: 9 }), 2],
     ['429 only details.retryAfterSeconds', 429, {}, status(429, 'TooManyRequests', 'slow down', { retryAfterSeconds: 4 }), 4],
-    [
-      '429 only details.retryAfterSeconds, body as a raw JSON string',
-      429,
-      {},
-      JSON.stringify(status(429, 'TooManyRequests', 'slow down', { retryAfterSeconds: 5 })),
-      5,
-    ],
+    ['429 only details.retryAfterSeconds, body as a raw JSON string', 429, {}, JSON.stringify(status(429, 'TooManyRequests', 'slow down', { retryAfterSeconds: 5 })), 5],
     ['429 an HTTP-date header falls back to details', 429, { 'retry-after': 'Wed, 21 Oct 2015 07:28:00 GMT' }, status(429, 'TooManyRequests', 'x', { retryAfterSeconds: 6 }), 6],
     ['429 a negative header is ignored', 429, { 'retry-after': '-1' }, status(429, 'TooManyRequests', 'x', { retryAfterSeconds: 8 }), 8],
     ['429 nothing', 429, {}, undefined, undefined],
@@ -344,18 +334,8 @@ describe('fromTransportFailure', () => {
     ['fetch failed without a cause', fetchFailed(), UnavailableError, unreachable('fetch failed')],
     ['ECONNRESET without a cause', errno('read ECONNRESET', 'ECONNRESET'), UnavailableError, unreachable('ECONNRESET')],
     ['a timeout signal', new DOMException('The operation was aborted due to timeout', 'TimeoutError'), UnavailableError, unreachable('timed out')],
-    [
-      'a plain Error is a client-side problem',
-      new Error('Invalid URL'),
-      UnexpectedError,
-      `delete ${TARGET} failed before reaching ${SERVER}: Invalid URL`,
-    ],
-    [
-      'ENOTFOUND (outside fetch) is not retried',
-      errno('getaddrinfo ENOTFOUND k8s', 'ENOTFOUND'),
-      UnexpectedError,
-      `delete ${TARGET} failed before reaching ${SERVER}: getaddrinfo ENOTFOUND k8s`,
-    ],
+    ['a plain Error is a client-side problem', new Error('Invalid URL'), UnexpectedError, `delete ${TARGET} failed before reaching ${SERVER}: Invalid URL`],
+    ['ENOTFOUND (outside fetch) is not retried', errno('getaddrinfo ENOTFOUND k8s', 'ENOTFOUND'), UnexpectedError, `delete ${TARGET} failed before reaching ${SERVER}: getaddrinfo ENOTFOUND k8s`],
     ['a thrown non-Error', 'boom', UnexpectedError, `delete ${TARGET} failed before reaching ${SERVER}: boom`],
   ];
   for (const [name, err, type, message] of cases) {

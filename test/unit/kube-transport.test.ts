@@ -75,7 +75,10 @@ describe('the transport', () => {
     for (const name of ['a', 'b', 'c']) {
       assert.equal(await client.deleteConfigMap({ namespace: NS, name }, { uid: `uid-${name}`, resourceVersion: '7' }), 'deleted');
     }
-    assert.deepEqual(deleteBodies, ['a', 'b', 'c'].map((name) => ({ preconditions: { uid: `uid-${name}`, resourceVersion: '7' } })));
+    assert.deepEqual(
+      deleteBodies,
+      ['a', 'b', 'c'].map((name) => ({ preconditions: { uid: `uid-${name}`, resourceVersion: '7' } })),
+    );
     assert.equal(sockets.size, 1, 'one connection for the three deletes');
   });
 });

@@ -27,6 +27,9 @@ describe('releaseGroups (what --delete-group deletes)', () => {
 
   test("--all-namespaces: only the _all groups (the per-namespace ones come from the gateway's list)", () => {
     const paths = releaseGroups({ namespace: undefined, shardCount: 1 }).map(groupPath);
-    assert.deepEqual(paths, PUSHING_JOBS.map((job) => `/metrics/job/cmstate-${job}/namespace/_all`));
+    assert.deepEqual(
+      paths,
+      PUSHING_JOBS.map((job) => `/metrics/job/cmstate-${job}/namespace/_all`),
+    );
   });
 });

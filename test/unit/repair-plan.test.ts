@@ -26,7 +26,10 @@ describe('repair plan: the corpus', () => {
       const [plan] = planRepair([fixture.object, ...fixture.context], now, fixture.options);
       assert.ok(plan);
       const { expected } = fixture;
-      assert.deepEqual(plan.findings.map((f) => f.rule), expected.findings);
+      assert.deepEqual(
+        plan.findings.map((f) => f.rule),
+        expected.findings,
+      );
       assert.equal(plan.action, expected.action);
       assert.deepEqual(plan.reasons, expected.reasons);
       assert.deepEqual(plan.repaired && comparable(plan.repaired), expected.repaired && comparable(expected.repaired));
@@ -44,7 +47,10 @@ describe('repair plan: properties over the corpus', () => {
 
   test('the corpus covers every rule, and every action', () => {
     const found = new Set(planned.flatMap(({ plan }) => plan.findings.map((f) => f.rule)));
-    assert.deepEqual(REPAIR_RULES.filter((rule) => !found.has(rule)), []);
+    assert.deepEqual(
+      REPAIR_RULES.filter((rule) => !found.has(rule)),
+      [],
+    );
     assert.deepEqual(new Set(planned.map(({ plan }) => plan.action)), new Set(['replace', 'quarantine', 'delete-orphan', 'none']));
   });
 
@@ -109,7 +115,9 @@ describe('repair plan: details', () => {
 
   test('the index keeps the highest archive number per task and ignores other objects', () => {
     const index = ObservedIndex.of(
-      ['task-a-state-archive-2', 'task-a-state-archive-10', 'task-a-state-archive-3', 'task-b-state-archive-1', 'not-an-archive'].map((name) => ({ metadata: { name, namespace: 'n', labels: { 'cmstate.io/state': 'archive' } } })),
+      ['task-a-state-archive-2', 'task-a-state-archive-10', 'task-a-state-archive-3', 'task-b-state-archive-1', 'not-an-archive'].map((name) => ({
+        metadata: { name, namespace: 'n', labels: { 'cmstate.io/state': 'archive' } },
+      })),
     );
     assert.equal(index.highestArchiveIndex('n', 'task-a-state'), 10);
     assert.equal(index.highestArchiveIndex('n', 'task-b-state'), 1);
@@ -121,7 +129,10 @@ describe('repair plan: details', () => {
     const fixture = corpus.find((f) => f.name === 'history-short')!;
     const [plan] = planRepair([fixture.object], now, fixture.options);
     const lines = describeChanges(plan!);
-    assert.deepEqual(lines.slice(0, 2), ['- data.iteration_history: "[{\\"iteration\\":1,\\"started_at\\":\\"2026-11-19T08:00:00Z\\"},{\\"itera"… (105 bytes)', '+ data.iteration_history: "[{\\"iteration\\":1,\\"started_at\\":\\"2026-11-19T08:00:00Z\\"},{\\"itera"… (243 bytes)']);
+    assert.deepEqual(lines.slice(0, 2), [
+      '- data.iteration_history: "[{\\"iteration\\":1,\\"started_at\\":\\"2026-11-19T08:00:00Z\\"},{\\"itera"… (105 bytes)',
+      '+ data.iteration_history: "[{\\"iteration\\":1,\\"started_at\\":\\"2026-11-19T08:00:00Z\\"},{\\"itera"… (243 bytes)',
+    ]);
     assert.equal(lines.length, 2);
 
     const mirror = corpus.find((f) => f.name === 'mirror-stale-status-label')!;
@@ -136,7 +147,10 @@ describe('repair plan: details', () => {
     assert.ok(lines.includes('+ ConfigMap repair-corpus/task-over-budget-archive-state-archive-3 (archive: 1 feedback entry, 1581 bytes)'), lines.join('\n'));
     assert.ok(lines.some((l) => l.startsWith('+ ConfigMap repair-corpus/task-over-budget-archive-state-archive-2 (archive: 8 feedback entries')));
     assert.ok(lines.includes('- data.feedback_archived: "1"') && lines.includes('+ data.feedback_archived: "10"'));
-    assert.ok(lines.some((l) => /^\+ binaryData\.feedback_history\.json\.gz: \(\d+ bytes of binary data\)$/.test(l)), lines.join('\n'));
+    assert.ok(
+      lines.some((l) => /^\+ binaryData\.feedback_history\.json\.gz: \(\d+ bytes of binary data\)$/.test(l)),
+      lines.join('\n'),
+    );
     assert.deepEqual(describeChanges(planRepair([orphan], now)[0]!), ['- ConfigMap repair-corpus/task-gone-state-archive-1 (deleted after it is saved in the snapshot store)']);
   });
 

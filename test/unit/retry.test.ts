@@ -14,15 +14,7 @@ import {
   type FairRetryPolicy,
   type RetryPolicy,
 } from '../../src/kube/retry.js';
-import {
-  ConflictError,
-  ForbiddenError,
-  InvalidError,
-  NotFoundError,
-  ThrottledError,
-  UnavailableError,
-  type RequestContext,
-} from '../../src/kube/errors.js';
+import { ConflictError, ForbiddenError, InvalidError, NotFoundError, ThrottledError, UnavailableError, type RequestContext } from '../../src/kube/errors.js';
 import type { Timer } from '../../src/util/timer.js';
 import { FakeTimer } from '../support/fake-timer.js';
 
@@ -282,9 +274,18 @@ describe('backoffDelay', () => {
   });
 
   test('Retry-After replaces the backoff', () => {
-    assert.equal(backoffDelay(5, policy, () => 1, throttled(4)), 4000);
-    assert.equal(backoffDelay(1, policy, () => 0, unavailable(0)), 0);
-    assert.equal(backoffDelay(2, policy, () => 0, unavailable()), 200);
+    assert.equal(
+      backoffDelay(5, policy, () => 1, throttled(4)),
+      4000,
+    );
+    assert.equal(
+      backoffDelay(1, policy, () => 0, unavailable(0)),
+      0,
+    );
+    assert.equal(
+      backoffDelay(2, policy, () => 0, unavailable()),
+      200,
+    );
   });
 });
 
@@ -313,8 +314,14 @@ describe('fairDelay', () => {
   ];
   for (const [name, waitedMs, turnMs, ms] of cases) {
     test(`${name} → ${ms} ms (random 0), ${ms + 3} ms (random 1)`, () => {
-      assert.equal(fairDelay(waitedMs, turnMs, fair, () => 0), ms);
-      assert.equal(fairDelay(waitedMs, turnMs, fair, () => 1), ms + 3);
+      assert.equal(
+        fairDelay(waitedMs, turnMs, fair, () => 0),
+        ms,
+      );
+      assert.equal(
+        fairDelay(waitedMs, turnMs, fair, () => 1),
+        ms + 3,
+      );
     });
   }
 
@@ -380,8 +387,14 @@ describe('deferDelay', () => {
   ];
   for (const [name, contention, now, lowMs, highMs] of cases) {
     test(`${name} → ${lowMs} ms (random 0) to ${highMs} ms (random 1)`, () => {
-      assert.equal(deferDelay(contention, now, defer, () => 0), lowMs);
-      assert.equal(deferDelay(contention, now, defer, () => 1), highMs);
+      assert.equal(
+        deferDelay(contention, now, defer, () => 0),
+        lowMs,
+      );
+      assert.equal(
+        deferDelay(contention, now, defer, () => 1),
+        highMs,
+      );
     });
   }
 });

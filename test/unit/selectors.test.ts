@@ -1,12 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  SelectorParseError,
-  matchesFields,
-  matchesLabels,
-  parseFieldSelector,
-  parseLabelSelector,
-} from '../../src/kube/selectors.js';
+import { SelectorParseError, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from '../../src/kube/selectors.js';
 
 const labels = {
   none: undefined,
@@ -57,19 +51,7 @@ describe('parseLabelSelector + matchesLabels', () => {
     });
   }
 
-  const invalid = [
-    'app=web,',
-    ',app',
-    'app in web',
-    'app in (web',
-    '=web',
-    'app=-bad-',
-    'Bad Key=x',
-    'a/b/c=x',
-    `app=${'v'.repeat(64)}`,
-    'version>x',
-    '!',
-  ];
+  const invalid = ['app=web,', ',app', 'app in web', 'app in (web', '=web', 'app=-bad-', 'Bad Key=x', 'a/b/c=x', `app=${'v'.repeat(64)}`, 'version>x', '!'];
   for (const selector of invalid) {
     test(`"${selector}" is rejected`, () => {
       assert.throws(() => parseLabelSelector(selector), SelectorParseError);
@@ -88,14 +70,11 @@ describe('parseLabelSelector + matchesLabels', () => {
     ['!a=b', "found '=', expected: ',' or 'end of string'"],
     [
       'app=-x-',
-      'unable to parse requirement: values[0][app]: Invalid value: "-x-": a valid label must be an empty string or consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character (e.g. \'MyValue\',  or \'my_value\',  or \'12345\', regex used for validation is \'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?\')',
+      "unable to parse requirement: values[0][app]: Invalid value: \"-x-\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
     ],
-    ['version>x', 'unable to parse requirement: values[0]: Invalid value: "x": for \'Gt\', \'Lt\' operators, the value must be an integer'],
-    ['version>9223372036854775808', 'unable to parse requirement: values[0]: Invalid value: "9223372036854775808": for \'Gt\', \'Lt\' operators, the value must be an integer'],
-    [
-      'app in (-a-,-b-)',
-      `unable to parse requirement: [values[0][app]: Invalid value: "-a-": ${VALUE_RULE}, values[1][app]: Invalid value: "-b-": ${VALUE_RULE}]`,
-    ],
+    ['version>x', "unable to parse requirement: values[0]: Invalid value: \"x\": for 'Gt', 'Lt' operators, the value must be an integer"],
+    ['version>9223372036854775808', "unable to parse requirement: values[0]: Invalid value: \"9223372036854775808\": for 'Gt', 'Lt' operators, the value must be an integer"],
+    ['app in (-a-,-b-)', `unable to parse requirement: [values[0][app]: Invalid value: "-a-": ${VALUE_RULE}, values[1][app]: Invalid value: "-b-": ${VALUE_RULE}]`],
   ];
   for (const [selector, message] of messages) {
     test(`"${selector}": ${message}`, () => {
@@ -132,9 +111,7 @@ describe('parseFieldSelector + matchesFields', () => {
   for (const { selector, matches } of cases) {
     test(`"${selector}" matches ${matches.join(', ') || 'nothing'}`, () => {
       const parsed = parseFieldSelector(selector);
-      const actual = (Object.keys(objects) as (keyof typeof objects)[]).filter((k) =>
-        matchesFields(parsed, (f) => (objects[k] as Record<string, string>)[f]),
-      );
+      const actual = (Object.keys(objects) as (keyof typeof objects)[]).filter((k) => matchesFields(parsed, (f) => (objects[k] as Record<string, string>)[f]));
       assert.deepEqual(actual, matches);
     });
   }

@@ -54,7 +54,10 @@ describe('shardOf / inShard', () => {
         assert.equal(owners[0], shardOf(name, count));
         sizes[owners[0]!]! += 1;
       }
-      assert.equal(sizes.reduce((a, b) => a + b, 0), NAMES.length);
+      assert.equal(
+        sizes.reduce((a, b) => a + b, 0),
+        NAMES.length,
+      );
       const mean = NAMES.length / count;
       for (const size of sizes) assert.ok(Math.abs(size - mean) < mean * 0.1, `shard sizes ${sizes.join(',')}`);
     });

@@ -36,9 +36,26 @@ const cases: { name: string; policy: RetentionPolicy; keep: string; input?: [str
   { name: 'both limits: keep-last deletes within max-age', policy: { keepLast: 1, maxAge: hours(100), keepMinGood: 1 }, keep: 'fd' },
   { name: 'both limits drop all: only the protected good ones stay', policy: { keepLast: 1, maxAge: Duration.fromObject({ minutes: 30 }), keepMinGood: 2 }, keep: 'db' },
   { name: 'both limits drop all, no protection', policy: { keepLast: 1, maxAge: Duration.fromObject({ minutes: 30 }), keepMinGood: 0 }, keep: '' },
-  { name: 'nothing verifies: nothing to protect', policy: { maxAge: hours(5), keepMinGood: 1 }, keep: 'f', input: [['x', 30, false], ['y', 20, false], ['f', 1, false]] },
+  {
+    name: 'nothing verifies: nothing to protect',
+    policy: { maxAge: hours(5), keepMinGood: 1 },
+    keep: 'f',
+    input: [
+      ['x', 30, false],
+      ['y', 20, false],
+      ['f', 1, false],
+    ],
+  },
   { name: 'exactly max-age old is kept; older is not', policy: { maxAge: hours(20), keepMinGood: 0 }, keep: 'fed' },
-  { name: 'same time: the later in the listing is the newer', policy: { keepLast: 1, keepMinGood: 0 }, keep: 'q', input: [['p', 5, true], ['q', 5, true]] },
+  {
+    name: 'same time: the later in the listing is the newer',
+    policy: { keepLast: 1, keepMinGood: 0 },
+    keep: 'q',
+    input: [
+      ['p', 5, true],
+      ['q', 5, true],
+    ],
+  },
   { name: 'an empty directory', policy: { keepLast: 1, maxAge: hours(1), keepMinGood: 1 }, keep: '', input: [] },
 ];
 
@@ -48,7 +65,11 @@ describe('planRetention', () => {
       const input = snapshots(c.input);
       const plan = planRetention(input, c.policy, NOW);
       assert.equal(plan.keep.map((s) => s.file).join(''), c.keep, 'kept, newest first');
-      const expectedDeleted = input.map((s) => s.file).filter((f) => !c.keep.includes(f)).reverse().join('');
+      const expectedDeleted = input
+        .map((s) => s.file)
+        .filter((f) => !c.keep.includes(f))
+        .reverse()
+        .join('');
       assert.equal(plan.delete.map((s) => s.file).join(''), expectedDeleted, 'deleted, newest first');
     });
   }

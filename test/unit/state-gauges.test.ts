@@ -2,15 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DateTime } from 'luxon';
 import type { ObjectMetadata } from '../../src/kube/types.js';
-import {
-  computeStateGauges,
-  stateDetailKey,
-  stateDetailOf,
-  stateGaugesRegistry,
-  type NamespaceStateGauges,
-  type StateDetail,
-  type StateGaugeOptions,
-} from '../../src/metrics/state-gauges.js';
+import { computeStateGauges, stateDetailKey, stateDetailOf, stateGaugesRegistry, type NamespaceStateGauges, type StateDetail, type StateGaugeOptions } from '../../src/metrics/state-gauges.js';
 import type { TaskStatus } from '../../src/state/schema.js';
 import { configMapSize } from '../../src/state/size.js';
 import { feedbackEntries, stateConfigMap } from '../support/states.js';
@@ -49,9 +41,7 @@ function gauges(namespace: string, values: Partial<NamespaceStateGauges>): Names
 }
 
 function noFeedback(): NamespaceStateGauges['feedbackEntries'] {
-  return (['info', 'low', 'medium', 'high', 'critical'] as const).flatMap((severity) =>
-    [false, true].map((resolved) => ({ severity, resolved, count: 0 })),
-  );
+  return (['info', 'low', 'medium', 'high', 'critical'] as const).flatMap((severity) => [false, true].map((resolved) => ({ severity, resolved, count: 0 })));
 }
 
 function details(entries: [string, StateDetail][]): Map<string, StateDetail> {
@@ -140,8 +130,28 @@ const cases: { name: string; objects: Spec[]; options?: StateGaugeOptions; want:
     ],
     options: {
       details: details([
-        ['task-a-state', { iteration: 2, bytes: 1000, feedback: [{ severity: 'high', resolved: false, count: 1 }, { severity: 'high', resolved: true, count: 1 }] }],
-        ['task-b-state', { iteration: 2, bytes: 838_861, feedback: [{ severity: 'high', resolved: false, count: 1 }, { severity: 'info', resolved: true, count: 1 }] }],
+        [
+          'task-a-state',
+          {
+            iteration: 2,
+            bytes: 1000,
+            feedback: [
+              { severity: 'high', resolved: false, count: 1 },
+              { severity: 'high', resolved: true, count: 1 },
+            ],
+          },
+        ],
+        [
+          'task-b-state',
+          {
+            iteration: 2,
+            bytes: 838_861,
+            feedback: [
+              { severity: 'high', resolved: false, count: 1 },
+              { severity: 'info', resolved: true, count: 1 },
+            ],
+          },
+        ],
         ['task-c-state', { bytes: 838_860, feedback: [] }],
       ]),
     },
@@ -176,10 +186,7 @@ describe('computeStateGauges', () => {
 
 describe('stateGaugesRegistry', () => {
   test('metadata-only values: every series labelled with namespace, no full-read gauges', async () => {
-    const values = computeStateGauges(
-      [object({ name: 'task-a-state', status: 'pending', marked: true }), object({ name: 'task-b-state', namespace: 'team-b', status: 'nope' })],
-      NOW,
-    );
+    const values = computeStateGauges([object({ name: 'task-a-state', status: 'pending', marked: true }), object({ name: 'task-b-state', namespace: 'team-b', status: 'nope' })], NOW);
     const samples = parseExposition(await stateGaugesRegistry(values).metrics());
     assert.equal(sampleValue(samples, 'cmstate_task_states', { namespace: 'team-a', status: 'pending' }), 1);
     assert.equal(sampleValue(samples, 'cmstate_task_states', { namespace: 'team-a', status: 'failed' }), 0);

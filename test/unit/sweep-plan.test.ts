@@ -1,17 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DateTime, Duration } from 'luxon';
-import {
-  archivesOf,
-  indexArchives,
-  needsLastUpdateFromData,
-  planTask,
-  taskKey,
-  type SweepAction,
-  type SweepDecision,
-  type SweepObject,
-  type SweepPolicy,
-} from '../../jobs/sweep/plan.js';
+import { archivesOf, indexArchives, needsLastUpdateFromData, planTask, taskKey, type SweepAction, type SweepDecision, type SweepObject, type SweepPolicy } from '../../jobs/sweep/plan.js';
 import { planSweep } from '../support/sweep-plan.js';
 
 const NOW = DateTime.fromISO('2026-11-22T08:00:00Z', { zone: 'utc' });
@@ -164,26 +154,17 @@ describe('planTask', () => {
     {
       name: 'marked, expired, grace elapsed: delete',
       object: task({ markedAt: '2026-11-21T07:00:00Z' }),
-      expected: action(
-        'delete',
-        'expired: last update 2026-11-10T08:00:00Z is 12d old, ttl 7d; marked 2026-11-21T07:00:00Z, grace 1d elapsed',
-      ),
+      expected: action('delete', 'expired: last update 2026-11-10T08:00:00Z is 12d old, ttl 7d; marked 2026-11-21T07:00:00Z, grace 1d elapsed'),
     },
     {
       name: 'marked exactly grace ago: delete',
       object: task({ markedAt: '2026-11-21T08:00:00Z' }),
-      expected: action(
-        'delete',
-        'expired: last update 2026-11-10T08:00:00Z is 12d old, ttl 7d; marked 2026-11-21T08:00:00Z, grace 1d elapsed',
-      ),
+      expected: action('delete', 'expired: last update 2026-11-10T08:00:00Z is 12d old, ttl 7d; marked 2026-11-21T08:00:00Z, grace 1d elapsed'),
     },
     {
       name: 'marked with an offset marked-at, grace elapsed: delete',
       object: task({ markedAt: '2026-11-21T09:00:00+02:00' }),
-      expected: action(
-        'delete',
-        'expired: last update 2026-11-10T08:00:00Z is 12d old, ttl 7d; marked 2026-11-21T07:00:00Z, grace 1d elapsed',
-      ),
+      expected: action('delete', 'expired: last update 2026-11-10T08:00:00Z is 12d old, ttl 7d; marked 2026-11-21T07:00:00Z, grace 1d elapsed'),
     },
     {
       name: 'marked, grace not elapsed: waiting',
@@ -394,7 +375,10 @@ describe('planSweep', () => {
 
   test('archives of a task that is only marked are left alone', () => {
     const plan = planSweep([task(), archive('task-a-state-archive-1', { ownerName: 'task-a-state' })], POLICY, NOW);
-    assert.deepEqual(plan.actions.map((a) => a.kind), ['mark']);
+    assert.deepEqual(
+      plan.actions.map((a) => a.kind),
+      ['mark'],
+    );
     assert.equal(plan.actions[0]?.archives, undefined);
   });
 
@@ -419,13 +403,16 @@ describe('planSweep', () => {
       plan.actions.map((a) => `${a.kind} ${a.object.name}`),
       ['mark task-mark-state', 'delete task-delete-state', 'unmark task-unmark-state', 'unmark task-keepmarked-state'],
     );
-    assert.deepEqual(plan.skipped.map((s) => s.reason), ['task-bad-state: annotation cmstate.io/ttl "forever" is not a duration']);
-    assert.deepEqual(plan.waiting.map((w) => [w.object.name, w.deleteAfter]), [['task-wait-state', '2026-11-23T00:00:00Z']]);
-    const { stats } = plan;
-    assert.equal(
-      plan.actions.length + plan.skipped.length + stats.waiting + stats.kept + stats.notExpired + stats.filteredByStatus,
-      stats.tasks,
+    assert.deepEqual(
+      plan.skipped.map((s) => s.reason),
+      ['task-bad-state: annotation cmstate.io/ttl "forever" is not a duration'],
     );
+    assert.deepEqual(
+      plan.waiting.map((w) => [w.object.name, w.deleteAfter]),
+      [['task-wait-state', '2026-11-23T00:00:00Z']],
+    );
+    const { stats } = plan;
+    assert.equal(plan.actions.length + plan.skipped.length + stats.waiting + stats.kept + stats.notExpired + stats.filteredByStatus, stats.tasks);
   });
 
   test('planSweep agrees with planTask for every task', () => {
@@ -436,7 +423,10 @@ describe('planSweep', () => {
       plan.actions.map((a) => ({ ...a, archives: undefined })),
       fromTasks.flatMap((d) => (d.outcome === 'act' ? [{ ...d.action, archives: undefined }] : [])),
     );
-    assert.deepEqual(plan.skipped, fromTasks.flatMap((d) => (d.outcome === 'skip' ? [d.skip] : [])));
+    assert.deepEqual(
+      plan.skipped,
+      fromTasks.flatMap((d) => (d.outcome === 'skip' ? [d.skip] : [])),
+    );
   });
 
   test('two passes over pages: archives indexed in the first, attached per page in the second, give the same plan', () => {

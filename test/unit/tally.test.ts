@@ -99,11 +99,7 @@ describe('formatSummary', () => {
     duration_ms: 850,
   };
   const cases: [name: string, summary: JobSummary, text: string][] = [
-    [
-      'the DESIGN.md example',
-      base,
-      'sweep: observed 1200 · planned mark 40, delete 12 · applied mark 40, delete 11 · skipped conflict 1 · failed 0 · 850 ms',
-    ],
+    ['the DESIGN.md example', base, 'sweep: observed 1200 · planned mark 40, delete 12 · applied mark 40, delete 11 · skipped conflict 1 · failed 0 · 850 ms'],
     [
       'a dry run',
       { ...base, dry_run: true, applied: { mark: 0, delete: 0 }, skipped: {} },
@@ -125,9 +121,6 @@ describe('formatSummary', () => {
     tally.plan('snapshot', 3);
     tally.apply('snapshot', 2);
     tally.fail('tasks/task-9-state', 'too large');
-    assert.equal(
-      formatSummary(tally.summary('snapshot', false, 42)),
-      'snapshot: observed 3 · planned snapshot 3 · applied snapshot 2 · skipped none · failed 1 · 42 ms',
-    );
+    assert.equal(formatSummary(tally.summary('snapshot', false, 42)), 'snapshot: observed 3 · planned snapshot 3 · applied snapshot 2 · skipped none · failed 1 · 42 ms');
   });
 });

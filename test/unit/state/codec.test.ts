@@ -62,8 +62,18 @@ describe('encodeState / decodeState round trip', () => {
     assert.deepEqual(configMap.metadata.annotations, { 'cmstate.io/last-update': '2025-03-01T12:00:00.123456Z' });
     const data = configMap.data ?? {};
     assert.deepEqual(Object.keys(data).sort(), [
-      'error_messages', 'feedback_archived', 'feedback_history', 'iteration', 'iteration_history', 'last_update',
-      'max_iterations', 'metadata', 'status', 'status_history', 'task_id', 'version',
+      'error_messages',
+      'feedback_archived',
+      'feedback_history',
+      'iteration',
+      'iteration_history',
+      'last_update',
+      'max_iterations',
+      'metadata',
+      'status',
+      'status_history',
+      'task_id',
+      'version',
     ]);
     assert.equal(data.version, '1');
     assert.equal(data.iteration, '3');
@@ -79,17 +89,23 @@ describe('encodeState / decodeState round trip', () => {
     const errors = Array.from({ length: 70 }, (_, i) => `e${i}`);
     const result = encodeState(makeState({ status_history: history, error_messages: errors }), { namespace: ns });
     const decoded = decodeState(result.configMap);
-    assert.deepEqual(decoded.status_history.map((h) => h.reason), history.slice(10).map((h) => h.reason));
+    assert.deepEqual(
+      decoded.status_history.map((h) => h.reason),
+      history.slice(10).map((h) => h.reason),
+    );
     assert.deepEqual(decoded.error_messages, errors.slice(20));
     assert.deepEqual(result.state, decoded);
   });
 
   test('an invalid state is refused with the field named', () => {
-    assert.throws(() => encodeState(makeState({ last_update: '2025-03-01T12:00:00+02:00' }), { namespace: ns }), (e: unknown) => {
-      assert.ok(e instanceof StateEncodeError);
-      assert.match(e.message, /^task a: invalid state: last_update: not an RFC 3339 UTC timestamp/);
-      return true;
-    });
+    assert.throws(
+      () => encodeState(makeState({ last_update: '2025-03-01T12:00:00+02:00' }), { namespace: ns }),
+      (e: unknown) => {
+        assert.ok(e instanceof StateEncodeError);
+        assert.match(e.message, /^task a: invalid state: last_update: not an RFC 3339 UTC timestamp/);
+        return true;
+      },
+    );
   });
 
   test('the base object keeps its metadata and unknown keys; the feedback form it had is replaced', () => {
@@ -214,8 +230,15 @@ describe('budget and archives', () => {
     const archivedOpen = archived.flatMap((a) => a.entries).filter((e) => !e.resolved).length;
     assert.ok(keptResolved === 0 || archivedOpen === 0, 'open entries move only after every resolved one');
     const oldestKeptOpen = kept.feedback_history.find((e) => !e.resolved);
-    const archivedOpenIds = archived.flatMap((a) => a.entries).filter((e) => !e.resolved).map((e) => position.get(e.id) ?? 0);
-    if (oldestKeptOpen !== undefined) assert.ok(archivedOpenIds.every((p) => p < (position.get(oldestKeptOpen.id) ?? 0)), 'the oldest open entries move first');
+    const archivedOpenIds = archived
+      .flatMap((a) => a.entries)
+      .filter((e) => !e.resolved)
+      .map((e) => position.get(e.id) ?? 0);
+    if (oldestKeptOpen !== undefined)
+      assert.ok(
+        archivedOpenIds.every((p) => p < (position.get(oldestKeptOpen.id) ?? 0)),
+        'the oldest open entries move first',
+      );
 
     assert.ok(configMapSize(result.configMap) <= 20_000, 'state at most the archive target');
     result.archives.forEach((cm, i) => {
@@ -242,7 +265,10 @@ describe('budget and archives', () => {
     const moved = archived.flatMap((a) => a.entries);
     assert.ok(moved.length > 0);
     assert.ok(moved.every((e) => e.resolved));
-    assert.ok(kept.feedback_history.some((e) => e.resolved), 'the newer resolved entries stay');
+    assert.ok(
+      kept.feedback_history.some((e) => e.resolved),
+      'the newer resolved entries stay',
+    );
   });
 
   test('without a target the state is brought to half the budget, archives have no owner without a uid', () => {
@@ -262,12 +288,18 @@ describe('budget and archives', () => {
 
   test('a state too large without any feedback is refused', () => {
     const state = makeState({ metadata: { blob: 'x'.repeat(5000) }, feedback_history: manyEntries(100) });
-    assert.throws(() => encodeState(state, { namespace: ns, budgetBytes: 4000 }), (e: unknown) => e instanceof StateEncodeError && /exceed the budget of 4000 bytes/.test(e.message));
+    assert.throws(
+      () => encodeState(state, { namespace: ns, budgetBytes: 4000 }),
+      (e: unknown) => e instanceof StateEncodeError && /exceed the budget of 4000 bytes/.test(e.message),
+    );
   });
 
   test('an entry larger than the budget alone is refused, never dropped', () => {
     const state = makeState({ feedback_history: [entry(1, { resolved: true, description: 'z'.repeat(10_000) }), ...manyEntries(50)] });
-    assert.throws(() => encodeState(state, { namespace: ns, budgetBytes: 6000, compressionThreshold: 1_000_000 }), (e: unknown) => e instanceof StateEncodeError && /alone exceeds the budget/.test(e.message));
+    assert.throws(
+      () => encodeState(state, { namespace: ns, budgetBytes: 6000, compressionThreshold: 1_000_000 }),
+      (e: unknown) => e instanceof StateEncodeError && /alone exceeds the budget/.test(e.message),
+    );
   });
 
   test('5 MiB of feedback, archived down from one state, encodes in well under the time a per-entry gzip would take', () => {
@@ -322,11 +354,20 @@ describe('legacy version 0', () => {
     { name: 'an offset timestamp becomes UTC', data: { iteration: '0', last_update: '2024-05-01T12:00:00+02:00' }, expect: { last_update: '2024-05-01T10:00:00.000Z' } },
     { name: 'a timestamp without offset is UTC', data: { iteration: '0', last_update: '2024-05-01T10:00:00.5' }, expect: { last_update: '2024-05-01T10:00:00.500Z' } },
     { name: 'epoch seconds become RFC 3339', data: { iteration: '0', last_update: '1714557600' }, expect: { last_update: '2024-05-01T10:00:00.000Z' } },
-    { name: 'known keys it wrote are read', data: { iteration: '1', last_update: '2024-05-01T10:00:00Z', max_iterations: '5', status: 'failed', error_messages: '["x"]' }, expect: { max_iterations: 5, status: 'failed', error_messages: ['x'] } },
+    {
+      name: 'known keys it wrote are read',
+      data: { iteration: '1', last_update: '2024-05-01T10:00:00Z', max_iterations: '5', status: 'failed', error_messages: '["x"]' },
+      expect: { max_iterations: 5, status: 'failed', error_messages: ['x'] },
+    },
     {
       name: 'a partial history is padded, recovered only where missing',
       data: { iteration: '2', last_update: '2024-05-01T10:00:00Z', iteration_history: '[{"iteration":2,"started_at":"2024-05-01T09:00:00Z"}]' },
-      expect: { iteration_history: [{ iteration: 1, started_at: '2024-05-01T10:00:00Z', recovered: true }, { iteration: 2, started_at: '2024-05-01T09:00:00Z' }] },
+      expect: {
+        iteration_history: [
+          { iteration: 1, started_at: '2024-05-01T10:00:00Z', recovered: true },
+          { iteration: 2, started_at: '2024-05-01T09:00:00Z' },
+        ],
+      },
     },
   ];
   for (const c of defaults) {
@@ -383,40 +424,91 @@ describe('strict decode errors', () => {
     { name: 'negative iteration', cm: withData({ iteration: '-1' }), message: 'data.iteration: not a decimal integer: "-1"', rule: 'field-invalid' },
     { name: 'zero max_iterations', cm: withData({ max_iterations: '0' }), message: 'data.max_iterations: must be at least 1, got 0', rule: 'field-invalid' },
     { name: 'unknown status', cm: withData({ status: 'done' }), message: 'data.status: unknown status "done"', rule: 'status-unknown' },
-    { name: 'last_update with an offset', cm: withData({ last_update: '2025-03-01T12:00:00+01:00' }), message: 'data.last_update: not an RFC 3339 UTC timestamp (expected e.g. 2025-01-31T12:00:00Z)', rule: 'field-invalid' },
+    {
+      name: 'last_update with an offset',
+      cm: withData({ last_update: '2025-03-01T12:00:00+01:00' }),
+      message: 'data.last_update: not an RFC 3339 UTC timestamp (expected e.g. 2025-01-31T12:00:00Z)',
+      rule: 'field-invalid',
+    },
     { name: 'iteration_history not JSON', cm: withData({ iteration_history: '[{"iteration":1,}]' }), message: 'data.iteration_history: not valid JSON at position 16', rule: 'field-invalid' },
-    { name: 'iteration_history entry incomplete', cm: withData({ iteration_history: '[{"iteration":1}]' }), message: 'data.iteration_history: [0].started_at: Invalid input: expected string, received undefined', rule: 'field-invalid' },
-    { name: 'iteration_history recovered false', cm: withData({ iteration_history: '[{"iteration":1,"started_at":"2025-03-01T09:00:00Z","recovered":false}]' }), message: 'data.iteration_history: [0].recovered: Invalid input: expected true', rule: 'field-invalid' },
-    { name: 'status_history with an unknown status', cm: withData({ status_history: '[{"from":"x","to":"failed","at":"2025-03-01T09:00:00Z","reason":""}]' }), message: 'data.status_history: [0].from: Invalid option: expected one of "pending"|"in_progress"|"succeeded"|"failed"|"max_iterations_reached"|"cancelled"', rule: 'field-invalid' },
+    {
+      name: 'iteration_history entry incomplete',
+      cm: withData({ iteration_history: '[{"iteration":1}]' }),
+      message: 'data.iteration_history: [0].started_at: Invalid input: expected string, received undefined',
+      rule: 'field-invalid',
+    },
+    {
+      name: 'iteration_history recovered false',
+      cm: withData({ iteration_history: '[{"iteration":1,"started_at":"2025-03-01T09:00:00Z","recovered":false}]' }),
+      message: 'data.iteration_history: [0].recovered: Invalid input: expected true',
+      rule: 'field-invalid',
+    },
+    {
+      name: 'status_history with an unknown status',
+      cm: withData({ status_history: '[{"from":"x","to":"failed","at":"2025-03-01T09:00:00Z","reason":""}]' }),
+      message: 'data.status_history: [0].from: Invalid option: expected one of "pending"|"in_progress"|"succeeded"|"failed"|"max_iterations_reached"|"cancelled"',
+      rule: 'field-invalid',
+    },
     { name: 'error_messages not strings', cm: withData({ error_messages: '[1]' }), message: 'data.error_messages: [0]: Invalid input: expected string, received number', rule: 'field-invalid' },
     { name: 'metadata not string values', cm: withData({ metadata: '{"a":1}' }), message: 'data.metadata: a: Invalid input: expected string, received number', rule: 'field-invalid' },
     { name: 'metadata not an object', cm: withData({ metadata: '[]' }), message: 'data.metadata: Invalid input: expected record, received array', rule: 'field-invalid' },
-    { name: 'feedback entry with unknown field', cm: withData({ feedback_history: JSON.stringify([{ ...entry(1), extra: 1 }]) }), message: 'data.feedback_history: [0]: Unrecognized key: "extra"', rule: 'field-invalid' },
-    { name: 'feedback entry bad severity', cm: withData({ feedback_history: JSON.stringify([entry(1), { ...entry(2), severity: 'huge' }]) }), message: 'data.feedback_history: [1].severity: Invalid option: expected one of "info"|"low"|"medium"|"high"|"critical"', rule: 'field-invalid' },
+    {
+      name: 'feedback entry with unknown field',
+      cm: withData({ feedback_history: JSON.stringify([{ ...entry(1), extra: 1 }]) }),
+      message: 'data.feedback_history: [0]: Unrecognized key: "extra"',
+      rule: 'field-invalid',
+    },
+    {
+      name: 'feedback entry bad severity',
+      cm: withData({ feedback_history: JSON.stringify([entry(1), { ...entry(2), severity: 'huge' }]) }),
+      message: 'data.feedback_history: [1].severity: Invalid option: expected one of "info"|"low"|"medium"|"high"|"critical"',
+      rule: 'field-invalid',
+    },
     { name: 'feedback_archived fractional', cm: withData({ feedback_archived: '1.5' }), message: 'data.feedback_archived: not a decimal integer: "1.5"', rule: 'field-invalid' },
     { name: 'no feedback form', cm: withData({ feedback_history: undefined }), message: 'data.feedback_history: missing (and no binaryData.feedback_history.json.gz)', rule: 'field-invalid' },
-    { name: 'both feedback forms', cm: { ...encoded(), binaryData: { [FEEDBACK_GZ_KEY]: gz('[]') } }, message: 'data.feedback_history: present together with binaryData.feedback_history.json.gz; exactly one form is allowed', rule: 'both-feedback-forms' },
+    {
+      name: 'both feedback forms',
+      cm: { ...encoded(), binaryData: { [FEEDBACK_GZ_KEY]: gz('[]') } },
+      message: 'data.feedback_history: present together with binaryData.feedback_history.json.gz; exactly one form is allowed',
+      rule: 'both-feedback-forms',
+    },
     { name: 'gzip form not base64', cm: withGz('%%%'), message: 'binaryData.feedback_history.json.gz: not valid base64', rule: 'compressed-invalid' },
-    { name: 'gzip form not gzip', cm: withGz(Buffer.from('plain text').toString('base64')), message: 'binaryData.feedback_history.json.gz: does not decompress: incorrect header check', rule: 'compressed-invalid' },
-    { name: 'gzip form truncated', cm: withGz(gzipSync('[]').subarray(0, 12).toString('base64')), message: 'binaryData.feedback_history.json.gz: does not decompress: unexpected end of file', rule: 'compressed-invalid' },
+    {
+      name: 'gzip form not gzip',
+      cm: withGz(Buffer.from('plain text').toString('base64')),
+      message: 'binaryData.feedback_history.json.gz: does not decompress: incorrect header check',
+      rule: 'compressed-invalid',
+    },
+    {
+      name: 'gzip form truncated',
+      cm: withGz(gzipSync('[]').subarray(0, 12).toString('base64')),
+      message: 'binaryData.feedback_history.json.gz: does not decompress: unexpected end of file',
+      rule: 'compressed-invalid',
+    },
     { name: 'gzip form holding bad JSON', cm: withGz(gz('[{')), message: 'binaryData.feedback_history.json.gz: not valid JSON at position 2', rule: 'field-invalid' },
   ];
   for (const c of cases) {
     test(c.name, () => {
-      assert.throws(() => decodeState(c.cm), (e: unknown) => {
-        assert.ok(e instanceof StateDecodeError);
-        assert.equal(e.message, `task-a-state: ${c.message}`);
-        assert.equal(e.rule, c.rule);
-        assert.equal(e.configMapName, 'task-a-state');
-        assert.equal(e.taskId, 'a');
-        return true;
-      });
+      assert.throws(
+        () => decodeState(c.cm),
+        (e: unknown) => {
+          assert.ok(e instanceof StateDecodeError);
+          assert.equal(e.message, `task-a-state: ${c.message}`);
+          assert.equal(e.rule, c.rule);
+          assert.equal(e.configMapName, 'task-a-state');
+          assert.equal(e.taskId, 'a');
+          return true;
+        },
+      );
     });
   }
 
   test('a JSON error does not quote the input', () => {
     const long = `[${'x'.repeat(5000)}]`;
-    assert.throws(() => decodeState(withData({ error_messages: long })), (e: unknown) => e instanceof Error && e.message.length < 200 && !e.message.includes('xxxxxxxxxx'));
+    assert.throws(
+      () => decodeState(withData({ error_messages: long })),
+      (e: unknown) => e instanceof Error && e.message.length < 200 && !e.message.includes('xxxxxxxxxx'),
+    );
   });
 });
 
@@ -425,22 +517,27 @@ describe('decodeStateLenient', () => {
     const cm = withData({ iteration_history: '[', status: 'weird', metadata: undefined });
     const { state, fields, findings, legacy } = decodeStateLenient(cm);
     assert.equal(legacy, false);
-    assert.deepEqual(findings.map((f) => [f.rule, f.invariant, f.severity]), [
-      ['status-unknown', 5, 'error'],
-      ['field-invalid', 6, 'error'],
-      ['field-invalid', 6, 'error'],
-    ]);
-    assert.deepEqual(findings.map((f) => f.message), [
-      'task-a-state: data.status: unknown status "weird"',
-      'task-a-state: data.iteration_history: not valid JSON (Unexpected end of JSON input)',
-      'task-a-state: data.metadata: missing',
-    ]);
+    assert.deepEqual(
+      findings.map((f) => [f.rule, f.invariant, f.severity]),
+      [
+        ['status-unknown', 5, 'error'],
+        ['field-invalid', 6, 'error'],
+        ['field-invalid', 6, 'error'],
+      ],
+    );
+    assert.deepEqual(
+      findings.map((f) => f.message),
+      ['task-a-state: data.status: unknown status "weird"', 'task-a-state: data.iteration_history: not valid JSON (Unexpected end of JSON input)', 'task-a-state: data.metadata: missing'],
+    );
     // The same, for code: the object, the key and the detail apart, no message to parse.
-    assert.deepEqual(findings.map((f) => [f.object, f.key, f.detail]), [
-      ['task-a-state', 'data.status', 'data.status: unknown status "weird"'],
-      ['task-a-state', 'data.iteration_history', 'data.iteration_history: not valid JSON (Unexpected end of JSON input)'],
-      ['task-a-state', 'data.metadata', 'data.metadata: missing'],
-    ]);
+    assert.deepEqual(
+      findings.map((f) => [f.object, f.key, f.detail]),
+      [
+        ['task-a-state', 'data.status', 'data.status: unknown status "weird"'],
+        ['task-a-state', 'data.iteration_history', 'data.iteration_history: not valid JSON (Unexpected end of JSON input)'],
+        ['task-a-state', 'data.metadata', 'data.metadata: missing'],
+      ],
+    );
     assert.equal(fields.status, 'invalid');
     assert.equal(fields.iteration_history, 'invalid');
     assert.equal(fields.metadata, 'missing');
@@ -453,8 +550,14 @@ describe('decodeStateLenient', () => {
   test('both forms: every entry of either is kept, and it is a finding', () => {
     const cm = { ...encoded(), binaryData: { [FEEDBACK_GZ_KEY]: gzipSync(JSON.stringify([entry(2, { iteration: 2, resolved: true }), entry(9)])).toString('base64') } };
     const { state, findings } = decodeStateLenient(cm);
-    assert.deepEqual(state.feedback_history?.map((e) => e.id), ['fb-1', 'fb-2', 'fb-9']);
-    assert.deepEqual(findings.map((f) => f.rule), ['both-feedback-forms']);
+    assert.deepEqual(
+      state.feedback_history?.map((e) => e.id),
+      ['fb-1', 'fb-2', 'fb-9'],
+    );
+    assert.deepEqual(
+      findings.map((f) => f.rule),
+      ['both-feedback-forms'],
+    );
   });
 
   test('a legacy map decodes with its defaults and a legacy-version warning', () => {
@@ -463,7 +566,10 @@ describe('decodeStateLenient', () => {
     assert.equal(state.task_id, 'b');
     assert.equal(fields.task_id, 'defaulted');
     assert.equal(fields.iteration, 'ok');
-    assert.deepEqual(findings.map((f) => [f.rule, f.invariant, f.severity]), [['legacy-version', null, 'warning']]);
+    assert.deepEqual(
+      findings.map((f) => [f.rule, f.invariant, f.severity]),
+      [['legacy-version', null, 'warning']],
+    );
   });
 });
 
@@ -473,18 +579,29 @@ describe('decodeArchive', () => {
   test('plain and gzip forms', () => {
     const entries = [entry(1), entry(2)];
     assert.deepEqual(decodeArchive(archive({ version: '1', task_id: 'a', archive_index: '1', feedback_history: JSON.stringify(entries) })), { task_id: 'a', index: 1, entries });
-    assert.deepEqual(decodeArchive(archive({ version: '1', task_id: 'a', archive_index: '3' }, { [FEEDBACK_GZ_KEY]: gzipSync(JSON.stringify(entries)).toString('base64') })), { task_id: 'a', index: 3, entries });
+    assert.deepEqual(decodeArchive(archive({ version: '1', task_id: 'a', archive_index: '3' }, { [FEEDBACK_GZ_KEY]: gzipSync(JSON.stringify(entries)).toString('base64') })), {
+      task_id: 'a',
+      index: 3,
+      entries,
+    });
   });
 
   const bad: { name: string; data: Record<string, string>; message: string }[] = [
     { name: 'no version', data: { task_id: 'a', archive_index: '1', feedback_history: '[]' }, message: 'task-a-state-archive-1: data.version: missing' },
     { name: 'index 0', data: { version: '1', task_id: 'a', archive_index: '0', feedback_history: '[]' }, message: 'task-a-state-archive-1: data.archive_index: must be at least 1, got 0' },
     { name: 'no entries', data: { version: '1', task_id: 'a', archive_index: '1' }, message: 'task-a-state-archive-1: data.feedback_history: missing (and no binaryData.feedback_history.json.gz)' },
-    { name: 'bad entries', data: { version: '1', task_id: 'a', archive_index: '1', feedback_history: '{}' }, message: 'task-a-state-archive-1: data.feedback_history: Invalid input: expected array, received object' },
+    {
+      name: 'bad entries',
+      data: { version: '1', task_id: 'a', archive_index: '1', feedback_history: '{}' },
+      message: 'task-a-state-archive-1: data.feedback_history: Invalid input: expected array, received object',
+    },
   ];
   for (const c of bad) {
     test(`refuses ${c.name}`, () => {
-      assert.throws(() => decodeArchive(archive(c.data)), (e: unknown) => e instanceof StateDecodeError && e.message === c.message);
+      assert.throws(
+        () => decodeArchive(archive(c.data)),
+        (e: unknown) => e instanceof StateDecodeError && e.message === c.message,
+      );
     });
   }
 });

@@ -20,7 +20,10 @@ function cmOf(overrides: Partial<TaskState> = {}, compressionThreshold?: number)
   return encodeState(makeState(overrides), { namespace: 'ns', compressionThreshold }).configMap;
 }
 
-function edit(cm: ConfigMap, change: { data?: Record<string, string | undefined>; labels?: Record<string, string | undefined>; annotations?: Record<string, string>; binaryData?: Record<string, string>; name?: string }): ConfigMap {
+function edit(
+  cm: ConfigMap,
+  change: { data?: Record<string, string | undefined>; labels?: Record<string, string | undefined>; annotations?: Record<string, string>; binaryData?: Record<string, string>; name?: string },
+): ConfigMap {
   const patch = (record: Record<string, string> | undefined, changes: Record<string, string | undefined> = {}) => {
     const out = { ...record };
     for (const [key, value] of Object.entries(changes)) {
@@ -169,7 +172,10 @@ describe('checkInvariants', () => {
       }
       for (const c of row.ok) {
         test(`holds: ${c.name}`, () => {
-          assert.deepEqual(checkInvariants(c.cm, now, { budgetBytes: c.budgetBytes }).filter((f) => f.rule === row.rule), []);
+          assert.deepEqual(
+            checkInvariants(c.cm, now, { budgetBytes: c.budgetBytes }).filter((f) => f.rule === row.rule),
+            [],
+          );
         });
       }
     });
@@ -177,12 +183,20 @@ describe('checkInvariants', () => {
 
   test('findings come in the order of the invariants, legacy last', () => {
     const cm = edit(cmOf({ iteration: 11, iteration_history: history(11) }), { data: { version: undefined, metadata: '{' }, labels: { 'cmstate.io/status': 'x' } });
-    assert.deepEqual(checkInvariants(cm, now).map((f) => f.rule), ['mirror-mismatch', 'iteration-out-of-bounds', 'field-invalid', 'legacy-version']);
+    assert.deepEqual(
+      checkInvariants(cm, now).map((f) => f.rule),
+      ['mirror-mismatch', 'iteration-out-of-bounds', 'field-invalid', 'legacy-version'],
+    );
   });
 
   test('a broken field does not stop the other checks', () => {
     const cm = edit(cmOf({ feedback_history: [entry(1), entry(1)] }), { data: { metadata: '[' } });
-    assert.deepEqual(checkInvariants(cm, now).map((f) => f.rule).sort(), ['feedback-duplicate-id', 'field-invalid']);
+    assert.deepEqual(
+      checkInvariants(cm, now)
+        .map((f) => f.rule)
+        .sort(),
+      ['feedback-duplicate-id', 'field-invalid'],
+    );
   });
 });
 
@@ -196,12 +210,19 @@ describe('checkInvariants on archives', () => {
     { name: 'a decodable archive', cm: archive({ version: '1', task_id: 'a', archive_index: '1', feedback_history: JSON.stringify([entry(1)]) }), rules: [] },
     { name: 'bad entries', cm: archive({ version: '1', task_id: 'a', archive_index: '1', feedback_history: '[1]' }), rules: ['field-invalid'] },
     { name: 'bad gzip', cm: archive({ version: '1', task_id: 'a', archive_index: '1' }, { [FEEDBACK_GZ_KEY]: 'aGVsbG8=' }), rules: ['compressed-invalid'] },
-    { name: 'over the budget is not checked', cm: archive({ version: '1', task_id: 'a', archive_index: '1', feedback_history: JSON.stringify([entry(1, { description: 'x'.repeat(2000) })]) }), rules: [] },
+    {
+      name: 'over the budget is not checked',
+      cm: archive({ version: '1', task_id: 'a', archive_index: '1', feedback_history: JSON.stringify([entry(1, { description: 'x'.repeat(2000) })]) }),
+      rules: [],
+    },
   ];
   for (const c of cases) {
     test(c.name, () => {
       const findings = checkInvariants(c.cm, now, { budgetBytes: 1000 });
-      assert.deepEqual(findings.map((f) => f.rule), c.rules);
+      assert.deepEqual(
+        findings.map((f) => f.rule),
+        c.rules,
+      );
       for (const f of findings) assert.match(f.message, /^task-a-state-archive-1: data\.|^task-a-state-archive-1: binaryData\./);
     });
   }

@@ -57,4 +57,3 @@ describe('taskOfArchive: which task state an archive belongs to, one precedence 
     assert.equal(ownerConfigMapName({}), undefined);
   });
 });
-

@@ -29,7 +29,20 @@ describe('jsonSchema()', () => {
   });
 
   test('TaskState has every wire field, all required, no others', () => {
-    const fields = ['version', 'task_id', 'iteration', 'max_iterations', 'status', 'last_update', 'iteration_history', 'status_history', 'error_messages', 'metadata', 'feedback_history', 'feedback_archived'];
+    const fields = [
+      'version',
+      'task_id',
+      'iteration',
+      'max_iterations',
+      'status',
+      'last_update',
+      'iteration_history',
+      'status_history',
+      'error_messages',
+      'metadata',
+      'feedback_history',
+      'feedback_archived',
+    ];
     assert.deepEqual(Object.keys(defs.TaskState?.properties ?? {}), fields);
     assert.deepEqual(defs.TaskState?.required, fields);
     assert.equal(defs.TaskState?.additionalProperties, false);
@@ -40,7 +53,7 @@ describe('jsonSchema()', () => {
     }
   });
 
-  test('enums are the format\'s', () => {
+  test("enums are the format's", () => {
     assert.deepEqual(defs.TaskStatus?.enum, [...TASK_STATUSES]);
     assert.deepEqual(defs.FeedbackEntry?.properties.severity?.enum, [...FEEDBACK_SEVERITIES]);
     assert.deepEqual(defs.FeedbackEntry?.properties.issue_type?.enum, [...ISSUE_TYPES]);

@@ -25,7 +25,10 @@ const allowedAtMax: Record<TaskStatus, TaskStatus[]> = {
 };
 
 describe('canTransition over all 6x6 pairs', () => {
-  for (const [label, ctx, allowed] of [['below the max', belowMax, allowedBelowMax], ['at the max', atMax, allowedAtMax]] as const) {
+  for (const [label, ctx, allowed] of [
+    ['below the max', belowMax, allowedBelowMax],
+    ['at the max', atMax, allowedAtMax],
+  ] as const) {
     for (const from of TASK_STATUSES) {
       for (const to of TASK_STATUSES) {
         const expected = allowed[from].includes(to);
@@ -53,14 +56,17 @@ describe('the table and its messages', () => {
   ] as const;
   for (const c of messages) {
     test(`${c.from} -> ${c.to}: ${c.message}`, () => {
-      assert.throws(() => assertTransition(c.from, c.to, { ...c.ctx, task_id: 'x' }), (e: unknown) => {
-        assert.ok(e instanceof InvalidTransitionError);
-        assert.equal(e.message, c.message);
-        assert.equal(e.taskId, 'x');
-        assert.equal(e.from, c.from);
-        assert.equal(e.to, c.to);
-        return true;
-      });
+      assert.throws(
+        () => assertTransition(c.from, c.to, { ...c.ctx, task_id: 'x' }),
+        (e: unknown) => {
+          assert.ok(e instanceof InvalidTransitionError);
+          assert.equal(e.message, c.message);
+          assert.equal(e.taskId, 'x');
+          assert.equal(e.from, c.from);
+          assert.equal(e.to, c.to);
+          return true;
+        },
+      );
     });
   }
 });
