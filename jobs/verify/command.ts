@@ -1,11 +1,12 @@
 // `cmstate verify FILE` or `cmstate verify --dir D`: checks snapshots without touching a cluster
-// (so it needs no kubeconfig, lock or API access); reports like a job, one summary line last.
+// (so it needs no kubeconfig, lock or API access); ends like every job (src/job/conclusion.ts):
+// failures listed, the same exit codes, one summary line last.
 
 import { z } from 'zod';
 import { defineCommand } from '../../src/command.js';
 import { validate } from '../../src/config.js';
-import { ExitCode } from '../../src/exit.js';
-import { formatSummary, Tally } from '../../src/job/tally.js';
+import { concludeRun, printSummary } from '../../src/job/conclusion.js';
+import { Tally } from '../../src/job/tally.js';
 import { listSnapshots, verifySnapshot } from '../../src/snapshot/reader.js';
 
 const verifyConfigSchema = z
@@ -47,9 +48,9 @@ export const verifyCommand = defineCommand({
         else ctx.print(`BAD ${result.file}: ${result.error}`);
       }
     }
-    for (const failure of tally.failures) ctx.log.error({ file: failure.object }, failure.message);
-    const summary = tally.summary('verify', false, performance.now() - startedAt);
-    ctx.print(ctx.config.output === 'json' ? JSON.stringify(summary) : formatSummary(summary));
-    return tally.failures.length > 0 || ctx.signal.aborted ? ExitCode.failed : ExitCode.ok;
+    // Ends like every job: failures listed, the same exit codes, the summary last.
+    const { summary, exitCode } = concludeRun(ctx.log, ctx.signal, tally, { name: 'verify', dryRun: false, startedAt });
+    printSummary(ctx.print, ctx.config.output, summary);
+    return exitCode;
   },
 });

@@ -16,6 +16,7 @@ import type { Logger } from '../log.js';
 import { createRunMetrics } from '../metrics/run-metrics.js';
 import { ALL_NAMESPACES, PushError, pushMetrics, type PushMethod } from '../metrics/pushgateway.js';
 import { DeletionSummary, workloadFromEnv, type DeletionSummaryOptions } from './deletion-summary.js';
+import { concludeRun, printSummary } from './conclusion.js';
 import { formatSummary, Tally } from './tally.js';
 
 export interface JobSpec {
@@ -74,7 +75,6 @@ export interface JobRun {
 }
 
 const PROGRESS_INTERVAL_MS = 5_000;
-const MAX_LISTED_FAILURES = 20;
 
 export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSpec, body: (run: JobRun) => Promise<void>): Promise<number> {
   const startedAt = performance.now();
@@ -167,24 +167,16 @@ export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSp
   const workload = workloadFromEnv(process.env);
   for (const record of deletions.flatMap((summary) => summary.events(workload))) await run.event(record);
 
-  const summary = tally.summary(spec.job.name, dryRun !== 'none', performance.now() - startedAt);
-  const interrupted = ctx.signal.aborted;
-  for (const failure of tally.failures.slice(0, MAX_LISTED_FAILURES)) log.error({ object: failure.object }, failure.message);
-  if (tally.failures.length > MAX_LISTED_FAILURES) log.error(`... and ${tally.failures.length - MAX_LISTED_FAILURES} more failures`);
-  if (refusal) log.error(oneLine(refusal));
-  if (fatal) log.error(oneLine(fatal));
-  if (interrupted) log.warn(`${spec.job.name} stopped by a signal before it finished: actions not started were left for the next run`);
-
-  let exitCode: number = ExitCode.ok;
-  if (refusal) exitCode = ExitCode.refused;
-  else if (fatal || interrupted || tally.failures.length > 0) exitCode = fatal ? exitCodeFor(fatal) : ExitCode.failed;
+  const concluded = concludeRun(log, ctx.signal, tally, { name: spec.job.name, dryRun: dryRun !== 'none', startedAt }, { refusal, fatal });
+  const { summary } = concluded;
+  let { exitCode } = concluded;
 
   const pushFailed = await pushRunMetrics(run, spec, summary, exitCode === ExitCode.ok, exported);
   if (pushFailed && config.requirePush && exitCode === ExitCode.ok) exitCode = ExitCode.failed;
 
-  if (ctx.config.output === 'json') ctx.print(JSON.stringify(summary));
-  else if (spec.printMetrics && !config.pushgateway) log.info(formatSummary(summary));
-  else ctx.print(formatSummary(summary));
+  // The metrics job's result is its metrics on stdout: its summary goes to the log then.
+  if (spec.printMetrics && !config.pushgateway && ctx.config.output !== 'json') log.info(formatSummary(summary));
+  else printSummary(ctx.print, ctx.config.output, summary);
   return exitCode;
 }
 
