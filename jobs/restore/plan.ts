@@ -33,6 +33,19 @@ export function ownedByConfigMap(cm: ConfigMap): boolean {
   return (cm.metadata.ownerReferences ?? []).some((o) => o.kind === 'ConfigMap');
 }
 
+/** What becomes of one selected object. */
+export type RestoreAction = 'create' | 'overwrite' | 'skip-exists';
+
+/**
+ * Overwrite replaces an object that exists (after saving it); create-missing leaves it alone.
+ * Whether it exists: for overwrite, what was saved beforehand; for create-missing, the create's
+ * own 409 (only a dry run reads first).
+ */
+export function restoreAction(mode: RestoreMode, exists: boolean): RestoreAction {
+  if (!exists) return 'create';
+  return mode === 'overwrite' ? 'overwrite' : 'skip-exists';
+}
+
 export function targetNamespace(cm: ConfigMap, override: string | undefined): string {
   return override ?? cm.metadata.namespace ?? 'default';
 }

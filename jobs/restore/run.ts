@@ -12,7 +12,7 @@ import { AlreadyExistsError, ConflictError, NotFoundError } from '../../src/kube
 import { involvedConfigMap, type ConfigMap } from '../../src/kube/types.js';
 import { readSnapshot, SnapshotCorruptError, verifySnapshot } from '../../src/snapshot/reader.js';
 import { SnapshotWriter } from '../../src/snapshot/writer.js';
-import { ownedByConfigMap, prepareObject, selected, targetNamespace, type RestoreFilter, type RestoreMode } from './plan.js';
+import { ownedByConfigMap, prepareObject, restoreAction, selected, targetNamespace, type RestoreFilter, type RestoreMode } from './plan.js';
 
 export interface RestoreOptions {
   /** The snapshot's data file or manifest. */
@@ -129,7 +129,7 @@ class Restorer {
       const note = droppedOwners.length ? `owner ${droppedOwners.join(', ')} not found: restored without its owner reference` : undefined;
       if (this.run.planOnly) return await this.preview(ref, note);
       const current = this.existing.get(id);
-      if (this.options.mode === 'overwrite' && current) await this.overwrite(object, current, note);
+      if (restoreAction(this.options.mode, current !== undefined) === 'overwrite' && current) await this.overwrite(object, current, note);
       else await this.create(object, note);
     } catch (err) {
       this.run.tally.fail(id, `restore ${id} failed: ${oneLine(err)}`);
@@ -179,16 +179,16 @@ class Restorer {
 
   private async preview(ref: { namespace: string; name: string }, note: string | undefined): Promise<void> {
     const exists = this.options.mode === 'overwrite' ? this.existing.has(key(ref)) : (await this.get(ref)) !== undefined;
-    if (exists && this.options.mode === 'create-missing') {
+    const action = restoreAction(this.options.mode, exists);
+    if (action === 'skip-exists') {
       this.run.tally.skip('exists');
       this.add(ref, 'skipped', 'exists');
       return;
     }
-    const action = exists ? 'overwrite' : 'create';
     this.run.tally.plan(action);
     // Owned objects of this dry run refer to it as if it had been created.
-    if (!exists) this.ownerUids.set(key(ref), '(new)');
-    this.add(ref, exists ? 'would-overwrite' : 'would-create', note);
+    if (action === 'create') this.ownerUids.set(key(ref), '(new)');
+    this.add(ref, action === 'overwrite' ? 'would-overwrite' : 'would-create', note);
   }
 
   private async resolveOwner(ref: { namespace: string; name: string }): Promise<void> {
