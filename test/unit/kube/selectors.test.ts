@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SelectorParseError, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from '../../src/kube/selectors.js';
+import { SelectorParseError, matchesFields, matchesLabels, parseFieldSelector, parseLabelSelector } from '../../../src/kube/selectors.js';
 
 const labels = {
   none: undefined,

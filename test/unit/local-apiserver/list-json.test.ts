@@ -4,11 +4,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { listPieces } from '../../src/local-apiserver/list-json.js';
-import { CONFIGMAPS } from '../../src/local-apiserver/resources.js';
-import type { KubeObject } from '../../src/local-apiserver/resource-def.js';
-import { StoredObject } from '../../src/local-apiserver/store.js';
-import { tablePieces, type IncludeObject } from '../../src/local-apiserver/table.js';
+import { listPieces } from '../../../src/local-apiserver/list-json.js';
+import { CONFIGMAPS } from '../../../src/local-apiserver/resources.js';
+import type { KubeObject } from '../../../src/local-apiserver/resource-def.js';
+import { StoredObject } from '../../../src/local-apiserver/store.js';
+import { tablePieces, type IncludeObject } from '../../../src/local-apiserver/table.js';
 
 const CREATED = '2026-12-01T12:00:00Z';
 const NOW = Date.parse(CREATED) + 90_000;

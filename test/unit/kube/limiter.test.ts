@@ -1,9 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LATE_TOLERANCE_MS, QpsLimiter } from '../../src/kube/limiter.js';
-import { jobConfigSchema } from '../../src/config.js';
-import type { Timer } from '../../src/util/timer.js';
-import { FakeTimer } from '../support/fake-timer.js';
+import { LATE_TOLERANCE_MS, QpsLimiter } from '../../../src/kube/limiter.js';
+import { jobConfigSchema } from '../../../src/config.js';
+import type { Timer } from '../../../src/util/timer.js';
+import { FakeTimer } from '../../support/fake-timer.js';
 
 /** Acquires `count` times in sequence and returns the clock reading when each was granted. */
 async function grantTimes(limiter: QpsLimiter, timer: FakeTimer, count: number): Promise<number[]> {

@@ -20,7 +20,7 @@ import {
   type KubeErrorKind,
   type RequestContext,
   type StatusBody,
-} from '../../src/kube/errors.js';
+} from '../../../src/kube/errors.js';
 
 const CTX: RequestContext = { verb: 'delete', resource: 'configmaps', namespace: 'tasks', name: 'task-42-state' };
 const TARGET = 'configmaps "task-42-state" in namespace "tasks"';

@@ -1,8 +1,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DateTime, Duration } from 'luxon';
-import { archivesOf, indexArchives, needsLastUpdateFromData, planTask, taskKey, type SweepAction, type SweepDecision, type SweepObject, type SweepPolicy } from '../../jobs/sweep/plan.js';
-import { planSweep } from '../support/sweep-plan.js';
+import { archivesOf, indexArchives, needsLastUpdateFromData, planTask, taskKey, type SweepAction, type SweepDecision, type SweepObject, type SweepPolicy } from '../../../../jobs/sweep/plan.js';
+import { planSweep } from '../../../support/sweep-plan.js';
 
 const NOW = DateTime.fromISO('2026-11-22T08:00:00Z', { zone: 'utc' });
 const POLICY: SweepPolicy = { ttl: Duration.fromObject({ days: 7 }), grace: Duration.fromObject({ hours: 24 }) };

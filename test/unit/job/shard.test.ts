@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidShardError, fnv1a32, inShard, shardKey, shardOf } from '../../src/job/shard.js';
+import { InvalidShardError, fnv1a32, inShard, shardKey, shardOf } from '../../../src/job/shard.js';
 
 // Deterministic, varied task ids: a linear congruential generator, so the test needs no randomness.
 function names(count: number): string[] {

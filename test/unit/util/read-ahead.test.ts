@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as tick } from 'node:timers/promises';
-import { readAhead } from '../../src/util/read-ahead.js';
+import { readAhead } from '../../../src/util/read-ahead.js';
 
 /** A source of `count` items that records when each is asked for and whether it was closed. */
 function source(count: number, failAt?: number) {

@@ -3,9 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ownedByConfigMap, prepareObject, restoreAction, selected, targetNamespace } from '../../jobs/restore/plan.js';
-import { parseLabelSelector } from '../../src/kube/selectors.js';
-import type { ConfigMap } from '../../src/kube/types.js';
+import { ownedByConfigMap, prepareObject, restoreAction, selected, targetNamespace } from '../../../../jobs/restore/plan.js';
+import { parseLabelSelector } from '../../../../src/kube/selectors.js';
+import type { ConfigMap } from '../../../../src/kube/types.js';
 
 const state = (id: string, labels: Record<string, string> = {}): ConfigMap => ({
   metadata: { name: `task-${id}-state`, namespace: 'snap', uid: `old-${id}`, labels: { 'cmstate.io/state': 'task', 'cmstate.io/task-id': id, ...labels } },

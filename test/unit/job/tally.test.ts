@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Tally, formatSummary } from '../../src/job/tally.js';
-import type { JobSummary } from '../../src/metrics/summary.js';
+import { Tally, formatSummary } from '../../../src/job/tally.js';
+import type { JobSummary } from '../../../src/metrics/summary.js';
 
 // DESIGN.md "--output json": scripts read these keys, in this order.
 const DESIGN_SUMMARY_KEYS = ['job', 'dry_run', 'observed', 'planned', 'applied', 'skipped', 'failed', 'duration_ms'];

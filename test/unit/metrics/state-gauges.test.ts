@@ -1,12 +1,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DateTime } from 'luxon';
-import type { ObjectMetadata } from '../../src/kube/types.js';
-import { computeStateGauges, stateDetailKey, stateDetailOf, stateGaugesRegistry, type NamespaceStateGauges, type StateDetail, type StateGaugeOptions } from '../../src/metrics/state-gauges.js';
-import type { TaskStatus } from '../../src/state/schema.js';
-import { configMapSize } from '../../src/state/size.js';
-import { feedbackEntries, stateConfigMap } from '../support/states.js';
-import { findSamples, parseExposition, sampleValue } from '../support/pushgateway.js';
+import type { ObjectMetadata } from '../../../src/kube/types.js';
+import { computeStateGauges, stateDetailKey, stateDetailOf, stateGaugesRegistry, type NamespaceStateGauges, type StateDetail, type StateGaugeOptions } from '../../../src/metrics/state-gauges.js';
+import type { TaskStatus } from '../../../src/state/schema.js';
+import { configMapSize } from '../../../src/state/size.js';
+import { feedbackEntries, stateConfigMap } from '../../support/states.js';
+import { findSamples, parseExposition, sampleValue } from '../../support/pushgateway.js';
 
 const NOW = DateTime.fromISO('2025-06-01T12:00:00Z', { zone: 'utc' });
 

@@ -5,13 +5,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DateTime } from 'luxon';
-import { describeChanges, diffConfigMaps } from '../../jobs/repair/diff.js';
-import { ObservedIndex } from '../../jobs/repair/observed-index.js';
-import { REPAIR_RULES, planObject } from '../../jobs/repair/plan.js';
-import { planRepair } from '../support/repair-plan.js';
-import type { ConfigMap } from '../../src/kube/types.js';
-import { decodeArchive, decodeStateLenient } from '../../src/state/decode.js';
-import { comparable, loadRepairCorpus } from '../support/repair-corpus.js';
+import { describeChanges, diffConfigMaps } from '../../../../jobs/repair/diff.js';
+import { ObservedIndex } from '../../../../jobs/repair/observed-index.js';
+import { REPAIR_RULES, planObject } from '../../../../jobs/repair/plan.js';
+import { planRepair } from '../../../support/repair-plan.js';
+import type { ConfigMap } from '../../../../src/kube/types.js';
+import { decodeArchive, decodeStateLenient } from '../../../../src/state/decode.js';
+import { comparable, loadRepairCorpus } from '../../../support/repair-corpus.js';
 
 const corpus = loadRepairCorpus();
 

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { runBounded } from '../../src/job/executor.js';
+import { runBounded } from '../../../src/job/executor.js';
 
 interface Deferred {
   promise: Promise<void>;

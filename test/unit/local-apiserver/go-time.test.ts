@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { GoDecodeError, goTimeString, readMicroTime, readTime } from '../../src/local-apiserver/go-time.js';
+import { GoDecodeError, goTimeString, readMicroTime, readTime } from '../../../src/local-apiserver/go-time.js';
 
 const MICRO = '"2006-01-02T15:04:05.000000Z07:00"';
 const RFC3339 = '"2006-01-02T15:04:05Z07:00"';

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
-import { ExitCode, RefusedError } from '../../src/exit.js';
-import { concludeRun } from '../../src/job/conclusion.js';
-import { Tally } from '../../src/job/tally.js';
-import { createLogger } from '../../src/log.js';
+import { ExitCode, RefusedError } from '../../../src/exit.js';
+import { concludeRun } from '../../../src/job/conclusion.js';
+import { Tally } from '../../../src/job/tally.js';
+import { createLogger } from '../../../src/log.js';
 
 function logged() {
   const lines: string[] = [];

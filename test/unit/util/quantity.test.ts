@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseByteQuantity } from '../../src/util/quantity.js';
+import { parseByteQuantity } from '../../../src/util/quantity.js';
 
 test('byte quantities as Kubernetes writes them; anything else is undefined', () => {
   assert.equal(parseByteQuantity('32Mi'), 32 * 1024 * 1024);

@@ -13,10 +13,10 @@ import {
   type DeferPolicy,
   type FairRetryPolicy,
   type RetryPolicy,
-} from '../../src/kube/retry.js';
-import { ConflictError, ForbiddenError, InvalidError, NotFoundError, ThrottledError, UnavailableError, type RequestContext } from '../../src/kube/errors.js';
-import type { Timer } from '../../src/util/timer.js';
-import { FakeTimer } from '../support/fake-timer.js';
+} from '../../../src/kube/retry.js';
+import { ConflictError, ForbiddenError, InvalidError, NotFoundError, ThrottledError, UnavailableError, type RequestContext } from '../../../src/kube/errors.js';
+import type { Timer } from '../../../src/util/timer.js';
+import { FakeTimer } from '../../support/fake-timer.js';
 
 const CTX: RequestContext = { verb: 'update', resource: 'configmaps', namespace: 'tasks', name: 'task-1-state' };
 const unavailable = (retryAfterSeconds?: number) => new UnavailableError('API server error 503', 503, CTX, undefined, retryAfterSeconds);

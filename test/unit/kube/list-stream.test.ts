@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { fullObjectConcurrency, ListSplitter, ListStreamError, PageCollector, type ItemVerdict } from '../../src/kube/list-stream.js';
+import { fullObjectConcurrency, ListSplitter, ListStreamError, PageCollector, type ItemVerdict } from '../../../src/kube/list-stream.js';
 
 /** Splits `json` fed in chunks of `size` bytes; returns the parsed items and the rest. */
 function split(json: string, size: number, verdict: (index: number) => ItemVerdict = () => 'more') {

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DateTime, Duration } from 'luxon';
-import { planRetention, type RetentionPolicy } from '../../src/snapshot/retention.js';
+import { planRetention, type RetentionPolicy } from '../../../src/snapshot/retention.js';
 
 const NOW = DateTime.fromISO('2026-11-22T12:00:00Z', { zone: 'utc' });
 

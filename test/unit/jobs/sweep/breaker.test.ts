@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InvalidDeleteBudgetError, checkDeleteBudget, type DeleteBudget, type DeleteBudgetVerdict } from '../../jobs/sweep/breaker.js';
+import { InvalidDeleteBudgetError, checkDeleteBudget, type DeleteBudget, type DeleteBudgetVerdict } from '../../../../jobs/sweep/breaker.js';
 
 describe('checkDeleteBudget', () => {
   const cases: [name: string, budget: DeleteBudget, verdict: DeleteBudgetVerdict][] = [

@@ -7,7 +7,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { KubeConfig } from '@kubernetes/client-node';
-import { KubeClient } from '../../src/kube/client.js';
+import { KubeClient } from '../../../src/kube/client.js';
 
 const NS = 'transport';
 const configMap = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: NS, uid: `uid-${name}`, resourceVersion: '7' }, data: { note: 'é'.repeat(50_000) } });
