@@ -24,12 +24,18 @@ export class SnapshotInterruptedError extends Error {
 }
 
 export async function snapshot(run: JobRun, options: SnapshotOptions): Promise<void> {
-  if (run.dryRun !== 'none') {
-    await previewSnapshot(run, options);
-    return;
-  }
+  // A dry run of either kind writes and deletes no file: it counts what a snapshot would hold
+  // (metadata only) and says which files retention would delete.
+  const preview = run.dryRun !== 'none';
   run.tally.plan('snapshot');
-  const writer = await SnapshotWriter.create(options.dir, { namespaces: run.namespace === undefined ? 'all' : [run.namespace], selector: STATE_SELECTOR, reason: 'snapshot', now: run.now });
+  if (preview) await countObjects(run, options.dir);
+  else await writeSnapshot(run, options.dir);
+  if (options.retention) await applyRetention(run, options.dir, options.retention, preview);
+}
+
+/** Writes, commits and verifies one snapshot of every state and archive. */
+async function writeSnapshot(run: JobRun, dir: string): Promise<void> {
+  const writer = await SnapshotWriter.create(dir, { namespaces: run.namespace === undefined ? 'all' : [run.namespace], selector: STATE_SELECTOR, reason: 'snapshot', now: run.now });
   let committed;
   try {
     for await (const page of run.client.listConfigMapPages({
@@ -53,15 +59,15 @@ export async function snapshot(run: JobRun, options: SnapshotOptions): Promise<v
   if (!check.ok) throw new SnapshotCorruptError(`the snapshot just written does not verify, retention skipped: ${check.error}`, check.object);
   run.tally.apply('snapshot');
   run.log.info({ file: committed.file, objects: committed.objects, bytes: committed.bytes }, `wrote snapshot ${committed.file}`);
-  if (run.output === 'json') run.print(JSON.stringify({ snapshot: committed.file, manifest: committed.manifestFile, objects: committed.objects, bytes: committed.bytes }));
-  else run.print(`wrote ${committed.file}: ${committed.objects} objects, ${committed.bytes} bytes`);
-
-  if (options.retention) await applyRetention(run, options.dir, options.retention);
+  say(
+    run,
+    { snapshot: committed.file, manifest: committed.manifestFile, objects: committed.objects, bytes: committed.bytes },
+    `wrote ${committed.file}: ${committed.objects} objects, ${committed.bytes} bytes`,
+  );
 }
 
-/** Lists (metadata only) what a snapshot would hold and which files retention would delete. */
-async function previewSnapshot(run: JobRun, options: SnapshotOptions): Promise<void> {
-  run.tally.plan('snapshot');
+/** What a snapshot would hold, from a metadata-only list. */
+async function countObjects(run: JobRun, dir: string): Promise<void> {
   for await (const page of run.client.listConfigMapMetadataPages({
     namespace: run.namespace,
     labelSelector: STATE_SELECTOR,
@@ -71,24 +77,23 @@ async function previewSnapshot(run: JobRun, options: SnapshotOptions): Promise<v
   })) {
     run.tally.observed += page.length;
   }
-  say(run, { plan: 'snapshot', dir: options.dir, objects: run.tally.observed }, `would write a snapshot of ${run.tally.observed} objects to ${options.dir}`);
-  if (!options.retention) return;
-  const upcoming = { file: '(the new snapshot)', time: run.now, verified: true };
-  const plan = planRetention([...(await retentionCandidates(await listSnapshots(options.dir), options.retention.keepMinGood)), upcoming], options.retention, run.now);
-  for (const old of plan.delete) {
-    run.tally.plan('delete_snapshot');
-    say(run, { plan: 'delete_snapshot', file: old.file }, `would delete ${old.file} (retention)`);
-  }
+  say(run, { plan: 'snapshot', dir, objects: run.tally.observed }, `would write a snapshot of ${run.tally.observed} objects to ${dir}`);
 }
 
-async function applyRetention(run: JobRun, dir: string, policy: RetentionPolicy): Promise<void> {
+/** Deletes (or, previewing, names) the snapshots the retention policy lets go; a preview counts the snapshot it did not write. */
+async function applyRetention(run: JobRun, dir: string, policy: RetentionPolicy, preview: boolean): Promise<void> {
   const candidates = await retentionCandidates(await listSnapshots(dir), policy.keepMinGood);
-  const plan = planRetention(candidates, policy, run.now);
+  const upcoming = preview ? [{ file: '(the new snapshot)', time: run.now, verified: true, listing: undefined }] : [];
+  const plan = planRetention([...candidates, ...upcoming], policy, run.now);
   for (const old of plan.delete) {
     run.tally.plan('delete_snapshot');
+    if (preview) {
+      say(run, { plan: 'delete_snapshot', file: old.file }, `would delete ${old.file} (retention)`);
+      continue;
+    }
     try {
       // The manifest first: a snapshot half deleted must not look complete.
-      if (old.listing.manifestFile) await rm(old.listing.manifestFile, { force: true });
+      if (old.listing?.manifestFile) await rm(old.listing.manifestFile, { force: true });
       await rm(old.file, { force: true });
       run.tally.apply('delete_snapshot');
       run.log.info({ file: old.file, time: old.time.toISO(), verified: old.verified }, `retention deleted ${path.basename(old.file)}`);
@@ -96,7 +101,7 @@ async function applyRetention(run: JobRun, dir: string, policy: RetentionPolicy)
       run.tally.fail(old.file, `could not delete snapshot ${old.file}: ${oneLine(err)}`);
     }
   }
-  run.log.info({ kept: plan.keep.length, deleted: plan.delete.length }, `retention kept ${plan.keep.length} snapshots`);
+  if (!preview) run.log.info({ kept: plan.keep.length, deleted: plan.delete.length }, `retention kept ${plan.keep.length} snapshots`);
 }
 
 /**
