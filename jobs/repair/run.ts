@@ -12,12 +12,12 @@
 // and written once, and a second conflict skips it (counted). Nothing is written that is not in a
 // committed snapshot first.
 
-import { ObservedIndex } from './observed-index.js';
+import type { ObservedIndex } from './observed-index.js';
+import { listedObjects, observeIndex } from './observe.js';
 import { planObject, type RepairOptions, type RepairPlan } from './plan.js';
 import type { JOBS } from '../../src/job/descriptors.js';
 import { describeChanges } from './diff.js';
 import { RuleCounts } from './report.js';
-import { inShard } from '../../src/job/shard.js';
 import { runBounded } from '../../src/job/executor.js';
 import { fullObjectConcurrency } from '../../src/kube/list-stream.js';
 import type { DeletionSummary } from '../../src/job/deletion-summary.js';
@@ -78,30 +78,6 @@ export async function repair(run: JobRun, options: RepairRunOptions): Promise<Ru
   }
   report(run, counts);
   return counts;
-}
-
-/** First pass, metadata only: which tasks exist and their archive numbers, so every object can be planned as it streams by. */
-async function observeIndex(run: JobRun): Promise<ObservedIndex> {
-  const index = new ObservedIndex();
-  const pages = run.client.listConfigMapMetadataPages({ namespace: run.namespace, labelSelector: STATE_SELECTOR, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal });
-  for await (const page of pages) for (const item of page) index.add(item.metadata);
-  return index;
-}
-
-/** Second pass, full objects page by page (this shard's). */
-async function* listedObjects(run: JobRun, index: ObservedIndex): AsyncGenerator<ConfigMap> {
-  const pages = run.client.listConfigMapPages({ namespace: run.namespace, labelSelector: STATE_SELECTOR, pageSize: run.config.pageSize, pageBytes: run.config.pageBytes, signal: run.signal });
-  for await (const page of pages) {
-    for (const cm of page) {
-      // Shards split by task id, so a task and its archives land in the same shard.
-      if (!inShard(cm.metadata.name, run.config.shardIndex, run.config.shardCount)) continue;
-      // A task created after the first pass: its archives (listed after it) are not orphans.
-      index.add(cm.metadata);
-      run.tally.observed++;
-      yield cm;
-    }
-    run.progress(`${run.tally.observed} objects observed`);
-  }
 }
 
 /**
