@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { defineCommand, type CommandContext } from '../../src/command.js';
 import { JOBS } from '../../src/job/descriptors.js';
 import { jobConfigSchema, jobOptions, validate, type JobConfig } from '../../src/config.js';
-import { ExitCode, UsageError } from '../../src/exit.js';
+import { UsageError } from '../../src/exit.js';
 
 const metricsConfigSchema = z.object({
   withFeedback: z.boolean(),
@@ -51,16 +51,21 @@ async function deleteGroups(ctx: CommandContext, config: JobConfig): Promise<num
   if (!url || problems.length) throw new UsageError(`--delete-group: ${problems.join('; ')}`);
 
   const dryRun = ctx.config.dryRun !== 'none';
-  const { deleteReleaseGroups } = await import('./run.js');
-  const result = await deleteReleaseGroups({ url }, { namespace, shardCount: config.shardCount, dryRun });
-  for (const failure of result.failures) ctx.log.error(failure);
+  const startedAt = performance.now();
+  const [{ deleteReleaseGroups }, { Tally }, { concludeRun, printSummary }] = await Promise.all([import('./run.js'), import('../../src/job/tally.js'), import('../../src/job/conclusion.js')]);
+  const tally = new Tally(['delete_group']);
+  const deleted = await deleteReleaseGroups({ url }, { namespace, shardCount: config.shardCount, dryRun }, tally);
+  const failed = tally.failures.length;
   const scope = namespace ?? 'all namespaces';
   if (ctx.config.output === 'json') {
-    ctx.print(JSON.stringify({ job: 'metrics', delete_group: true, dry_run: dryRun, pushgateway: url, deleted: result.deleted, failed: result.failures.length }));
+    ctx.print(JSON.stringify({ job: 'metrics', delete_group: true, dry_run: dryRun, pushgateway: url, deleted, failed }));
   } else if (dryRun) {
-    for (const path of result.deleted) ctx.print(`would delete ${url.replace(/\/+$/, '')}${path}`);
+    for (const path of deleted) ctx.print(`would delete ${url.replace(/\/+$/, '')}${path}`);
   } else {
-    ctx.print(`deleted ${result.deleted.length} Pushgateway groups of this release (${scope}) from ${url}${result.failures.length ? `; ${result.failures.length} failed` : ''}`);
+    ctx.print(`deleted ${deleted.length} Pushgateway groups of this release (${scope}) from ${url}${failed ? `; ${failed} failed` : ''}`);
   }
-  return result.failures.length ? ExitCode.failed : ExitCode.ok;
+  // Ends like every job: failures listed, the same exit codes, the summary last.
+  const { summary, exitCode } = concludeRun(ctx.log, ctx.signal, tally, { name: 'metrics', dryRun, startedAt });
+  printSummary(ctx.print, ctx.config.output, summary);
+  return exitCode;
 }

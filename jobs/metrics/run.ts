@@ -7,6 +7,7 @@ import { ALL_JOBS } from '../../src/job/descriptors.js';
 import { runBounded } from '../../src/job/executor.js';
 import { fullObjectConcurrency } from '../../src/kube/list-stream.js';
 import type { JobRun } from '../../src/job/runner.js';
+import type { Tally } from '../../src/job/tally.js';
 import { oneLine } from '../../src/exit.js';
 import { NotFoundError } from '../../src/kube/errors.js';
 import type { ObjectMetadata } from '../../src/kube/types.js';
@@ -90,17 +91,12 @@ export function releaseGroups(options: ReleaseGroupsOptions): Grouping[] {
   return PUSHING_JOBS.flatMap((job) => namespaces.flatMap((namespace) => shards.map((shard) => (shard === undefined ? { job, namespace } : { job, namespace, shard }))));
 }
 
-export interface DeleteGroupsResult {
-  /** Paths of the groups deleted, or that a dry run would delete (a group that did not exist counts: it is gone). */
-  deleted: string[];
-  failures: string[];
-}
-
 /**
- * Deletes the release's groups. With --all-namespaces the metrics job has also pushed one
+ * Deletes the release's groups, each counted in `tally` (planned, applied, or failed); returns
+ * the paths deleted. With --all-namespaces the metrics job has also pushed one
  * group per namespace it found states in; the gateway's own group list names them.
  */
-export async function deleteReleaseGroups(gateway: GatewayOptions, options: ReleaseGroupsOptions & { dryRun: boolean }): Promise<DeleteGroupsResult> {
+export async function deleteReleaseGroups(gateway: GatewayOptions, options: ReleaseGroupsOptions & { dryRun: boolean }, tally: Tally): Promise<string[]> {
   const groups = releaseGroups(options);
   if (options.namespace === undefined) {
     const known = new Set(groups.map(groupPath));
@@ -110,16 +106,23 @@ export async function deleteReleaseGroups(gateway: GatewayOptions, options: Rele
       if (!known.has(groupPath(grouping))) groups.push(grouping);
     }
   }
-  const result: DeleteGroupsResult = { deleted: [], failures: [] };
+  // The paths of the groups deleted, or that a dry run would delete (a group that did not exist counts: it is gone).
+  const deleted: string[] = [];
   for (const grouping of groups) {
+    const path = groupPath(grouping);
+    tally.observed++;
+    tally.plan('delete_group');
     try {
-      if (!options.dryRun) await deleteGroup({ ...gateway, grouping });
-      result.deleted.push(groupPath(grouping));
+      if (!options.dryRun) {
+        await deleteGroup({ ...gateway, grouping });
+        tally.apply('delete_group');
+      }
+      deleted.push(path);
     } catch (err) {
-      result.failures.push(oneLine(err));
+      tally.fail(path, `delete ${path} failed: ${oneLine(err)}`);
       // No answer at all: every other delete would only wait out the same retries.
       if (err instanceof PushError && err.status === undefined) break;
     }
   }
-  return result;
+  return deleted;
 }

@@ -234,8 +234,11 @@ describe('metrics on a real Pushgateway', { skip: gateway ? false : PUSHGATEWAY_
     // A kubeconfig that does not exist: connecting would fail.
     const deleted = await cli(['metrics', '--delete-group', '--kubeconfig', '/nonexistent/kubeconfig', '-n', ns, '--shard-count', '2', '--pushgateway', url, '--output', 'json']);
     assert.equal(deleted.code, 0, deleted.stderr);
-    const report = deleted.json<{ deleted: string[]; failed: number }>();
+    // The groups, then the summary last, like every job.
+    const report = JSON.parse(deleted.stdout.at(-2) ?? '') as { deleted: string[]; failed: number };
     assert.equal(report.failed, 0);
+    const summary = deleted.json<{ job: string; planned: Record<string, number>; applied: Record<string, number>; failed: number }>();
+    assert.deepEqual([summary.job, summary.applied.delete_group, summary.failed], ['metrics', report.deleted.length, 0]);
     assert.ok(report.deleted.includes(`/metrics/job/cmstate-sweep/namespace/${ns}/shard/1`));
     const samples = await scrape();
     assert.deepEqual(findSamples(samples, 'cmstate_job_last_run_timestamp_seconds', { namespace: ns }), []);
@@ -264,6 +267,8 @@ describe('cmstate metrics --delete-group usage', () => {
     const dry = await cli(['metrics', '--delete-group', '--dry-run', '-n', 'team-a', '--pushgateway', 'http://gw.invalid:9091']);
     assert.equal(dry.code, 0, dry.stderr);
     assert.ok(dry.stdout.includes('would delete http://gw.invalid:9091/metrics/job/cmstate-repair/namespace/team-a'));
-    assert.equal(dry.stdout.length, 12, dry.stdout.join('\n'));
+    // 12 groups (6 jobs, the namespace's and _all), then the summary line.
+    assert.equal(dry.stdout.length, 13, dry.stdout.join('\n'));
+    assert.match(dry.stdout.at(-1) ?? '', /^metrics \(dry run\): observed 12 · planned delete_group 12 · applied delete_group 0/);
   });
 });
