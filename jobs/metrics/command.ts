@@ -52,7 +52,7 @@ async function deleteGroups(ctx: CommandContext, config: JobConfig): Promise<num
 
   const dryRun = ctx.config.dryRun !== 'none';
   const startedAt = performance.now();
-  const [{ deleteReleaseGroups }, { Tally }, { concludeRun, printSummary }] = await Promise.all([import('./run.js'), import('../../src/job/tally.js'), import('../../src/job/conclusion.js')]);
+  const [{ deleteReleaseGroups }, { Tally }, { concludeRun, printSummary }] = await Promise.all([import('./groups.js'), import('../../src/job/tally.js'), import('../../src/job/conclusion.js')]);
   const tally = new Tally(['delete_group']);
   const deleted = await deleteReleaseGroups({ url }, { namespace, shardCount: config.shardCount, dryRun }, tally);
   const failed = tally.failures.length;

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { groupPath } from '../../../../src/metrics/pushgateway.js';
-import { PUSHING_JOBS, releaseGroups } from '../../../../jobs/metrics/run.js';
+import { PUSHING_JOBS, releaseGroups } from '../../../../jobs/metrics/groups.js';
 
 describe('releaseGroups (what --delete-group deletes)', () => {
   test("one namespace, unsharded: every job's group for the namespace and for _all", () => {
