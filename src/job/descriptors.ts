@@ -1,7 +1,7 @@
 // Every batch job of cmstate in one table: what it is called (its Lease, Pushgateway group and
-// summary), the actions it counts, the API access it needs, whether it takes the run lock and
-// whether it splits into shards. The commands run with it; doctor's RBAC checks, the metrics
-// job's push groups, the demo and the chart's RBAC test read it.
+// summary), the actions it counts, the API access it needs, whether it takes the run lock, splits
+// into shards or mounts the snapshot volume, and how the chart deploys it. The commands run with
+// it; doctor's RBAC checks, the metrics job's push groups, the demo and the chart's tests read it.
 
 /** Verbs per resource (`configmaps`, `leases.coordination.k8s.io`). */
 export type Access = Readonly<Record<string, readonly string[]>>;
