@@ -160,9 +160,10 @@ export function taskKey(namespace: string, taskName: string): string {
 
 /**
  * Adds the archives among `objects` to `index` (task key → archive refs) and returns it; call it
- * once per observed page with the same map. The owner reference decides an archive's task; the
- * `cmstate.io/task-id` label is only the fallback, because Kubernetes garbage collection follows
- * the owner. Archives labeled `cmstate.io/keep=true` are never indexed, so never deleted here.
+ * once per observed page with the same map. An archive's task is taskOfArchive's, as for every
+ * job: the owner reference first (Kubernetes garbage collection follows it), then the
+ * `cmstate.io/task-id` label, then the archive's name. Archives labeled `cmstate.io/keep=true`
+ * are never indexed, so never deleted here.
  */
 export function indexArchives(objects: Iterable<SweepObject>, index: Map<string, SweepObjectRef[]> = new Map()): Map<string, SweepObjectRef[]> {
   for (const object of objects) {

@@ -45,7 +45,7 @@ const LISTED_NAMESPACES = 10;
 /** Event messages are cut here (events.k8s.io/v1 limits a note to 1 KiB). */
 const MESSAGE_MAX = 1000;
 
-interface Tally {
+interface NamespaceDeletions {
   count: number;
   alongside: number;
   sample: string[];
@@ -53,7 +53,7 @@ interface Tally {
 
 /** Counts deletions as they happen; memory stays bounded by the sample size per namespace. */
 export class DeletionSummary {
-  private readonly byNamespace = new Map<string, Tally>();
+  private readonly byNamespace = new Map<string, NamespaceDeletions>();
   private readonly sample: ObjectRef[] = [];
   private count = 0;
   private alongside = 0;
@@ -105,7 +105,7 @@ export class DeletionSummary {
   }
 }
 
-function namespaceCounts(byNamespace: Map<string, Tally>): string {
+function namespaceCounts(byNamespace: Map<string, NamespaceDeletions>): string {
   const listed = [...byNamespace].slice(0, LISTED_NAMESPACES).map(([namespace, tally]) => `${namespace}: ${tally.count}`);
   if (byNamespace.size > LISTED_NAMESPACES) listed.push(`${byNamespace.size - LISTED_NAMESPACES} more`);
   return listed.join(', ');

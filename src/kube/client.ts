@@ -329,7 +329,7 @@ export class KubeClient {
   /** GET /version: reachability and the server's version. */
   async serverVersion(): Promise<string> {
     const ctx: RequestContext = { verb: 'get', resource: 'version' };
-    const info = await this.call(ctx, () => this.version.getCode(this.transport));
+    const info = await this.call(ctx, () => this.version.getCode({}, this.transport));
     return info.gitVersion;
   }
 }

@@ -188,16 +188,19 @@ const TRANSIENT_NETWORK_CODES = new Set([
   'UND_ERR_BODY_TIMEOUT',
 ]);
 
-/** A failure below HTTP: a refused or dropped connection or a timeout (transient), or a client-side problem (not). */
+/**
+ * A failure below HTTP: a refused or dropped connection or a timeout (transient), or a client-side
+ * problem (not). As the transport (./transport.ts, undici's request()) throws them: a socket error
+ * with its errno or undici code, or the deadline's TimeoutError.
+ */
 export function fromTransportFailure(err: unknown, ctx: RequestContext, server: string): KubeError {
-  const outer = err instanceof Error ? err : new Error(String(err));
-  const cause = outer.cause instanceof Error ? outer.cause : outer;
-  const code = (cause as NodeJS.ErrnoException).code ?? (outer as NodeJS.ErrnoException).code;
-  const timedOut = outer.name === 'TimeoutError' || outer.name === 'AbortError' || cause.name === 'TimeoutError';
-  const network = timedOut || (code !== undefined && TRANSIENT_NETWORK_CODES.has(code)) || (outer instanceof TypeError && outer.message === 'fetch failed' && code === undefined);
-  const detail = timedOut ? 'timed out' : (code ?? cause.message);
-  if (network) {
-    return new UnavailableError(`cannot reach the API server at ${server} (${detail}) on ${ctx.verb} ${describeTarget(ctx)}`, undefined, ctx, undefined, undefined, { cause: err });
+  const failure = err instanceof Error ? err : new Error(String(err));
+  const code = (failure as NodeJS.ErrnoException).code;
+  const timedOut = failure.name === 'TimeoutError' || failure.name === 'AbortError';
+  if (timedOut || (typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code))) {
+    return new UnavailableError(`cannot reach the API server at ${server} (${timedOut ? 'timed out' : code}) on ${ctx.verb} ${describeTarget(ctx)}`, undefined, ctx, undefined, undefined, {
+      cause: err,
+    });
   }
-  return new UnexpectedError(`${ctx.verb} ${describeTarget(ctx)} failed before reaching ${server}: ${cause.message}`, undefined, ctx, undefined, { cause: err });
+  return new UnexpectedError(`${ctx.verb} ${describeTarget(ctx)} failed before reaching ${server}: ${failure.message}`, undefined, ctx, undefined, { cause: err });
 }

@@ -262,7 +262,7 @@ export class StateManager {
           }
           return this.options.client.deleteConfigMap(this.ref(taskId), { uid: cm.metadata.uid, resourceVersion: cm.metadata.resourceVersion });
         },
-        { policy: this.conflictRetry },
+        { policy: this.conflictRetry, contention: { memory: this.contention, key: taskId } },
       );
       for (const archive of archives) {
         await this.options.client.deleteConfigMap({ namespace: this.namespace, name: archive.name }, { uid: archive.uid });

@@ -81,6 +81,41 @@ describe('StateManager', () => {
     );
   });
 
+  test('a delete racing writers on the same task retries its conflicts until it lands, and every writer then finds the state gone', async () => {
+    const ns = await cluster.extraNamespace();
+    await manager(ns).getOrCreate('contested', { maxIterations: 10_000 });
+    let deleting = false;
+    const writer = async () => {
+      const mgr = manager(ns);
+      for (;;) {
+        try {
+          await mgr.incrementIteration('contested');
+        } catch (err) {
+          assert.ok(err instanceof StateNotFoundError, String(err));
+          assert.ok(deleting, 'the state went missing before the delete was sent');
+          return;
+        }
+      }
+    };
+    const writers = Array.from({ length: 8 }, () => writer());
+    const deleter = manager(ns);
+    for (let i = 0; i < 5; i++) await deleter.incrementIteration('contested');
+    // On the embedded server the first delete is held back while the writers go on, so its
+    // resourceVersion precondition fails at least once (a 409, retried after a fresh read); on a
+    // cluster the writers' own pace makes such conflicts likely, not certain.
+    cluster.local?.faults.add({ match: { method: 'DELETE', path: '/configmaps/task-contested-state' }, fault: { kind: 'latency', ms: 200 }, times: 1 });
+    cluster.local?.clearRequests();
+    deleting = true;
+    assert.deepEqual(await deleter.delete('contested'), { deleted: 1 });
+    await Promise.all(writers);
+    await assert.rejects(deleter.get('contested'), StateNotFoundError);
+    if (cluster.local) {
+      const deletes = cluster.local.requests.filter((r) => r.method === 'DELETE' && r.path.endsWith('/task-contested-state'));
+      assert.equal(deletes[0]?.status, 409, 'the first delete met a write');
+      assert.equal(deletes.at(-1)?.status, 200);
+    }
+  });
+
   test('with the default maximum of 10, exactly 10 of 50 concurrent increments succeed', async () => {
     const ns = await cluster.extraNamespace();
     await manager(ns).getOrCreate('capped');

@@ -324,18 +324,22 @@ describe('Retry-After', () => {
 describe('fromTransportFailure', () => {
   const SERVER = 'https://127.0.0.1:6443';
   const errno = (message: string, code: string) => Object.assign(new Error(message), { code });
-  // undici (the fetch under @kubernetes/client-node 2.x) wraps every socket failure like this.
-  const fetchFailed = (cause?: Error) => new TypeError('fetch failed', cause ? { cause } : undefined);
+  // As undici's request() (src/kube/transport.ts) throws them: the errno or undici code on the error itself.
   const unreachable = (detail: string) => `cannot reach the API server at ${SERVER} (${detail}) on delete ${TARGET}`;
 
   const cases: [name: string, err: unknown, type: typeof UnavailableError | typeof UnexpectedError, message: string][] = [
-    ['fetch failed, cause ECONNREFUSED', fetchFailed(errno('connect ECONNREFUSED 127.0.0.1:6443', 'ECONNREFUSED')), UnavailableError, unreachable('ECONNREFUSED')],
-    ['fetch failed, cause UND_ERR_CONNECT_TIMEOUT', fetchFailed(errno('Connect Timeout Error', 'UND_ERR_CONNECT_TIMEOUT')), UnavailableError, unreachable('UND_ERR_CONNECT_TIMEOUT')],
-    ['fetch failed without a cause', fetchFailed(), UnavailableError, unreachable('fetch failed')],
-    ['ECONNRESET without a cause', errno('read ECONNRESET', 'ECONNRESET'), UnavailableError, unreachable('ECONNRESET')],
+    ['ECONNREFUSED', errno('connect ECONNREFUSED 127.0.0.1:6443', 'ECONNREFUSED'), UnavailableError, unreachable('ECONNREFUSED')],
+    ['a dropped connection (undici SocketError)', errno('other side closed', 'UND_ERR_SOCKET'), UnavailableError, unreachable('UND_ERR_SOCKET')],
+    ['UND_ERR_CONNECT_TIMEOUT', errno('Connect Timeout Error', 'UND_ERR_CONNECT_TIMEOUT'), UnavailableError, unreachable('UND_ERR_CONNECT_TIMEOUT')],
+    ['ECONNRESET', errno('read ECONNRESET', 'ECONNRESET'), UnavailableError, unreachable('ECONNRESET')],
     ['a timeout signal', new DOMException('The operation was aborted due to timeout', 'TimeoutError'), UnavailableError, unreachable('timed out')],
     ['a plain Error is a client-side problem', new Error('Invalid URL'), UnexpectedError, `delete ${TARGET} failed before reaching ${SERVER}: Invalid URL`],
-    ['ENOTFOUND (outside fetch) is not retried', errno('getaddrinfo ENOTFOUND k8s', 'ENOTFOUND'), UnexpectedError, `delete ${TARGET} failed before reaching ${SERVER}: getaddrinfo ENOTFOUND k8s`],
+    [
+      'ENOTFOUND (a name that does not resolve) is not retried',
+      errno('getaddrinfo ENOTFOUND k8s', 'ENOTFOUND'),
+      UnexpectedError,
+      `delete ${TARGET} failed before reaching ${SERVER}: getaddrinfo ENOTFOUND k8s`,
+    ],
     ['a thrown non-Error', 'boom', UnexpectedError, `delete ${TARGET} failed before reaching ${SERVER}: boom`],
   ];
   for (const [name, err, type, message] of cases) {
@@ -352,7 +356,7 @@ describe('fromTransportFailure', () => {
   }
 
   test('ECONNREFUSED gives a transient UnavailableError without Retry-After', () => {
-    const mapped = fromTransportFailure(fetchFailed(errno('connect ECONNREFUSED 127.0.0.1:6443', 'ECONNREFUSED')), CTX, SERVER);
+    const mapped = fromTransportFailure(errno('connect ECONNREFUSED 127.0.0.1:6443', 'ECONNREFUSED'), CTX, SERVER);
     assert.ok(mapped instanceof UnavailableError);
     assert.equal(mapped.kind, 'unavailable');
     assert.equal(mapped.retryAfterSeconds, undefined);

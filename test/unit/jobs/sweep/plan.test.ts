@@ -338,27 +338,28 @@ describe('planSweep', () => {
   const deletable = (name: string, namespace = 'ns1') => task({ name, namespace, markedAt: '2026-11-20T00:00:00Z' });
   const ref = (o: SweepObject) => ({ namespace: o.namespace, name: o.name, uid: o.uid, resourceVersion: o.resourceVersion });
 
-  test('a delete lists its archives, by owner or by task-id label, in the same namespace only', () => {
+  test('a delete lists its archives, by owner, task-id label or name, in the same namespace only', () => {
     const a = deletable('task-a-state');
     const byOwner = archive('task-a-state-archive-1', { ownerName: 'task-a-state', taskId: 'a' });
     const byLabel = archive('task-a-state-archive-2', { taskId: 'a' });
+    const byName = archive('task-a-state-archive-4');
     const otherNamespace = archive('task-a-state-archive-1', { namespace: 'ns2', ownerName: 'task-a-state' });
     const ownerWinsOverLabel = archive('task-b-state-archive-1', { ownerName: 'task-b-state', taskId: 'a' });
     const kept = archive('task-a-state-archive-3', { ownerName: 'task-a-state', keep: true });
     const orphan = archive('task-gone-state-archive-1', { ownerName: 'task-gone-state' });
     const b = task({ name: 'task-b-state', lastUpdate: '2026-11-21T00:00:00Z' });
 
-    const plan = planSweep([byOwner, a, byLabel, otherNamespace, ownerWinsOverLabel, kept, orphan, b], POLICY, NOW);
+    const plan = planSweep([byOwner, a, byLabel, byName, otherNamespace, ownerWinsOverLabel, kept, orphan, b], POLICY, NOW);
 
     assert.deepEqual(plan.actions, [
       {
         kind: 'delete',
         object: ref(a),
         reason: 'expired: last update 2026-11-10T08:00:00Z is 12d old, ttl 7d; marked 2026-11-20T00:00:00Z, grace 1d elapsed',
-        archives: [ref(byOwner), ref(byLabel)],
+        archives: [ref(byOwner), ref(byLabel), ref(byName)],
       },
     ]);
-    assert.equal(plan.stats.archives, 6);
+    assert.equal(plan.stats.archives, 7);
     assert.equal(plan.stats.notExpired, 1);
   });
 
