@@ -6,21 +6,18 @@ import { ALL_JOBS } from '../../src/job/descriptors.js';
 import type { Tally } from '../../src/job/tally.js';
 import { ALL_NAMESPACES, deleteGroup, groupPath, listGroups, PushError, type GatewayOptions, type Grouping } from '../../src/metrics/pushgateway.js';
 
-/** Every entrypoint that pushes run metrics (runJob's `name`): every job. */
-export const PUSHING_JOBS: readonly string[] = ALL_JOBS.map((job) => job.name);
-
 export interface ReleaseGroupsOptions {
   /** The release's namespace; undefined with --all-namespaces. */
   namespace: string | undefined;
-  /** The sweep's --shard-count: shard groups 0..n-1 besides the unsharded ones. */
+  /** The release's --shard-count: shard groups 0..n-1 of the shardable jobs, besides the unsharded ones. */
   shardCount: number;
 }
 
-/** The groups this release's jobs push to: per job, the namespace's and `_all`, unsharded and per shard. */
+/** The groups this release's jobs push to: per job, the namespace's and `_all`, unsharded and (shardable jobs) per shard. */
 export function releaseGroups(options: ReleaseGroupsOptions): Grouping[] {
   const namespaces = options.namespace !== undefined ? [options.namespace, ALL_NAMESPACES] : [ALL_NAMESPACES];
-  const shards = [undefined, ...(options.shardCount > 1 ? Array.from({ length: options.shardCount }, (_, i) => i) : [])];
-  return PUSHING_JOBS.flatMap((job) => namespaces.flatMap((namespace) => shards.map((shard) => (shard === undefined ? { job, namespace } : { job, namespace, shard }))));
+  const shardIndexes = options.shardCount > 1 ? Array.from({ length: options.shardCount }, (_, i) => i) : [];
+  return ALL_JOBS.flatMap(({ name: job, shardable }) => namespaces.flatMap((namespace) => [{ job, namespace }, ...(shardable ? shardIndexes.map((shard) => ({ job, namespace, shard })) : [])]));
 }
 
 /**

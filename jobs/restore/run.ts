@@ -10,9 +10,9 @@ import { fullObjectConcurrency } from '../../src/kube/list-stream.js';
 import type { JobRun } from '../../src/job/runner.js';
 import { AlreadyExistsError, ConflictError, NotFoundError } from '../../src/kube/errors.js';
 import { involvedConfigMap, type ConfigMap } from '../../src/kube/types.js';
-import { readSnapshot, SnapshotCorruptError, verifySnapshot } from '../../src/snapshot/reader.js';
 import { SnapshotWriter } from '../../src/snapshot/writer.js';
-import { ownedByConfigMap, prepareObject, restoreAction, selected, targetNamespace, type RestoreFilter, type RestoreMode } from './plan.js';
+import { objectsToRestore, selectedObjects, verifySource } from './observe.js';
+import { prepareObject, restoreAction, targetNamespace, type RestoreFilter, type RestoreMode } from './plan.js';
 
 export interface RestoreOptions {
   /** The snapshot's data file or manifest. */
@@ -40,16 +40,14 @@ interface Current {
 }
 
 export async function restore(run: JobRun, options: RestoreOptions): Promise<void> {
-  const check = await verifySnapshot(options.from);
-  if (!check.ok) throw new SnapshotCorruptError(`refusing to restore ${options.from}: ${check.error}; nothing was changed`, check.object);
-  run.log.info({ file: check.file, objects: check.objects, createdAt: check.manifest.createdAt, namespaces: check.manifest.namespaces }, `verified ${path.basename(check.file)}`);
+  await verifySource(run, options.from);
 
   const restorer = new Restorer(run, options);
   if (options.mode === 'overwrite') await restorer.saveWhatWillBeOverwritten();
   try {
     // Owners first: their new uids are what the owned objects' references need.
     for (const owned of [false, true]) {
-      const { interrupted } = await runBounded(restorer.objects(owned), fullObjectConcurrency(run.config), (cm) => restorer.restoreOne(cm), run.signal);
+      const { interrupted } = await runBounded(objectsToRestore(run, options.from, options.filter, owned), fullObjectConcurrency(run.config), (cm) => restorer.restoreOne(cm), run.signal);
       if (interrupted) break;
     }
   } finally {
@@ -72,15 +70,6 @@ class Restorer {
     this.source = path.basename(options.from);
   }
 
-  /** The selected objects of the snapshot, owners or owned ones. */
-  async *objects(owned: boolean): AsyncGenerator<ConfigMap> {
-    for await (const cm of readSnapshot(this.options.from)) {
-      if (ownedByConfigMap(cm) !== owned || !selected(cm, this.options.filter)) continue;
-      this.run.tally.observed++;
-      yield cm;
-    }
-  }
-
   /** Overwrite's first step: every selected object that exists now goes to a new snapshot. */
   async saveWhatWillBeOverwritten(): Promise<void> {
     const writer =
@@ -88,9 +77,6 @@ class Restorer {
         ? await SnapshotWriter.create(this.options.snapshotDir, { namespaces: this.options.namespace ? [this.options.namespace] : 'all', selector: '', reason: 'restore-overwrite', now: this.run.now })
         : undefined;
     try {
-      const selectedObjects = async function* (from: string, filter: RestoreFilter) {
-        for await (const cm of readSnapshot(from)) if (selected(cm, filter)) yield cm;
-      };
       const { interrupted } = await runBounded(
         selectedObjects(this.options.from, this.options.filter),
         fullObjectConcurrency(this.run.config),

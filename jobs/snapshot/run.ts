@@ -4,13 +4,13 @@
 
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { DateTime } from 'luxon';
 import { oneLine } from '../../src/exit.js';
 import type { JobRun } from '../../src/job/runner.js';
 import { STATE_SELECTOR } from '../../src/state/labels.js';
-import { listSnapshots, SnapshotCorruptError, verifySnapshot, type SnapshotListing } from '../../src/snapshot/reader.js';
+import { SnapshotCorruptError, verifySnapshot } from '../../src/snapshot/reader.js';
 import { planRetention, type RetentionPolicy } from '../../src/snapshot/retention.js';
 import { SnapshotWriter } from '../../src/snapshot/writer.js';
+import { countStates, retentionCandidates, statePages } from './observe.js';
 
 /** Task states and their archives: everything the snapshot store backs up. */
 export interface SnapshotOptions {
@@ -28,7 +28,7 @@ export async function snapshot(run: JobRun, options: SnapshotOptions): Promise<v
   // (metadata only) and says which files retention would delete.
   const preview = run.dryRun !== 'none';
   run.tally.plan('snapshot');
-  if (preview) await countObjects(run, options.dir);
+  if (preview) await previewSnapshot(run, options.dir);
   else await writeSnapshot(run, options.dir);
   if (options.retention) await applyRetention(run, options.dir, options.retention, preview);
 }
@@ -38,15 +38,8 @@ async function writeSnapshot(run: JobRun, dir: string): Promise<void> {
   const writer = await SnapshotWriter.create(dir, { namespaces: run.namespace === undefined ? 'all' : [run.namespace], selector: STATE_SELECTOR, reason: 'snapshot', now: run.now });
   let committed;
   try {
-    for await (const page of run.client.listConfigMapPages({
-      namespace: run.namespace,
-      labelSelector: STATE_SELECTOR,
-      pageSize: run.config.pageSize,
-      pageBytes: run.config.pageBytes,
-      signal: run.signal,
-    })) {
+    for await (const page of statePages(run)) {
       for (const cm of page) await writer.add(cm);
-      run.tally.observed += page.length;
       run.progress(`${run.tally.observed} objects written`);
       if (run.signal.aborted) throw new SnapshotInterruptedError('stopped by a signal: the partial snapshot was discarded');
     }
@@ -67,22 +60,14 @@ async function writeSnapshot(run: JobRun, dir: string): Promise<void> {
 }
 
 /** What a snapshot would hold, from a metadata-only list. */
-async function countObjects(run: JobRun, dir: string): Promise<void> {
-  for await (const page of run.client.listConfigMapMetadataPages({
-    namespace: run.namespace,
-    labelSelector: STATE_SELECTOR,
-    pageSize: run.config.pageSize,
-    pageBytes: run.config.pageBytes,
-    signal: run.signal,
-  })) {
-    run.tally.observed += page.length;
-  }
+async function previewSnapshot(run: JobRun, dir: string): Promise<void> {
+  await countStates(run);
   say(run, { plan: 'snapshot', dir, objects: run.tally.observed }, `would write a snapshot of ${run.tally.observed} objects to ${dir}`);
 }
 
 /** Deletes (or, previewing, names) the snapshots the retention policy lets go; a preview counts the snapshot it did not write. */
 async function applyRetention(run: JobRun, dir: string, policy: RetentionPolicy, preview: boolean): Promise<void> {
-  const candidates = await retentionCandidates(await listSnapshots(dir), policy.keepMinGood);
+  const candidates = await retentionCandidates(dir, policy.keepMinGood);
   const upcoming = preview ? [{ file: '(the new snapshot)', time: run.now, verified: true, listing: undefined }] : [];
   const plan = planRetention([...candidates, ...upcoming], policy, run.now);
   for (const old of plan.delete) {
@@ -102,24 +87,6 @@ async function applyRetention(run: JobRun, dir: string, policy: RetentionPolicy,
     }
   }
   if (!preview) run.log.info({ kept: plan.keep.length, deleted: plan.delete.length }, `retention kept ${plan.keep.length} snapshots`);
-}
-
-/**
- * Retention's view of the directory. Only the newest `keepMinGood` snapshots that verify are
- * protected, so snapshots are verified in full newest first until that many are found; the
- * older ones' flag cannot change the plan and comes from a cheap check (both files present).
- */
-async function retentionCandidates(listings: SnapshotListing[], keepMinGood: number) {
-  const candidates: { file: string; time: DateTime; verified: boolean; listing: SnapshotListing }[] = [];
-  let good = 0;
-  for (const listing of [...listings].reverse()) {
-    const complete = listing.dataPresent && listing.manifest !== undefined;
-    let verified = complete;
-    if (complete && good < keepMinGood) verified = (await verifySnapshot(listing.file)).ok;
-    if (verified) good++;
-    candidates.unshift({ file: listing.file, time: listing.time, verified, listing });
-  }
-  return candidates;
 }
 
 function say(run: JobRun, json: Record<string, unknown>, text: string): void {

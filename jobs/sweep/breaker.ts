@@ -4,11 +4,11 @@
 export interface DeleteBudget {
   /** Task states planned for delete (their archives go with them and are not counted). */
   plannedDeletes: number;
-  /** Task states observed in this run (the base of the percentage). */
-  observed: number;
+  /** Task states observed in this run (the base of the percentage; archives go with their states). */
+  taskStates: number;
   /** `--max-delete`: refuse more than this many deletes. */
   maxDelete?: number;
-  /** `--max-delete-percent`: refuse more than this percentage (0–100) of `observed`. */
+  /** `--max-delete-percent`: refuse more than this percentage (0–100) of `taskStates`. */
   maxDeletePercent?: number;
   /** `--force`: allow what the budget would refuse. */
   force: boolean;
@@ -27,14 +27,14 @@ export class InvalidDeleteBudgetError extends Error {
  */
 export function checkDeleteBudget(budget: DeleteBudget): DeleteBudgetVerdict {
   validate(budget);
-  const { plannedDeletes, observed, maxDelete, maxDeletePercent, force } = budget;
+  const { plannedDeletes, taskStates, maxDelete, maxDeletePercent, force } = budget;
   const exceeded: string[] = [];
   if (maxDelete !== undefined && plannedDeletes > maxDelete) {
     exceeded.push(`more than --max-delete ${maxDelete}`);
   }
-  if (maxDeletePercent !== undefined && plannedDeletes > (observed * maxDeletePercent) / 100) {
-    const percent = observed === 0 ? 'all' : `${formatPercent((plannedDeletes / observed) * 100)}%`;
-    exceeded.push(`${percent} of ${observed} observed task states, more than --max-delete-percent ${maxDeletePercent}`);
+  if (maxDeletePercent !== undefined && plannedDeletes > (taskStates * maxDeletePercent) / 100) {
+    const percent = taskStates === 0 ? 'all' : `${formatPercent((plannedDeletes / taskStates) * 100)}%`;
+    exceeded.push(`${percent} of ${taskStates} observed task states, more than --max-delete-percent ${maxDeletePercent}`);
   }
   if (exceeded.length === 0) return { allowed: true };
   const objects = plannedDeletes === 1 ? '1 object' : `${plannedDeletes} objects`;
@@ -42,8 +42,8 @@ export function checkDeleteBudget(budget: DeleteBudget): DeleteBudgetVerdict {
   return force ? { allowed: true, overridden: refusal } : { allowed: false, reason: `${refusal} (use --force to override)` };
 }
 
-function validate({ plannedDeletes, observed, maxDelete, maxDeletePercent }: DeleteBudget): void {
-  const counts = { plannedDeletes, observed, maxDelete };
+function validate({ plannedDeletes, taskStates, maxDelete, maxDeletePercent }: DeleteBudget): void {
+  const counts = { plannedDeletes, taskStates, maxDelete };
   for (const [name, value] of Object.entries(counts)) {
     if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
       throw new InvalidDeleteBudgetError(`invalid ${name} ${value}: use a whole number of 0 or more`);

@@ -46,6 +46,8 @@ export interface SweepOptions {
 interface CountedPlan {
   counts: Record<SweepActionKind, number>;
   total: number;
+  /** Task states seen (the breaker's base; the summary's `observed` counts archives too). */
+  taskStates: number;
   archives: Map<string, SweepObjectRef[]>;
   /** Every planned action in order; undefined when they would take more than their share of --page-bytes. */
   actions: SweepAction[] | undefined;
@@ -75,7 +77,7 @@ export async function sweep(run: JobRun, options: SweepOptions): Promise<void> {
   const plan = await countPlan(run, decide);
   const verdict = checkDeleteBudget({
     plannedDeletes: plan.counts.delete,
-    observed: run.tally.observed,
+    taskStates: plan.taskStates,
     maxDelete: options.maxDelete,
     maxDeletePercent: options.maxDeletePercent,
     force: options.force,
@@ -96,12 +98,14 @@ async function countPlan(run: JobRun, decide: Decide): Promise<CountedPlan> {
   let kept: SweepAction[] | undefined = [];
   let keptBytes = 0;
   let total = 0;
+  let taskStates = 0;
   for await (const page of observe(run)) {
     indexArchives(page, archives);
+    run.tally.observed += page.length;
     for (const object of page) {
       const decision = await decide(object);
       if (decision === undefined || decision.outcome === 'not-a-task') continue;
-      run.tally.observed++;
+      taskStates++;
       switch (decision.outcome) {
         case 'act':
           run.tally.plan(decision.action.kind);
@@ -125,11 +129,11 @@ async function countPlan(run: JobRun, decide: Decide): Promise<CountedPlan> {
           break;
       }
     }
-    run.progress(`planning: ${run.tally.observed} task states observed, ${total} actions planned`);
+    run.progress(`planning: ${taskStates} task states observed, ${total} actions planned`);
     // SIGTERM: pass 2 starts nothing, and what was planned so far is reported as interrupted.
     if (run.signal.aborted) break;
   }
-  return { counts, total, archives, actions: kept };
+  return { counts, total, taskStates, archives, actions: kept };
 }
 
 /** Pass 2: pass 1's actions, or the same pages again with each action carried out (or printed) as its page arrives. */

@@ -23,6 +23,11 @@ export interface ObjectFailure {
 export type SkipReason = 'conflict' | 'changed' | 'gone' | 'exists' | 'quarantined' | 'not_marked' | 'invalid' | 'circuit_breaker' | 'interrupted';
 
 export class Tally {
+  /**
+   * The objects the run read that it could act on, each once: task states and archives (the
+   * metrics job reads task states only; restore, the snapshot's selected objects; verify, files;
+   * `--delete-group`, Pushgateway groups). A job that lists twice counts the first pass.
+   */
   observed = 0;
   readonly planned: Record<string, number> = {};
   readonly applied: Record<string, number> = {};

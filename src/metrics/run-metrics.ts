@@ -54,7 +54,7 @@ export function createRunMetrics(job: string, options: RunMetricsOptions = {}): 
   });
   const observed = new Gauge({
     name: 'cmstate_job_objects_observed',
-    help: "State ConfigMaps the job's last run listed (in its namespace, or all namespaces, and its shard).",
+    help: "Objects the job's last run read and could act on (in its namespace, or all namespaces, and its shard): task states and archives; the metrics job reads task states only.",
     registers: [registry],
   });
   const actions = new Gauge({

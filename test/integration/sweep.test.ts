@@ -92,7 +92,8 @@ describe('sweep', () => {
     const first = await sweep(at(0));
     assert.equal(first.code, 0, first.stderr);
     const summary1 = first.json<{ planned: Record<string, number>; applied: Record<string, number>; observed: number }>();
-    assert.equal(summary1.observed, 7);
+    // Every object read counts, archives too, as in every job; the breaker's base is the 7 task states alone.
+    assert.equal(summary1.observed, 7 + big.archives.length);
     assert.deepEqual(summary1.planned, { mark: 3, unmark: 0, delete: 0 });
     assert.equal(summary1.applied.mark, 3);
     const marked = await client.getConfigMap({ namespace: ns, name: 'task-old-2-state' });
@@ -306,16 +307,27 @@ describe('sweep', () => {
 
   test('the circuit breaker refuses a mass delete (exit 3, nothing changed) unless --force', async () => {
     await seed(standardSet());
+    // Archives of a fresh task: read and counted as observed, but not in the breaker's base.
+    const parent = await client.getConfigMap({ namespace: ns, name: 'task-fresh-1-state' });
+    const long = encodeState(taskState({ id: 'fresh-1', lastUpdate: daysAgo(1), feedback: feedbackEntries(400, { descriptionBytes: 2000 }) }), {
+      namespace: ns,
+      budgetBytes: 200_000,
+      compressionThreshold: 1_000_000,
+      parentUid: parent.metadata.uid,
+    });
+    assert.ok(long.archives.length >= 1);
+    await seed(long.archives);
     assert.equal((await sweep(at(0))).code, 0);
     const refused = await sweep(at(25), '--max-delete', '2');
     assert.equal(refused.code, 3);
     assert.match(refused.stderr, /refusing to delete 3 objects: more than --max-delete 2/);
-    assert.equal((await names()).length, 7);
+    assert.equal((await names()).length, 7 + long.archives.length);
     const percent = await sweep(at(25), '--max-delete-percent', '20');
     assert.equal(percent.code, 3);
+    assert.match(percent.stderr, /refusing to delete 3 objects: 42\.9% of 7 observed task states, more than --max-delete-percent 20/);
     const forced = await sweep(at(25), '--max-delete', '2', '--force');
     assert.equal(forced.code, 0, forced.stderr);
-    assert.equal((await names()).length, 4);
+    assert.equal((await names()).length, 4 + long.archives.length);
   });
 
   test('a second sweep while another holds the lease exits 3 with a clear message', async () => {
