@@ -5,6 +5,7 @@
 import { DateTime } from 'luxon';
 import type { Argv } from 'yargs';
 import { z } from 'zod';
+import { parseDuration } from './durations.js';
 import { UsageError } from './exit.js';
 import { DEFAULT_PAGE_BYTES_QUANTITY, DEFAULT_PAGE_SIZE } from './kube/list-stream.js';
 import { DNS1123_LABEL } from './kube/names.js';
@@ -91,6 +92,20 @@ const byteQuantity = z.string().transform((text, ctx) => {
   else if (bytes < MIB || bytes > 1024 * MIB) ctx.addIssue({ code: 'custom', message: `${text} is outside 1Mi to 1Gi` });
   return bytes ?? z.NEVER;
 });
+
+/** A duration option (7d, 12h, 90m, P7D) as a luxon Duration; `positive` refuses zero. */
+export function durationOption({ positive }: { positive: boolean }) {
+  return z.string().transform((text, ctx) => {
+    try {
+      const parsed = parseDuration(text);
+      if (positive && parsed.toMillis() <= 0) throw new Error('must be longer than 0');
+      return parsed;
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+}
 
 export const jobConfigSchema = z
   .object({

@@ -18,7 +18,12 @@ import { loadKubeConfig } from '../../src/kube/config.js';
 const NAMESPACE = 'demo';
 const SAMPLE_COUNT = 300;
 
-export async function demo(ctx: CommandContext): Promise<number | void> {
+export interface DemoOptions {
+  /** Every job also pushes its metrics here. */
+  pushgateway?: string;
+}
+
+export async function demo(ctx: CommandContext, options: DemoOptions = {}): Promise<number | void> {
   const dir = await mkdtemp(path.join(tmpdir(), 'cmstate-demo-'));
   const server = await LocalApiServer.start({ port: 0 });
   try {
@@ -47,14 +52,20 @@ export async function demo(ctx: CommandContext): Promise<number | void> {
       ...restored.map((id): Step => [`Delete task ${id} by hand`, ['state', 'delete', id]]),
       ['Restore what is missing from the snapshot (the report lists every object; the skipped ones are left out here)', ['restore', '--from', LATEST_SNAPSHOT], /^(created|overwritten)/],
       ['They are back', ['state', 'get', restored[1]!]],
-      ['State gauges (without --pushgateway: the exposition text, state gauges shown)', ['metrics'], /^cmstate_task_states/],
+      [
+        'State and outcome metrics (--with-feedback reads each state whole; without --pushgateway the exposition text is printed, some series shown)',
+        ['metrics', '--with-feedback'],
+        /^cmstate_task_(states(_quarantined|_stuck|_flapping)?\{|outcome_gave_up_ratio)/,
+      ],
     ];
     for (const [title, args, show] of steps) {
       const resolved = await Promise.all(args.map((arg) => (arg === LATEST_SNAPSHOT ? latestSnapshot(snapshots) : arg)));
       ctx.print(`\n== ${title}\n$ cmstate ${resolved.join(' ')}`);
       // The jobs' default --qps protects a shared API server; this one is ours alone.
-      const fast = JOB_COMMANDS.has(resolved[0]!) ? ['--qps', '500'] : [];
-      const code = await run(ctx, [...resolved, '--kubeconfig', kubeconfig, '--log-level', 'error', ...fast], show);
+      const job = JOB_COMMANDS.has(resolved[0]!);
+      const fast = job ? ['--qps', '500'] : [];
+      const push = job && options.pushgateway ? ['--pushgateway', options.pushgateway] : [];
+      const code = await run(ctx, [...resolved, '--kubeconfig', kubeconfig, '--log-level', 'error', ...fast, ...push], show);
       if (code !== 0) return code;
     }
     ctx.print('');

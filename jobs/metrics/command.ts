@@ -5,17 +5,21 @@ import type { Argv } from 'yargs';
 import { z } from 'zod';
 import { defineCommand, type CommandContext } from '../../src/command.js';
 import { JOBS } from '../../src/job/descriptors.js';
-import { jobConfigSchema, jobOptions, validate, type JobConfig } from '../../src/config.js';
+import { durationOption, jobConfigSchema, jobOptions, validate, type JobConfig } from '../../src/config.js';
 import { UsageError } from '../../src/exit.js';
 
 const metricsConfigSchema = z.object({
   withFeedback: z.boolean(),
+  stuckAfter: durationOption({ positive: true }),
+  flappingAfter: z.number().int().min(0),
   deleteGroup: z.boolean(),
 });
 
 function metricsOptions(yargs: Argv) {
   return jobOptions(yargs)
-    .option('with-feedback', { type: 'boolean', default: false, describe: 'Also read every state in full: iteration, size and feedback gauges (needs get on ConfigMaps)' })
+    .option('with-feedback', { type: 'boolean', default: false, describe: 'Also read every state in full: iteration, size, feedback and outcome metrics (needs get on ConfigMaps)' })
+    .option('stuck-after', { type: 'string', default: '6h', describe: 'A pending or in_progress state not updated for this long counts as stuck' })
+    .option('flapping-after', { type: 'number', default: 3, describe: 'A state with more failed -> in_progress changes than this counts as flapping (--with-feedback)' })
     .option('delete-group', {
       type: 'boolean',
       default: false,
@@ -33,9 +37,10 @@ export const metricsCommand = defineCommand({
     if (config.shardCount > 1) {
       throw new UsageError("--shard-count: metrics runs unsharded (one metadata list); with --delete-group it names the sweep's shard count");
     }
-    const withFeedback = options.withFeedback;
+    const collect = { withFeedback: options.withFeedback, stuckAfterSeconds: options.stuckAfter.as('seconds'), flappingAfter: options.flappingAfter };
+    const settings = { withFeedback: collect.withFeedback, stuckAfter: options.stuckAfter.toISO(), flappingAfter: collect.flappingAfter };
     const [{ runJob }, { collectStateMetrics }] = await Promise.all([import('../../src/job/runner.js'), import('./run.js')]);
-    return runJob(ctx, config, { job: JOBS.metrics, settings: { withFeedback }, printMetrics: true }, (run) => collectStateMetrics(run, { withFeedback }));
+    return runJob(ctx, config, { job: JOBS.metrics, settings, printMetrics: true }, (run) => collectStateMetrics(run, collect));
   },
 });
 

@@ -4,25 +4,12 @@ import type { Argv } from 'yargs';
 import { z } from 'zod';
 import { defineCommand } from '../../src/command.js';
 import { JOBS } from '../../src/job/descriptors.js';
-import { jobConfigSchema, jobOptions, validate } from '../../src/config.js';
-import { parseDuration } from '../../src/durations.js';
+import { durationOption, jobConfigSchema, jobOptions, validate } from '../../src/config.js';
 import { TASK_STATUSES } from '../../src/state/schema.js';
 
-const duration = (option: string) =>
-  z.string().transform((text, ctx) => {
-    try {
-      const parsed = parseDuration(text);
-      if (parsed.toMillis() <= 0 && option === 'ttl') throw new Error(`--${option} must be longer than 0`);
-      return parsed;
-    } catch (err) {
-      ctx.addIssue({ code: 'custom', message: (err as Error).message });
-      return z.NEVER;
-    }
-  });
-
 const sweepConfigSchema = z.object({
-  ttl: duration('ttl'),
-  grace: duration('grace'),
+  ttl: durationOption({ positive: true }),
+  grace: durationOption({ positive: false }),
   status: z.array(z.enum(TASK_STATUSES)).optional(),
   maxDelete: z.number().int().min(0).optional(),
   maxDeletePercent: z.number().min(0).max(100).optional(),

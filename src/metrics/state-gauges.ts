@@ -4,7 +4,8 @@
 // oldest update, soft-deleted, quarantined and invalid counts. Iteration, size and feedback
 // live in `data`/`binaryData`, which a metadata-only list does not download: those gauges
 // need full reads (`--with-feedback`) and come from `options.details`, one StateDetail per
-// object the caller read in full. Without `details` they are left out, not reported as 0.
+// object the caller read in full, and `options.outcomes` (src/metrics/outcomes.ts). Without
+// `details` they are left out, not reported as 0.
 import { Gauge, Registry } from 'prom-client';
 import { DateTime } from 'luxon';
 import type { ConfigMap, ObjectMeta, ObjectMetadata } from '../kube/types.js';
@@ -12,12 +13,22 @@ import { decodeStateLenient } from '../state/decode.js';
 import { ANNOTATION_LAST_UPDATE, ANNOTATION_QUARANTINED, API_SIZE_LIMIT, LABEL_STATE, LABEL_STATUS, LABEL_SWEEP, STATE_VALUE_TASK, SWEEP_VALUE_MARKED } from '../state/labels.js';
 import { FEEDBACK_SEVERITIES, TASK_STATUSES, type FeedbackSeverity, type TaskStatus } from '../state/schema.js';
 import { configMapSize } from '../state/size.js';
+import { OutcomeTally, registerOutcomeMetrics } from './outcomes.js';
 
 /** A state counts as near the limit above this share of the API server's 1 MiB (API_SIZE_LIMIT). */
 export const NEAR_SIZE_LIMIT_RATIO = 0.8;
 
+/** The statuses in which a task can be stuck: waiting to start, or started and not heard of since. */
+export const STUCK_STATUSES = ['pending', 'in_progress'] as const satisfies readonly TaskStatus[];
+export type StuckStatus = (typeof STUCK_STATUSES)[number];
+
+/** `--stuck-after`'s default: a pending or in_progress state not updated for 6 hours is stuck. */
+export const DEFAULT_STUCK_AFTER_SECONDS = 6 * 3600;
+
 /** What only a full read of a task's ConfigMap tells. */
 export interface StateDetail {
+  /** `data.status`; absent when it did not parse. */
+  status?: TaskStatus;
   /** `data.iteration`; absent when it did not parse. */
   iteration?: number;
   /** Size as the API server counts it: data values as UTF-8 plus binaryData raw bytes. */
@@ -32,8 +43,12 @@ export interface StateDetail {
 export interface StateGaugeOptions {
   /** Full-read figures by `stateDetailKey(metadata)`; given only with --with-feedback. */
   details?: ReadonlyMap<string, StateDetail>;
+  /** Outcome figures by namespace; given only with --with-feedback. */
+  outcomes?: ReadonlyMap<string, OutcomeTally>;
   /** Namespaces to report even when they hold no state (zeros, so absence never hides them). */
   namespaces?: readonly string[];
+  /** `--stuck-after` in seconds (default DEFAULT_STUCK_AFTER_SECONDS). */
+  stuckAfterSeconds?: number;
 }
 
 export interface FeedbackCount {
@@ -51,6 +66,8 @@ export interface NamespaceStateGauges {
   oldestUpdateAgeSeconds: number;
   markedForDeletion: number;
   quarantined: number;
+  /** pending or in_progress states whose last update is older than --stuck-after. */
+  stuck: Record<StuckStatus, number>;
   /** States whose mirrors do not parse: missing/bad last-update annotation, missing/unknown status label. */
   invalid: number;
   /** Present with `details` only: states by `data.iteration` (states without a detail or an iteration are left out). */
@@ -61,6 +78,8 @@ export interface NamespaceStateGauges {
   nearSizeLimit?: number;
   /** Present with `details` only: every severity × resolved pair, 0 when none. */
   feedbackEntries?: FeedbackCount[];
+  /** Present with `details` only (empty when no state of the namespace was read in full). */
+  outcomes?: OutcomeTally;
 }
 
 /** The key of an object in `StateGaugeOptions.details`. */
@@ -75,6 +94,7 @@ export function stateDetailKey(metadata: ObjectMeta): string {
 export function stateDetailOf(cm: ConfigMap): StateDetail {
   const { state } = decodeStateLenient(cm);
   return {
+    ...(state.status !== undefined ? { status: state.status } : {}),
     ...(state.iteration !== undefined ? { iteration: state.iteration } : {}),
     bytes: configMapSize(cm),
     feedback: countFeedback(state.feedback_history ?? []),
@@ -94,6 +114,7 @@ export function computeStateGauges(objects: Iterable<ObjectMetadata>, now: DateT
     let entry = byNamespace.get(namespace);
     if (!entry) {
       entry = emptyGauges(namespace, withDetails);
+      if (withDetails) entry.outcomes = options.outcomes?.get(namespace) ?? new OutcomeTally();
       byNamespace.set(namespace, entry);
     }
     return entry;
@@ -101,6 +122,7 @@ export function computeStateGauges(objects: Iterable<ObjectMetadata>, now: DateT
   for (const namespace of options.namespaces ?? []) entryFor(namespace);
 
   const nowMs = now.toMillis();
+  const stuckAfterMs = (options.stuckAfterSeconds ?? DEFAULT_STUCK_AFTER_SECONDS) * 1000;
   for (const { metadata } of objects) {
     const labels = metadata.labels ?? {};
     if (labels[LABEL_STATE] !== STATE_VALUE_TASK) continue;
@@ -114,6 +136,7 @@ export function computeStateGauges(objects: Iterable<ObjectMetadata>, now: DateT
     const lastUpdateMs = parseRfc3339Ms(annotations[ANNOTATION_LAST_UPDATE]);
     if (lastUpdateMs !== undefined) {
       gauges.oldestUpdateAgeSeconds = Math.max(gauges.oldestUpdateAgeSeconds, (nowMs - lastUpdateMs) / 1000);
+      if (isStuckStatus(status) && nowMs - lastUpdateMs > stuckAfterMs) gauges.stuck[status] += 1;
     }
     if (!knownStatus || lastUpdateMs === undefined) gauges.invalid += 1;
     if (labels[LABEL_SWEEP] === SWEEP_VALUE_MARKED) gauges.markedForDeletion += 1;
@@ -132,6 +155,7 @@ function emptyGauges(namespace: string, withDetails: boolean): NamespaceStateGau
     oldestUpdateAgeSeconds: 0,
     markedForDeletion: 0,
     quarantined: 0,
+    stuck: { pending: 0, in_progress: 0 },
     invalid: 0,
   };
   if (withDetails) {
@@ -170,6 +194,10 @@ function isTaskStatus(value: string | undefined): value is TaskStatus {
   return (TASK_STATUSES as readonly (string | undefined)[]).includes(value);
 }
 
+function isStuckStatus(value: string | undefined): value is StuckStatus {
+  return (STUCK_STATUSES as readonly (string | undefined)[]).includes(value);
+}
+
 function parseRfc3339Ms(value: string | undefined): number | undefined {
   if (value === undefined || !RFC3339.test(value)) return undefined;
   // Not Date.parse: it rolls impossible dates over (Feb 30 becomes Mar 2) instead of refusing them.
@@ -189,6 +217,7 @@ export function stateGaugesRegistry(values: readonly NamespaceStateGauges[]): Re
   const oldest = gauge('cmstate_task_state_oldest_update_age_seconds', 'Seconds since the least recently updated task state was written (cmstate.io/last-update); 0 without states.', []);
   const marked = gauge('cmstate_task_states_marked_for_deletion', 'Task states soft-deleted by the sweeper (cmstate.io/sweep=marked), deleted after the grace period unless updated.', []);
   const quarantined = gauge('cmstate_task_states_quarantined', 'Task states that repair could not fix safely and quarantined (cmstate.io/quarantined); they need a person.', []);
+  const stuck = gauge('cmstate_task_states_stuck', 'Task states pending or in_progress whose last update (cmstate.io/last-update) is older than --stuck-after.', ['status']);
   const invalid = gauge(
     'cmstate_task_states_invalid',
     'Task states whose label/annotation mirrors do not parse (missing or bad cmstate.io/last-update, unknown cmstate.io/status); repair fixes them.',
@@ -216,11 +245,13 @@ export function stateGaugesRegistry(values: readonly NamespaceStateGauges[]): Re
     oldest.set({ namespace }, v.oldestUpdateAgeSeconds);
     marked.set({ namespace }, v.markedForDeletion);
     quarantined.set({ namespace }, v.quarantined);
+    for (const status of STUCK_STATUSES) stuck.set({ namespace, status }, v.stuck[status]);
     invalid.set({ namespace }, v.invalid);
     for (const [iteration, count] of Object.entries(v.byIteration ?? {})) byIteration?.set({ namespace, iteration }, count);
     if (v.bytes !== undefined) bytes?.set({ namespace }, v.bytes);
     if (v.nearSizeLimit !== undefined) nearLimit?.set({ namespace }, v.nearSizeLimit);
     for (const c of v.feedbackEntries ?? []) feedback?.set({ namespace, severity: c.severity, resolved: String(c.resolved) }, c.count);
   }
+  if (withDetails) registerOutcomeMetrics(registry, new Map(values.map((v) => [v.namespace, v.outcomes ?? new OutcomeTally()])));
   return registry;
 }

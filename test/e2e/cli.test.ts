@@ -173,12 +173,22 @@ describe('cmstate as a process: options, errors, output', () => {
     const run = await cli(['demo']);
     assert.equal(run.code, 0, run.stderr);
     const out = run.stdout.join('\n');
-    assert.match(out, /sweep: observed 305 · planned mark 169.* applied mark 169/);
+    // 305 task states and the archive of a corrupted one.
+    assert.match(out, /sweep: observed 306 · planned mark 169.* applied mark 169/);
     assert.match(out, /applied mark 19, unmark 0, delete 169/);
     assert.match(out, /repair: observed \d+ · planned repair 6, quarantine 1, delete_orphan 1 · applied repair 6, quarantine 1, delete_orphan 1/);
     assert.match(out, /no findings/);
     assert.match(out, /created demo\/task-demo-0001-state/);
     assert.match(out, /cmstate_task_states_quarantined\{namespace="demo"\} 1/);
+    assert.match(out, /cmstate_task_states_flapping\{namespace="demo"\} [1-9]/);
+    assert.match(out, /cmstate_task_outcome_gave_up_ratio\{namespace="demo"\} 0\.\d+/);
+  });
+
+  test('`cmstate demo --pushgateway` with a bad URL is a usage error, before anything runs', async () => {
+    const run = await cli(['demo', '--pushgateway', 'not a url']);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /--pushgateway: /);
+    assert.deepEqual(run.stdout, []);
   });
 
   test('`cmstate schema` prints the JSON Schema of the wire format', async () => {

@@ -126,6 +126,65 @@ describe('cmstate metrics without a Pushgateway', () => {
     assert.equal(local.requests.filter((r) => r.method === 'GET' && /\/configmaps\/[^/]+$/.test(r.path)).length, 8);
   });
 
+  test('--with-feedback: outcome metrics from the histories; a malformed entry is counted and skipped; stuck from metadata alone', async () => {
+    const at = (hours: number) => ago({ hours });
+    const change = (from: string, to: string, hoursAgo: number) => ({ from, to, at: at(hoursAgo), reason: 'test' });
+    const withHistory = (cm: ConfigMap, iterations: number[], changes: unknown[]): ConfigMap => {
+      cm.data = { ...cm.data, iteration_history: JSON.stringify(iterations.map((hoursAgo, i) => ({ iteration: i + 1, started_at: at(hoursAgo) }))), status_history: JSON.stringify(changes) };
+      return cm;
+    };
+    // Succeeded after 2 iterations, 3 hours from the first start; one failed stay of 1 hour.
+    const done = withHistory(
+      stateConfigMap({ id: 'done', namespace: ns, lastUpdate: at(1), status: 'succeeded', iteration: 2 }),
+      [4, 2],
+      [change('pending', 'in_progress', 4), change('in_progress', 'failed', 3), change('failed', 'in_progress', 2), change('in_progress', 'succeeded', 1)],
+    );
+    // Gave up at its maximum of 5 after 4 retries: flapping with --flapping-after 3.
+    const retries = [8, 7, 6, 5].flatMap((h) => [change('in_progress', 'failed', h + 0.5), change('failed', 'in_progress', h)]);
+    const gaveUp = withHistory(
+      stateConfigMap({ id: 'gave-up', namespace: ns, lastUpdate: at(1), status: 'max_iterations_reached', iteration: 5, maxIterations: 5 }),
+      [9, 8, 7, 6, 5],
+      [change('pending', 'in_progress', 9), ...retries, change('in_progress', 'max_iterations_reached', 1)],
+    );
+    // In progress for 2 days (stuck), with one malformed status entry among valid ones.
+    const stuck = withHistory(
+      stateConfigMap({ id: 'stuck', namespace: ns, lastUpdate: ago({ days: 2 }), status: 'in_progress', iteration: 1 }),
+      [49],
+      [change('pending', 'in_progress', 49), { from: 'pending', to: 'nowhere' }],
+    );
+    await seed([done, gaveUp, stuck]);
+
+    const result = await run(['metrics', '--with-feedback', '--flapping-after', '3', '--stuck-after', '1d']);
+    assert.equal(result.code, 0, result.stderr);
+    const samples = parseExposition(result.stdout.join('\n'));
+    const g = { namespace: ns };
+    assert.equal(sampleValue(samples, 'cmstate_task_outcome_iterations_count', { ...g, status: 'succeeded' }), 1);
+    assert.equal(sampleValue(samples, 'cmstate_task_outcome_iterations_sum', { ...g, status: 'max_iterations_reached' }), 5);
+    assert.equal(sampleValue(samples, 'cmstate_task_outcome_duration_seconds_sum', { ...g, status: 'succeeded' }), 3 * 3600);
+    assert.equal(sampleValue(samples, 'cmstate_task_outcome_duration_seconds_sum', { ...g, status: 'max_iterations_reached' }), 8 * 3600);
+    assert.equal(sampleValue(samples, 'cmstate_task_status_duration_seconds_sum', { ...g, status: 'failed' }), 3600 + 4 * 1800);
+    assert.equal(sampleValue(samples, 'cmstate_task_outcome_gave_up_ratio', g), 0.5);
+    assert.equal(sampleValue(samples, 'cmstate_task_states_flapping', g), 1);
+    assert.equal(sampleValue(samples, 'cmstate_task_history_entries_invalid', { ...g, history: 'status' }), 1);
+    assert.equal(sampleValue(samples, 'cmstate_task_history_entries_invalid', { ...g, history: 'iteration' }), 0);
+    assert.equal(sampleValue(samples, 'cmstate_task_states_stuck', { ...g, status: 'in_progress' }), 1);
+    assert.equal(sampleValue(samples, 'cmstate_job_failures'), 0);
+
+    // Without full reads: stuck still counts (metadata), the outcome metrics are left out, not zero.
+    const metadataOnly = parseExposition((await run(['metrics'])).stdout.join('\n'));
+    assert.equal(sampleValue(metadataOnly, 'cmstate_task_states_stuck', { ...g, status: 'in_progress' }), 1);
+    assert.deepEqual(findSamples(metadataOnly, 'cmstate_task_outcome_iterations_count'), []);
+  });
+
+  test('bad --stuck-after and --flapping-after values are usage errors naming the option', async () => {
+    const stuck = await run(['metrics'], '--stuck-after', 'soon');
+    assert.equal(stuck.code, 2);
+    assert.match(stuck.stderr, /--stuck-after: /);
+    const flapping = await run(['metrics'], '--flapping-after', '-1');
+    assert.equal(flapping.code, 2);
+    assert.match(flapping.stderr, /--flapping-after: /);
+  });
+
   test('--shard-count is refused for a metrics run', async () => {
     const result = await run(['metrics'], '--shard-count', '2', '--shard-index', '0');
     assert.equal(result.code, 2);

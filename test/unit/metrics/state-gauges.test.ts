@@ -2,6 +2,7 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DateTime } from 'luxon';
 import type { ObjectMetadata } from '../../../src/kube/types.js';
+import { OutcomeTally } from '../../../src/metrics/outcomes.js';
 import { computeStateGauges, stateDetailKey, stateDetailOf, stateGaugesRegistry, type NamespaceStateGauges, type StateDetail, type StateGaugeOptions } from '../../../src/metrics/state-gauges.js';
 import type { TaskStatus } from '../../../src/state/schema.js';
 import { configMapSize } from '../../../src/state/size.js';
@@ -37,7 +38,7 @@ function states(counts: Partial<Record<TaskStatus, number>>): Record<TaskStatus,
 }
 
 function gauges(namespace: string, values: Partial<NamespaceStateGauges>): NamespaceStateGauges {
-  return { namespace, states: states({}), oldestUpdateAgeSeconds: 0, markedForDeletion: 0, quarantined: 0, invalid: 0, ...values };
+  return { namespace, states: states({}), oldestUpdateAgeSeconds: 0, markedForDeletion: 0, quarantined: 0, stuck: { pending: 0, in_progress: 0 }, invalid: 0, ...values };
 }
 
 function noFeedback(): NamespaceStateGauges['feedbackEntries'] {
@@ -68,7 +69,7 @@ const cases: { name: string; objects: Spec[]; options?: StateGaugeOptions; want:
       { name: 'task-c-state', status: 'in_progress', lastUpdate: '2025-06-01T13:00:00+02:00' },
       { name: 'task-d-state', status: 'max_iterations_reached', lastUpdate: '2025-06-01T11:59:59.5Z' },
     ],
-    want: [gauges('team-a', { states: states({ pending: 1, in_progress: 2, max_iterations_reached: 1 }), oldestUpdateAgeSeconds: 86_400 })],
+    want: [gauges('team-a', { states: states({ pending: 1, in_progress: 2, max_iterations_reached: 1 }), oldestUpdateAgeSeconds: 86_400, stuck: { pending: 0, in_progress: 1 } })],
   },
   {
     name: 'archives and unlabelled objects are not task states',
@@ -165,6 +166,7 @@ const cases: { name: string; objects: Spec[]; options?: StateGaugeOptions; want:
         feedbackEntries: noFeedback()?.map((c) =>
           c.severity === 'high' && !c.resolved ? { ...c, count: 2 } : (c.severity === 'high' || c.severity === 'info') && c.resolved ? { ...c, count: 1 } : c,
         ),
+        outcomes: new OutcomeTally(),
       }),
     ],
   },
@@ -172,7 +174,26 @@ const cases: { name: string; objects: Spec[]; options?: StateGaugeOptions; want:
     name: 'details given but empty: the full-read gauges are zero, not absent',
     objects: [{ name: 'task-a-state', status: 'pending' }],
     options: { details: new Map() },
-    want: [gauges('team-a', { states: states({ pending: 1 }), oldestUpdateAgeSeconds: 3600, byIteration: {}, bytes: 0, nearSizeLimit: 0, feedbackEntries: noFeedback() })],
+    want: [
+      gauges('team-a', { states: states({ pending: 1 }), oldestUpdateAgeSeconds: 3600, byIteration: {}, bytes: 0, nearSizeLimit: 0, feedbackEntries: noFeedback(), outcomes: new OutcomeTally() }),
+    ],
+  },
+  {
+    name: 'stuck: pending or in_progress and not updated for longer than --stuck-after (6h by default); other statuses never',
+    objects: [
+      { name: 'task-a-state', status: 'pending', lastUpdate: '2025-06-01T05:59:59Z' },
+      { name: 'task-b-state', status: 'in_progress', lastUpdate: '2025-06-01T06:00:00Z' },
+      { name: 'task-c-state', status: 'in_progress', lastUpdate: '2025-05-30T12:00:00Z' },
+      { name: 'task-d-state', status: 'failed', lastUpdate: '2025-05-01T12:00:00Z' },
+      { name: 'task-e-state', status: 'in_progress', lastUpdate: 'bogus' },
+    ],
+    want: [gauges('team-a', { states: states({ pending: 1, in_progress: 3, failed: 1 }), oldestUpdateAgeSeconds: 31 * 86_400, stuck: { pending: 1, in_progress: 1 }, invalid: 1 })],
+  },
+  {
+    name: '--stuck-after 1h: an in_progress state updated 2 hours ago is stuck',
+    objects: [{ name: 'task-a-state', status: 'in_progress', lastUpdate: '2025-06-01T10:00:00Z' }],
+    options: { stuckAfterSeconds: 3600 },
+    want: [gauges('team-a', { states: states({ in_progress: 1 }), oldestUpdateAgeSeconds: 7200, stuck: { pending: 0, in_progress: 1 } })],
   },
 ];
 
@@ -195,8 +216,18 @@ describe('stateGaugesRegistry', () => {
     assert.equal(sampleValue(samples, 'cmstate_task_states_marked_for_deletion', { namespace: 'team-a' }), 1);
     assert.equal(sampleValue(samples, 'cmstate_task_state_oldest_update_age_seconds', { namespace: 'team-a' }), 3600);
     assert.equal(sampleValue(samples, 'cmstate_task_states_quarantined', { namespace: 'team-a' }), 0);
+    assert.equal(sampleValue(samples, 'cmstate_task_states_stuck', { namespace: 'team-a', status: 'pending' }), 0);
+    assert.equal(findSamples(samples, 'cmstate_task_states_stuck', { namespace: 'team-b' }).length, 2);
     assert.ok(samples.every((s) => s.labels.namespace === 'team-a' || s.labels.namespace === 'team-b'));
-    for (const name of ['cmstate_task_states_by_iteration', 'cmstate_task_state_bytes', 'cmstate_task_states_near_size_limit', 'cmstate_feedback_entries']) {
+    for (const name of [
+      'cmstate_task_states_by_iteration',
+      'cmstate_task_state_bytes',
+      'cmstate_task_states_near_size_limit',
+      'cmstate_feedback_entries',
+      'cmstate_task_outcome_iterations_count',
+      'cmstate_task_states_flapping',
+      'cmstate_task_history_entries_invalid',
+    ]) {
       assert.deepEqual(findSamples(samples, name), [], name);
     }
   });
@@ -219,6 +250,7 @@ describe('stateDetailOf', () => {
   test('iteration, size as the API server counts it, and the feedback entries counted by severity and resolved', () => {
     const cm = stateConfigMap({ id: 'a', namespace: 'team-a', lastUpdate: '2025-06-01T11:00:00Z', status: 'in_progress', iteration: 4, feedback: feedbackEntries(3) });
     assert.deepEqual(stateDetailOf(cm), {
+      status: 'in_progress',
       iteration: 4,
       bytes: configMapSize(cm),
       feedback: [
