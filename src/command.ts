@@ -29,7 +29,7 @@ export interface CommandContext {
   config: GlobalConfig;
   log: Logger;
   print: (line: string) => void;
-  /** --now when given, else the wall clock; the only clock a command reads. */
+  /** --now when given, else the wall clock; the only clock a command decides by (run metrics' timestamps are the wall clock's). */
   now: () => DateTime;
   signal: AbortSignal;
   connect: (options?: KubeClientOptions) => Connection;

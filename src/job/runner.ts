@@ -3,7 +3,7 @@
 // the summary (text or one JSON line), the run metrics, and the exit code.
 
 import os from 'node:os';
-import type { DateTime } from 'luxon';
+import { DateTime } from 'luxon';
 import { Registry } from 'prom-client';
 import type { CommandContext } from '../command.js';
 import type { DryRunMode, JobConfig } from '../config.js';
@@ -186,7 +186,9 @@ export async function runJob(ctx: CommandContext, config: JobConfig, spec: JobSp
  */
 async function pushRunMetrics(run: JobRun, spec: JobSpec, summary: ReturnType<Tally['summary']>, success: boolean, exported: ExportedMetrics | undefined): Promise<boolean> {
   const metrics = createRunMetrics(spec.job.name, { actions: spec.job.actions });
-  const method = metrics.record(summary, { success, finishedAt: run.now.plus({ milliseconds: summary.duration_ms }) });
+  // The wall clock, not --now: Prometheus compares these with time(), and a run previewing the
+  // future (--now) must not push a last success that silences the not-succeeding alerts.
+  const method = metrics.record(summary, { success, finishedAt: DateTime.now() });
   const url = run.config.pushgateway;
   if (!url) {
     if (run.config.requirePush) run.log.warn('--require-push without --pushgateway: no metrics were pushed');

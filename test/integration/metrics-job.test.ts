@@ -85,15 +85,24 @@ function assertKnownStateGauges(samples: readonly Sample[], labels: Record<strin
   assert.equal(sampleValue(samples, 'cmstate_task_state_oldest_update_age_seconds', labels), 10 * 86_400);
 }
 
+/**
+ * Run metrics carry the wall clock, not --now (T0 here): Prometheus compares them with time(),
+ * and a run previewing another instant must not move the last success.
+ */
+function assertWallClock(seconds: number, since: number): void {
+  assert.ok(seconds >= Math.floor(since / 1000) && seconds <= Date.now() / 1000 + 1, `${seconds} is not a time of this run (T0 is ${T0.toSeconds()})`);
+}
+
 describe('cmstate metrics without a Pushgateway', () => {
   test('prints the state gauges and run metrics as exposition text that parses', async () => {
+    const startedAt = Date.now();
     await seed(knownSet());
     const result = await run(['metrics']);
     assert.equal(result.code, 0, result.stderr);
     const samples = parseExposition(result.stdout.join('\n'));
     assertKnownStateGauges(samples, { namespace: ns });
     assert.equal(sampleValue(samples, 'cmstate_job_objects_observed'), 8);
-    assert.equal(sampleValue(samples, 'cmstate_job_last_success_timestamp_seconds') >= T0.toSeconds(), true);
+    assertWallClock(sampleValue(samples, 'cmstate_job_last_success_timestamp_seconds'), startedAt);
     assert.deepEqual(findSamples(samples, 'cmstate_task_states_near_size_limit'), [], 'size needs full reads (--with-feedback)');
     assert.match(result.stderr, /metrics: observed 8/, 'the text summary goes to the log');
   });
@@ -197,6 +206,7 @@ describe('metrics on a real Pushgateway', { skip: gateway ? false : PUSHGATEWAY_
   const scrape = async (): Promise<Sample[]> => parseExposition(await (gateway?.scrape() ?? ''));
 
   test('cmstate metrics --with-feedback pushes state gauges and run metrics as one group', async () => {
+    const startedAt = Date.now();
     await seed(knownSet());
     const result = await run(['metrics', '--with-feedback', '--pushgateway', url]);
     assert.equal(result.code, 0, result.stderr);
@@ -213,18 +223,18 @@ describe('metrics on a real Pushgateway', { skip: gateway ? false : PUSHGATEWAY_
     assert.deepEqual([feedback('info', true), feedback('low', false), feedback('medium', false), feedback('high', true), feedback('critical', false), feedback('info', false)], [1, 1, 1, 1, 1, 0]);
     assert.equal(sampleValue(samples, 'cmstate_job_objects_observed', group), 8);
     assert.equal(sampleValue(samples, 'cmstate_job_failures', group), 0);
-    const lastSuccess = sampleValue(samples, 'cmstate_job_last_success_timestamp_seconds', group);
-    assert.ok(lastSuccess >= T0.toSeconds() && lastSuccess < T0.toSeconds() + 60, String(lastSuccess));
+    assertWallClock(sampleValue(samples, 'cmstate_job_last_success_timestamp_seconds', group), startedAt);
   });
 
   test(...embeddedOnly('deny rules', 'a sweep pushes cmstate_job_* to job=cmstate-sweep; a failed sweep leaves last success as it was'), async () => {
+    const startedAt = Date.now();
     await seed(Array.from({ length: 4 }, (_, i) => stateConfigMap({ id: `old-${i}`, namespace: ns, lastUpdate: ago({ days: 1 }) })));
     const first = await run(['sweep', '--pushgateway', url]);
     assert.equal(first.code, 0, first.stderr);
     const group = { job: 'cmstate-sweep', namespace: ns };
     const before = await scrape();
     const lastSuccess = sampleValue(before, 'cmstate_job_last_success_timestamp_seconds', group);
-    assert.ok(lastSuccess >= T0.toSeconds() && lastSuccess < T0.toSeconds() + 60);
+    assertWallClock(lastSuccess, startedAt);
     assert.equal(sampleValue(before, 'cmstate_job_objects_observed', group), 4);
     assert.equal(sampleValue(before, 'cmstate_job_actions', { ...group, action: 'mark', outcome: 'planned' }), 0);
 
@@ -235,8 +245,10 @@ describe('metrics on a real Pushgateway', { skip: gateway ? false : PUSHGATEWAY_
     assert.equal(failed.code, 1, failed.stderr);
     const after = await scrape();
     assert.equal(sampleValue(after, 'cmstate_job_last_success_timestamp_seconds', group), lastSuccess);
+    // Finished after the first run, by the wall clock (not ten days later).
     const lastRun = sampleValue(after, 'cmstate_job_last_run_timestamp_seconds', group);
-    assert.ok(lastRun >= later.toSeconds() && lastRun < later.toSeconds() + 60, String(lastRun));
+    assertWallClock(lastRun, startedAt);
+    assert.ok(lastRun >= lastSuccess, `${lastRun} < ${lastSuccess}`);
     assert.equal(sampleValue(after, 'cmstate_job_failures', group), 4);
     assert.equal(sampleValue(after, 'cmstate_job_actions', { ...group, action: 'mark', outcome: 'planned' }), 4);
     assert.equal(sampleValue(after, 'cmstate_job_actions', { ...group, action: 'mark', outcome: 'applied' }), 0);
