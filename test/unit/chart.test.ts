@@ -1,7 +1,8 @@
 // The Helm chart, checked without Helm: values against values.schema.json, every value a template
 // reads declared (and every declared value read), YAML structure around the template directives,
 // the restricted Pod Security fields, the RBAC verb table, the Job pod failure policy against the
-// API server's validation, and every emitted field against the Kubernetes versions Chart.yaml declares.
+// API server's validation, every emitted field against the Kubernetes versions Chart.yaml declares, and the
+// alert rule files against the PrometheusRule template that fills them in.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { parse, parseAllDocuments } from 'yaml';
 import { DEPLOYED_JOBS, EVERY_JOB_ACCESS, METRICS_WITH_FEEDBACK_ACCESS } from '../../src/job/descriptors.js';
 import { ExitCode } from '../../src/exit.js';
 import { WORKLOAD_ENV } from '../../src/job/deletion-summary.js';
+import { ALERT_FILES, GROUP_PLACEHOLDERS, JOB_PLACEHOLDERS, mergeValues, placeholdersIn } from '../support/alert-rules.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const chart = join(repo, 'charts/cmstate');
@@ -36,17 +38,6 @@ const helpers = [...templates]
   .filter(([name]) => name.startsWith('_') && name.endsWith('.tpl'))
   .map(([, text]) => text)
   .join('\n');
-
-/** Helm's coalescing of user values over the chart's: maps merge, anything else replaces, null deletes. */
-function mergeValues(base: Values, over: Values): Values {
-  const out: Values = { ...base };
-  for (const [key, value] of Object.entries(over)) {
-    const current = out[key];
-    if (value === null) delete out[key];
-    else out[key] = isMap(current) && isMap(value) ? mergeValues(current, value) : value;
-  }
-  return out;
-}
 
 /** A deep copy of `values` with `value` at a dotted path. */
 function withValue(values: Values, path: string, value: unknown): Values {
@@ -96,8 +87,8 @@ describe('values.schema.json', () => {
     assert.equal(validate(values), true, ajv.errorsText(validate.errors));
   });
 
-  test('ci/ covers the renders a review runs: every job, allNamespaces, sharding, restore', () => {
-    for (const f of ['all-jobs-values.yaml', 'all-namespaces-values.yaml', 'sharded-values.yaml', 'restore-values.yaml']) {
+  test('ci/ covers the renders a review runs: every job, allNamespaces, sharding, restore, tuned alerts', () => {
+    for (const f of ['all-jobs-values.yaml', 'all-namespaces-values.yaml', 'sharded-values.yaml', 'restore-values.yaml', 'tuned-alerts-values.yaml']) {
       assert.ok(ciFiles.includes(f), f);
     }
   });
@@ -126,6 +117,12 @@ describe('values.schema.json', () => {
     { why: 'metrics without a Pushgateway', set: { 'jobs.metrics.enabled': true }, at: '/pushgateway/url', keyword: 'minLength' },
     { why: 'restore without a snapshot', set: { 'restore.enabled': true }, at: '/restore/from', keyword: 'minLength' },
     { why: 'allNamespaces with a namespace list', set: { allNamespaces: true, namespaces: ['a'] }, at: '/namespaces', keyword: 'maxItems' },
+    { why: 'a stuckFor Prometheus does not parse', set: { 'prometheusRule.stuckFor': '1.5h' }, at: '/prometheusRule/stuckFor', keyword: 'pattern' },
+    { why: 'a stuckFor with its units out of order (the CRD refuses it)', set: { 'prometheusRule.stuckFor': '30m1h' }, at: '/prometheusRule/stuckFor', keyword: 'pattern' },
+    { why: 'a give-up share above 1', set: { 'prometheusRule.gaveUpRatio': 1.5 }, at: '/prometheusRule/gaveUpRatio', keyword: 'maximum' },
+    { why: 'fractional hours (for: takes whole hours)', set: { 'prometheusRule.maxHoursWithoutSuccess.sweep': 1.5 }, at: '/prometheusRule/maxHoursWithoutSuccess/sweep', keyword: 'type' },
+    { why: 'hours for a job that is not scheduled', set: { 'prometheusRule.maxHoursWithoutSuccess.restore': 2 }, at: '/prometheusRule/maxHoursWithoutSuccess', keyword: 'additionalProperties' },
+    { why: 'a dashboard namespace that is not a DNS label', set: { 'grafanaDashboard.namespace': 'Monitoring' }, at: '/grafanaDashboard/namespace', keyword: 'pattern' },
   ];
   for (const { why, set, at, keyword } of rejected) {
     test(`rejects ${why}`, () => {
@@ -271,6 +268,96 @@ describe('YAML around the template directives', () => {
       }
     });
   }
+});
+
+describe('alert rules: files/alerts/ filled in by templates/prometheusrule.yaml', () => {
+  const template = templates.get('prometheusrule.yaml') ?? '';
+  const jobRuleFiles = readdirSync(join(chart, 'files/alerts/jobs')).sort();
+  const readAlerts = (path: string): string => readFileSync(join(chart, path), 'utf8');
+  const jobScoped = [...jobRuleFiles.map((f) => `files/alerts/jobs/${f}`), ALERT_FILES.neverSucceeded];
+  const groupScoped = [ALERT_FILES.states, ALERT_FILES.feedback];
+
+  /** The `replace "${name}" <argument>` calls of one template line, as name → argument. */
+  const replacements = (line: string): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const m of line.matchAll(/replace "\$\{([A-Za-z]+)\}" /g)) {
+      const start = (m.index ?? 0) + m[0].length;
+      let end = start;
+      if (line[start] === '(') {
+        for (let depth = 0; end < line.length; end++) {
+          depth += line[end] === '(' ? 1 : line[end] === ')' ? -1 : 0;
+          if (depth === 0) break;
+        }
+        end++;
+      } else {
+        while (end < line.length && !/\s/.test(line[end] ?? ' ')) end++;
+      }
+      out[m[1] ?? ''] = line.slice(start, end);
+    }
+    return out;
+  };
+  const pipeline = (marker: string): string => template.split('\n').find((line) => line.includes(marker)) ?? '';
+  const expressions = (table: Record<string, { template: string }>): Record<string, string> => Object.fromEntries(Object.entries(table).map(([name, p]) => [name, p.template]));
+
+  test('the template replaces each placeholder with what the promtool rendering substitutes', () => {
+    assert.deepEqual(replacements(pipeline('$rules | replace')), expressions(JOB_PLACEHOLDERS), 'per job, namespace and shard');
+    assert.deepEqual(replacements(pipeline('.rules | replace')), expressions(GROUP_PLACEHOLDERS), 'per group');
+    assert.equal(template.match(/replace "\$\{/g)?.length, Object.keys({ ...JOB_PLACEHOLDERS, ...GROUP_PLACEHOLDERS }).length, 'no other replace');
+  });
+
+  test('the files use exactly the placeholders the template replaces, the per-job ones only in job rules', () => {
+    const used = (files: string[]): string[] => [...new Set(files.flatMap((f) => placeholdersIn(readAlerts(f))))].sort();
+    const group = Object.keys(GROUP_PLACEHOLDERS);
+    assert.deepEqual(
+      used(groupScoped).filter((name) => !group.includes(name)),
+      [],
+      'the state rules are not per job',
+    );
+    assert.deepEqual([...new Set([...used(jobScoped), ...used(groupScoped)])].sort(), [...Object.keys(JOB_PLACEHOLDERS), ...group].sort());
+  });
+
+  test('the template reads exactly the files the promtool rendering reads, with .Files.Get and not tpl', () => {
+    const read = [...template.matchAll(/Files\.Get (?:\(printf )?"([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual([...new Set(read)].sort(), Object.values(ALERT_FILES).sort());
+    assert.doesNotMatch(template, /\btpl\b/);
+  });
+
+  test('every CronJob job has its rule file and its maxHoursWithoutSuccess, and nothing else does', () => {
+    const jobNames = Object.keys(defaults.jobs as Values).sort();
+    assert.deepEqual(
+      jobRuleFiles.map((f) => f.replace(/\.yaml$/, '')),
+      jobNames,
+    );
+    assert.deepEqual(Object.keys((defaults.prometheusRule as Values).maxHoursWithoutSuccess as Values).sort(), jobNames);
+  });
+
+  test('every rule is an alert with a for, the chart severity, a summary and a description', () => {
+    const names: string[] = [];
+    for (const file of [...jobScoped, ...groupScoped]) {
+      const rules = parse(readAlerts(file)) as Values[];
+      assert.ok(Array.isArray(rules) && rules.length > 0, file);
+      for (const rule of rules) {
+        assert.match(String(rule.alert), /^Cmstate[A-Z][A-Za-z]+$/, file);
+        names.push(String(rule.alert));
+        assert.equal(typeof rule.expr, 'string', `${file}: ${String(rule.alert)}`);
+        assert.equal(typeof rule.for, 'string', `${file}: ${String(rule.alert)}`);
+        assert.equal((rule.labels as Values).severity, '${severity}', `${file}: ${String(rule.alert)}`);
+        const annotations = rule.annotations as Values;
+        assert.deepEqual(Object.keys(annotations).sort(), ['description', 'summary'], `${file}: ${String(rule.alert)}`);
+      }
+    }
+    assert.ok(names.includes('CmstateSweepNotSucceeding'), 'the sweep alert keeps its name');
+  });
+
+  test('a job rule is per grouping key: job, namespace and shard in its selector and in its labels', () => {
+    // Static labels make the copies for each namespace and shard distinct rules (promtool lints duplicates).
+    for (const file of jobScoped) {
+      for (const rule of parse(readAlerts(file)) as Values[]) {
+        assert.match(String(rule.expr), /\{job="cmstate-[^"]+",namespace="\$\{namespace\}",shard="\$\{shard\}"\}/, file);
+        assert.deepEqual(Object.keys(rule.labels as Values).sort(), ['job', 'namespace', 'severity', 'shard'], file);
+      }
+    }
+  });
 });
 
 test('Chart.yaml appVersion is the package version', () => {
@@ -474,7 +561,8 @@ describe('supported Kubernetes versions', () => {
       RoleBinding.roleRef.apiGroup RoleBinding.roleRef.kind RoleBinding.roleRef.name
       RoleBinding.subjects.kind RoleBinding.subjects.name RoleBinding.subjects.namespace
       ClusterRoleBinding.roleRef.apiGroup ClusterRoleBinding.roleRef.kind ClusterRoleBinding.roleRef.name
-      ClusterRoleBinding.subjects.kind ClusterRoleBinding.subjects.name ClusterRoleBinding.subjects.namespace`,
+      ClusterRoleBinding.subjects.kind ClusterRoleBinding.subjects.name ClusterRoleBinding.subjects.namespace
+      ConfigMap.data`,
     23: 'JobSpec.ttlSecondsAfterFinished PodSecurityContext.fsGroupChangePolicy',
     24: 'JobSpec.completionMode',
     // The field is older; the limit is enforced since LocalStorageCapacityIsolation went GA.
@@ -497,9 +585,11 @@ describe('supported Kubernetes versions', () => {
   // A key right under `if semverCompare ">=1.N.0-0" ...KubeVersion.Version` is renamed key@N, so the
   // paths below carry the version each field is gated on.
   const gate = /^[ \t]*\{\{-?\s*if semverCompare ">=1\.(\d+)\.0-0" \S*\.Capabilities\.KubeVersion\.Version\s*-?\}\}\n([ \t]*)([A-Za-z]+):/gm;
+  // Maps whose keys are the user's data, not API fields: one field each.
+  const opaque = new Set(['ConfigMap.data']);
   const leafPaths = (node: unknown, path: string): string[] => {
     const maps = (Array.isArray(node) ? node : [node]).filter(isMap);
-    if (maps.length === 0) return [path];
+    if (maps.length === 0 || opaque.has(path)) return [path];
     return maps.flatMap((m) =>
       Object.entries(m)
         .filter(([key]) => key !== 'metadata')
