@@ -2,6 +2,7 @@
 // The parser (src/cli.ts) is handed this list, so nothing in src/ imports a job.
 
 import type { CommandFactory } from '../src/command.js';
+import { completionCommand } from '../jobs/completion/command.js';
 import { demoCommand } from '../jobs/demo/command.js';
 import { doctorCommand } from '../jobs/doctor/command.js';
 import { localApiServerCommand } from '../jobs/local-apiserver/command.js';
@@ -26,4 +27,5 @@ export const commands: CommandFactory[] = [
   doctorCommand,
   localApiServerCommand,
   demoCommand,
+  completionCommand,
 ];

@@ -1,7 +1,8 @@
 // The yargs parser: global options, one module per command, strict. The commands are handed in
 // (cli/commands.ts lists them), so nothing here imports a job. Exported for tests; only
-// cli/main.ts runs it against process.argv.
+// cli/main.ts runs it against process.argv. The name it shows follows the file Node runs.
 
+import path from 'node:path';
 import yargs from 'yargs';
 import { globalOptions } from './config.js';
 import type { CommandFactory, CommandIo } from './command.js';
@@ -21,11 +22,12 @@ export async function runCli(argv: string[], commands: readonly CommandFactory[]
     run: (args, io) => runCli(args, commands, io),
     ...overrides,
   };
+  const name = programName(process.argv[1]);
   const parser = globalOptions(yargs(argv))
-    .scriptName('cmstate')
-    .usage('cmstate <command> [options]\n\nKeeps task-state ConfigMaps (task-{id}-state) healthy: TTL sweeps, repair, snapshots, metrics, and the state operations of one task.')
+    .scriptName(name)
+    .usage(`${name} <command> [options]\n\nKeeps task-state ConfigMaps (task-{id}-state) healthy: TTL sweeps, repair, snapshots, metrics, and the state operations of one task.`)
     .command(commands.map((make) => make(io)))
-    .demandCommand(1, 'Name a command; `cmstate --help` lists them.')
+    .demandCommand(1, `Name a command; \`${name} --help\` lists them.`)
     .recommendCommands()
     .strictCommands()
     // Strict about flags on the command line only: CMSTATE_* variables meant for other commands
@@ -41,7 +43,7 @@ export async function runCli(argv: string[], commands: readonly CommandFactory[]
     .help()
     .wrap(Math.min(110, process.stdout.columns ?? 110))
     .fail((message, err) => {
-      io.stderr.write(`cmstate: ${message ?? oneLine(err)}\nRun "cmstate --help" for usage.\n`);
+      io.stderr.write(`cmstate: ${message ?? oneLine(err)}\nRun "${name} --help" for usage.\n`);
       // Thrown so that yargs stops here instead of running the handler anyway.
       throw new UsageReported();
     });
@@ -52,6 +54,15 @@ export async function runCli(argv: string[], commands: readonly CommandFactory[]
     exitCode = ExitCode.usage;
   }
   return exitCode;
+}
+
+/**
+ * The name usage lines show: `kubectl cmstate` when kubectl runs the CLI as its plugin (the file
+ * run is kubectl-cmstate, npm's link, or bin/kubectl-cmstate.js where npm wraps bins in .cmd
+ * files), else cmstate.
+ */
+function programName(invokedAs = ''): string {
+  return /^kubectl-cmstate(\.[cm]?js)?$/.test(path.basename(invokedAs)) ? 'kubectl cmstate' : 'cmstate';
 }
 
 class UsageReported extends Error {

@@ -5,10 +5,13 @@
 
 export { StateManager } from './state/manager.js';
 export type { CreateOptions, FeedbackPage, RecoveredState, StateClient, StateManagerOptions } from './state/manager.js';
+export { watchStates } from './state/watch.js';
+export type { StateChange, WatchClient, WatchStatesOptions } from './state/watch.js';
+export type { FieldChange } from './state/changes.js';
 export { InvalidFeedbackError, InvalidTransitionError, MaxIterationsError, StateDecodeError, StateEncodeError, StateNotFoundError } from './state/errors.js';
 
 export { KubeClient } from './kube/client.js';
-export type { KubeClientOptions } from './kube/client.js';
+export type { KubeClientOptions, WatchEvent, WatchOptions } from './kube/client.js';
 export { KubeConfigError, loadKubeConfig } from './kube/config.js';
 export type { KubeConfigSource, LoadedKubeConfig } from './kube/config.js';
 export {

@@ -8,7 +8,7 @@ import { formatTimestamp } from '../../src/durations.js';
 import type { StateManager } from '../../src/state/manager.js';
 import { stateConfigMapName } from '../../src/state/labels.js';
 import { FEEDBACK_SEVERITIES, ISSUE_TYPES, TASK_STATUSES, type TaskState } from '../../src/state/schema.js';
-import { formatEntry, formatState } from './format.js';
+import { formatChange, formatEntry, formatState } from './format.js';
 
 function taskIdArg(yargs: Argv) {
   return yargs.positional('id', { type: 'string', demandOption: true, describe: 'Task id (the ConfigMap is task-{id}-state)' });
@@ -146,9 +146,33 @@ const feedbackList = defineCommand({
   },
 });
 
+const watch = defineCommand({
+  command: 'watch [id]',
+  describe: 'Print every change of the task states (or one task) as it happens, until interrupted',
+  builder: (yargs) =>
+    yargs
+      .positional('id', { type: 'string', describe: 'Only this task' })
+      .option('all-namespaces', { alias: 'A', type: 'boolean', default: false, describe: 'Watch every namespace' })
+      .option('selector', { alias: 'l', type: 'string', describe: 'Label selector narrowing the task states' })
+      .option('existing', { type: 'boolean', default: true, describe: 'Print the states that exist as "added" first (--no-existing: changes only)' }),
+  handler: async (args, ctx) => {
+    const opts = validate(z.object({ id: z.string().optional(), allNamespaces: z.boolean(), selector: z.string().min(1).optional(), existing: z.boolean() }), args);
+    const mgr = await manager(ctx);
+    const changes = mgr.watch({
+      allNamespaces: opts.allNamespaces,
+      taskId: opts.id,
+      selector: opts.selector,
+      includeExisting: opts.existing,
+      signal: ctx.signal,
+      onRecover: (what, cause) => ctx.log.warn({ cause: cause instanceof Error ? cause.message : String(cause) }, what === 'relist' ? 'watch expired: listing again' : 'watch dropped: resuming'),
+    });
+    for await (const change of changes) ctx.print(ctx.config.output === 'json' ? JSON.stringify(change) : formatChange(change));
+  },
+});
+
 export const stateCommand = defineCommand({
   command: 'state <command>',
-  describe: "One task's state: init, get, incr, status, delete, feedback add|list",
+  describe: "One task's state: init, get, incr, status, delete, watch, feedback add|list",
   builder: (yargs, io) =>
     yargs
       .command(init(io))
@@ -156,6 +180,7 @@ export const stateCommand = defineCommand({
       .command(incr(io))
       .command(status(io))
       .command(remove(io))
+      .command(watch(io))
       .command({
         command: 'feedback <command>',
         describe: 'Feedback history: add, list',

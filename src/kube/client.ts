@@ -18,7 +18,8 @@ import {
 import { dropUndefined, fromRawConfigMap, fromV1ConfigMap, fromV1Lease, fromV1Meta, toV1ConfigMap, toV1Lease } from './convert.js';
 import { transportOptions, withMiddleware, type TransportOptions } from './transport.js';
 import { DEFAULT_PAGE_BYTES, DEFAULT_PAGE_SIZE, ListSplitter, objectKey, PageCollector, type RawObject } from './list-stream.js';
-import { GoneError, fromHttpFailure, fromTransportFailure, type KubeError, type RequestContext } from './errors.js';
+import { WatchLineSplitter } from './watch-stream.js';
+import { GoneError, UnexpectedError, fromHttpFailure, fromTransportFailure, type KubeError, type RequestContext } from './errors.js';
 import { QpsLimiter } from './limiter.js';
 import { DEFAULT_RETRY_POLICY, withRetry, type RetryPolicy } from './retry.js';
 import type { ConfigMap, EventRecord, Lease, ObjectMeta, ObjectMetadata, ObjectRef, Preconditions } from './types.js';
@@ -49,7 +50,28 @@ export interface ListOptions {
   /** JSON bytes of objects per page at most; a single larger object is a page of its own. */
   pageBytes?: number;
   signal?: AbortSignal;
+  /**
+   * Told the resourceVersion of the list's snapshot (what a watch starts from). A list that asks
+   * for it never restarts after an expired continue token, which would mix two snapshots: it
+   * throws the GoneError instead, and the caller lists again.
+   */
+  onSnapshot?: (resourceVersion: string) => void;
 }
+
+export interface WatchOptions {
+  /** Undefined watches all namespaces. */
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Only changes after this one (a list's, or the last event's or bookmark's). */
+  resourceVersion: string;
+  /** The server ends the stream after this long (it ends long watches anyway); the caller watches again from where it got. */
+  timeoutSeconds: number;
+  signal?: AbortSignal;
+}
+
+/** One event of a watch: a change to an object, or a bookmark (a resourceVersion to resume from, nothing changed). */
+export type WatchEvent = { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: ConfigMap } | { type: 'BOOKMARK'; resourceVersion: string };
 
 export type DeleteOutcome = 'deleted' | 'not-found';
 
@@ -156,7 +178,7 @@ export class KubeClient {
       } catch (err) {
         // Lists come in key order (namespace, name): restarting and skipping what was already
         // yielded continues where the expired token left off.
-        if (err instanceof GoneError && token !== undefined && restarts < MAX_LIST_RESTARTS) {
+        if (err instanceof GoneError && token !== undefined && restarts < MAX_LIST_RESTARTS && !options.onSnapshot) {
           restarts++;
           token = undefined;
           yieldedInWindow = 0;
@@ -164,6 +186,7 @@ export class KubeClient {
         }
         throw err;
       }
+      if (token === undefined && page.resourceVersion !== undefined) options.onSnapshot?.(page.resourceVersion);
       // An answer without objects says nothing about their size.
       if (page.largest > 0) largest = page.largest;
       const items = page.items.map(convert);
@@ -195,7 +218,64 @@ export class KubeClient {
       options.namespace === undefined
         ? await this.core.listConfigMapForAllNamespaces(query, transport)
         : await this.core.listNamespacedConfigMap({ namespace: options.namespace, ...query }, transport);
-    return { items: collector.items, largest: collector.largest, cut: collector.cut, continueToken: list.metadata?._continue || undefined };
+    return { items: collector.items, largest: collector.largest, cut: collector.cut, continueToken: list.metadata?._continue || undefined, resourceVersion: list.metadata?.resourceVersion };
+  }
+
+  /**
+   * One watch request: the events after `resourceVersion` as they arrive, with bookmarks. Ends
+   * when the server ends the stream (timeoutSeconds). Throws GoneError when the resourceVersion is
+   * too old (list again), a transient UnavailableError when the connection drops (watch again
+   * from the last event). Nothing is read ahead of the caller: a slow consumer holds the stream,
+   * and the server closes it rather than buffer without bound.
+   */
+  async *watchConfigMaps(options: WatchOptions): AsyncGenerator<WatchEvent> {
+    const ctx: RequestContext = { verb: 'watch', resource: 'configmaps', namespace: options.namespace };
+    let body: ReadableStream<Uint8Array> | null = null;
+    // The stream outlives the request: its deadline is the watch's own timeout and a margin.
+    const transport = withMiddleware(transportOptions((options.timeoutSeconds + WATCH_DEADLINE_MARGIN_S) * 1000, options.signal), {
+      pre: (request: HttpRequest) => new Observable(Promise.resolve(request)),
+      post: (response: ResponseContext) => {
+        if (response.httpStatusCode === 200) {
+          // The events are read below, as the caller asks for them; the generated client parses an empty list.
+          body = response.body.stream();
+          const empty = '{"metadata":{},"items":[]}';
+          response.body = { text: async () => empty, binary: async () => Buffer.from(empty), stream: () => null };
+        }
+        return new Observable(Promise.resolve(response));
+      },
+    });
+    const query = {
+      labelSelector: options.labelSelector,
+      fieldSelector: options.fieldSelector,
+      watch: true,
+      allowWatchBookmarks: true,
+      resourceVersion: options.resourceVersion,
+      timeoutSeconds: options.timeoutSeconds,
+    };
+    await this.call(
+      ctx,
+      () => (options.namespace === undefined ? this.core.listConfigMapForAllNamespaces(query, transport) : this.core.listNamespacedConfigMap({ namespace: options.namespace, ...query }, transport)),
+      options.signal,
+    );
+    const stream = body as ReadableStream<Uint8Array> | null;
+    if (!stream) return;
+    const lines = new WatchLineSplitter();
+    const reader = stream.getReader();
+    try {
+      for (;;) {
+        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          chunk = await reader.read();
+        } catch (err) {
+          if (options.signal?.aborted) return;
+          throw this.toKubeError(err, ctx);
+        }
+        if (chunk.done) return;
+        for (const line of lines.push(chunk.value)) yield watchEvent(line, ctx);
+      }
+    } finally {
+      await reader.cancel().catch(() => undefined);
+    }
   }
 
   async getConfigMap(ref: ObjectRef, signal?: AbortSignal): Promise<ConfigMap> {
@@ -344,6 +424,28 @@ interface ListedPage {
   largest: number;
   cut: boolean;
   continueToken: string | undefined;
+  resourceVersion: string | undefined;
+}
+
+/** Seconds a watch's connection may outlive its timeoutSeconds before the client gives up on it. */
+const WATCH_DEADLINE_MARGIN_S = 30;
+
+/** One line of a watch stream as an event; an ERROR event becomes the error its Status maps to. */
+function watchEvent(line: string, ctx: RequestContext): WatchEvent {
+  let event: { type?: string; object?: RawObject & { metadata?: { resourceVersion?: string } } };
+  try {
+    event = JSON.parse(line) as typeof event;
+  } catch {
+    throw new UnexpectedError(`${ctx.verb} configmaps: the server sent a line that is not JSON: ${line.slice(0, 200)}`, undefined, ctx);
+  }
+  const { type, object } = event;
+  if (type === 'ERROR') {
+    const status = (object ?? {}) as { code?: number };
+    throw fromHttpFailure({ code: status.code ?? 500, body: JSON.stringify(object ?? {}), headers: {} }, ctx);
+  }
+  if (type === 'BOOKMARK') return { type, resourceVersion: object?.metadata?.resourceVersion ?? '' };
+  if ((type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') && object) return { type, object: fromRawConfigMap(object) };
+  throw new UnexpectedError(`${ctx.verb} configmaps: unknown watch event ${JSON.stringify(type)}`, undefined, ctx);
 }
 
 /**

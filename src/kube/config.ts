@@ -1,6 +1,8 @@
 // Where the API server is and which namespace to work in: --kubeconfig/--context, KUBECONFIG,
 // ~/.kube/config, or the pod's service account. Built inside a command handler, never at import.
 
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ExitCode } from '../exit.js';
 
@@ -26,6 +28,7 @@ export function loadKubeConfig(source: KubeConfigSource): LoadedKubeConfig {
   const kubeConfig = new KubeConfig();
   try {
     if (source.kubeconfig) kubeConfig.loadFromFile(source.kubeconfig);
+    else if (process.env.KUBECONFIG) loadKubeconfigList(kubeConfig, process.env.KUBECONFIG);
     else kubeConfig.loadFromDefault();
   } catch (err) {
     const where = source.kubeconfig ?? process.env.KUBECONFIG ?? '~/.kube/config';
@@ -49,4 +52,32 @@ export function loadKubeConfig(source: KubeConfigSource): LoadedKubeConfig {
   const contextName = kubeConfig.getCurrentContext();
   const namespace = kubeConfig.getContextObject(contextName)?.namespace?.trim() || 'default';
   return { kubeConfig, namespace, server: cluster.server, contextName };
+}
+
+/**
+ * KUBECONFIG as kubectl reads it (client-go's loading rules), not as client-node's loadFromDefault
+ * does: missing files are skipped, the first file's current-context wins, and of two clusters,
+ * users or contexts with one name the first wins (client-node refuses the duplicate).
+ */
+function loadKubeconfigList(into: KubeConfig, list: string): void {
+  const loaded = list
+    .split(path.delimiter)
+    .filter((file) => file && existsSync(file))
+    .map((file) => {
+      const kc = new KubeConfig();
+      // Each file's relative paths (certificates, keys) resolve against that file, as kubectl does.
+      kc.loadFromFile(file);
+      return kc;
+    });
+  into.loadFromOptions({
+    clusters: firstByName(loaded.flatMap((kc) => kc.clusters)),
+    users: firstByName(loaded.flatMap((kc) => kc.users)),
+    contexts: firstByName(loaded.flatMap((kc) => kc.contexts)),
+    currentContext: loaded.find((kc) => kc.currentContext)?.currentContext ?? '',
+  });
+}
+
+function firstByName<T extends { name: string }>(items: T[]): T[] {
+  const seen = new Set<string>();
+  return items.filter((item) => !seen.has(item.name) && seen.add(item.name));
 }

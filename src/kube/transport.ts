@@ -14,7 +14,7 @@ import { getGlobalDispatcher, request as sendRequest, type Dispatcher } from 'un
 export type TransportOptions = Configuration & Parameters<typeof setHeaderOptions>[2];
 
 /**
- * Per-request transport settings for one client.
+ * Per-request transport settings for one client (or one watch, with the watch's own deadline).
  * - The connection pool: @kubernetes/client-node 2.x builds a new undici Agent for every request
  *   when TLS options are set (always, against a real cluster), so each request would open (and
  *   leave lingering) a connection of its own: thousands in a sweep. Every request of a client has
@@ -24,14 +24,16 @@ export type TransportOptions = Configuration & Parameters<typeof setHeaderOption
  *   has one, and every delete carries its preconditions in the body: a new connection (and TLS
  *   handshake) per deleted object. kube-apiserver reads DELETE bodies, so the connection is kept.
  */
-export function transportOptions(timeoutMs: number): TransportOptions {
+export function transportOptions(timeoutMs: number, signal?: AbortSignal): TransportOptions {
   let shared: Dispatcher | undefined;
   return {
     httpApi: requestLibrary,
     middleware: [
       {
         pre: (request: HttpRequest) => {
-          request.setSignal(AbortSignal.timeout(timeoutMs));
+          // The caller's signal too, where it must end a request that outlives its call (a watch).
+          const deadline = AbortSignal.timeout(timeoutMs);
+          request.setSignal(signal ? AbortSignal.any([deadline, signal]) : deadline);
           shared ??= ((request.getDispatcher() as Dispatcher | undefined) ?? getGlobalDispatcher()).compose(keepConnection);
           request.setDispatcher(shared as unknown as Parameters<HttpRequest['setDispatcher']>[0]);
           return new Observable(Promise.resolve(request));

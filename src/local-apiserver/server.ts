@@ -8,7 +8,6 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ResourceApi, SYSTEM_NAMESPACES, type ApiContext } from './api.js';
 import { startControllers, type Controller } from './controllers.js';
-import { parseListQuery } from './list-query.js';
 import { bodyMediaType, readObjectBody } from './request-body.js';
 import { TokenAuthenticator, type Identity } from './authn.js';
 import { Authorizer, reviewAccess, type AllowRule, type DenyRule, type RuleHandle } from './authz.js';
@@ -24,7 +23,7 @@ import { requestInfo } from './request-info.js';
 import { route, routeVerb, type Route } from './router.js';
 import { ApiError, badRequest, internalError, requestEntityTooLarge, statusBody, statusForCode } from './status.js';
 import { Store } from './store.js';
-import { serveWatch, type ActiveWatch } from './watch.js';
+import { WatchStream, parseWatchQuery, type ActiveWatch } from './watch.js';
 
 /**
  * Where a new server's resourceVersions start: etcd revisions are large numbers on a real cluster,
@@ -60,6 +59,22 @@ export interface LocalApiServerOptions {
   user?: string;
   /** Changes retained for watches to resume from (default 10000). */
   watchHistorySize?: number;
+  /**
+   * How often a watch with allowWatchBookmarks=true gets a BOOKMARK (default 60000 ms, as the watch
+   * cache's bookmark frequency; tests use ~100). One also comes 2 s before a watch times out.
+   */
+  watchBookmarkIntervalMs?: number;
+  /**
+   * Live events held for a watch whose client is not reading (default 100). Past it, a watch that
+   * does not drain within 100 ms is closed, as the watch cache closes an unresponsive watcher; the
+   * client resumes from the last resourceVersion it read.
+   */
+  watchBufferSize?: number;
+  /**
+   * kube-apiserver's --min-request-timeout in seconds (default 1800): a watch without
+   * timeoutSeconds ends after a random time between this and twice this.
+   */
+  minRequestTimeoutSeconds?: number;
   /** Debounce of data file writes (default 200 ms). */
   persistDebounceMs?: number;
   /** Request log entries kept, oldest dropped first (default 100000). */
@@ -123,6 +138,9 @@ export class LocalApiServer {
   private readonly writer: DataFileWriter | undefined;
   private readonly controllers: Controller;
   private readonly requestLogLimit: number;
+  private readonly watchOptions: { bookmarkIntervalMs: number; bufferSize: number; minRequestTimeoutMs: number };
+  /** Draws the randomized watch timeouts, apart from `random` so open watches do not shift fault rates or generated names. */
+  private readonly watchTimeoutRandom = seededRandom(2);
   private http: Server | undefined;
   private address: AddressInfo | undefined;
 
@@ -136,6 +154,11 @@ export class LocalApiServer {
     this.tokens = new ContinueTokens(options.continueTokenTtlMs ?? 300000, now, this.store);
     this.faults = new FaultInjector(random);
     this.requestLogLimit = options.requestLogLimit ?? 100000;
+    this.watchOptions = {
+      bookmarkIntervalMs: options.watchBookmarkIntervalMs ?? 60_000,
+      bufferSize: options.watchBufferSize ?? 100,
+      minRequestTimeoutMs: (options.minRequestTimeoutSeconds ?? 1800) * 1000,
+    };
     const ctx: ApiContext = { store: this.store, tokens: this.tokens, now, random };
     this.api = new ResourceApi(ctx);
     if (loaded) this.restore(loaded.objects);
@@ -220,6 +243,23 @@ export class LocalApiServer {
     this.tokens.expireAll();
   }
 
+  /**
+   * Test hook: ends every open watch abruptly, as a broken connection or a restarting apiserver
+   * does: the response stops without another event, and clients resume from what they last read.
+   */
+  dropWatches(): void {
+    for (const w of [...this.watches]) w.drop();
+  }
+
+  /**
+   * Test hook: forgets every retained change, as an etcd compaction (or a restarted watch cache)
+   * does: a watch from any resourceVersion older than the current one gets the ERROR event with a
+   * 410 Expired Status, and a continued list 410 too; a watch from the current one still works.
+   */
+  compactWatchHistory(): void {
+    this.store.compactHistory();
+  }
+
   clearRequests(): void {
     this.requests.length = 0;
   }
@@ -268,6 +308,12 @@ export class LocalApiServer {
         resolve();
       });
     });
+  }
+
+  /** As the watch handler times a watch: timeoutSeconds, or without it (or 0) a random time between the min request timeout and twice it. */
+  private watchTimeoutMs(timeoutSeconds: number | undefined): number {
+    if (timeoutSeconds !== undefined && timeoutSeconds !== 0) return timeoutSeconds * 1000;
+    return this.watchOptions.minRequestTimeoutMs * (this.watchTimeoutRandom() + 1);
   }
 
   private log(entry: RequestLogEntry): void {
@@ -353,30 +399,24 @@ export class LocalApiServer {
     const accept = headerValue(req.headers.accept);
     if (verb === 'watch') {
       const metadataOnly = negotiate(accept, 'watch', target.def) === 'metadata';
-      const listQuery = parseListQuery(target.def, url.searchParams, true);
-      const rv = url.searchParams.get('resourceVersion');
-      const timeout = Number(url.searchParams.get('timeoutSeconds') ?? '');
+      const query = parseWatchQuery(target.def, url.searchParams);
       finish(200);
-      let ended = false;
-      const watch: ActiveWatch = serveWatch(
+      const watch: WatchStream = new WatchStream(
         this.store,
         res,
         {
           def: target.def,
           ...(target.namespace !== undefined ? { namespace: target.namespace } : {}),
-          listQuery,
+          query,
           metadataOnly,
-          ...(rv !== null ? { resourceVersion: rv } : {}),
-          ...(Number.isFinite(timeout) && timeout > 0 ? { timeoutSeconds: timeout } : {}),
+          timeoutMs: this.watchTimeoutMs(query.timeoutSeconds),
+          bookmarkIntervalMs: this.watchOptions.bookmarkIntervalMs,
+          bufferSize: this.watchOptions.bufferSize,
         },
-        () => {
-          ended = true;
-        },
+        () => this.watches.delete(watch),
       );
-      if (!ended) {
-        this.watches.add(watch);
-        res.on('close', () => this.watches.delete(watch));
-      }
+      this.watches.add(watch);
+      watch.start();
       return;
     }
     const contentType = headerValue(req.headers['content-type']);

@@ -305,8 +305,18 @@ export class Store {
     return this.history.slice(lo);
   }
 
+  /** The oldest resourceVersion a watch can still start from: every change after it is retained. */
   get oldestRetainedRv(): number {
     return this.historyFloor;
+  }
+
+  /**
+   * Forgets every retained change, as an etcd compaction at the current revision (or a restarted
+   * watch cache) does: watches and continued lists from older revisions are then 410 Expired.
+   */
+  compactHistory(): void {
+    this.history = [];
+    this.historyFloor = this.rv;
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {

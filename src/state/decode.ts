@@ -327,6 +327,12 @@ export function decodeStateLenient(cm: ConfigMap): LenientDecode {
   return { state, fields, findings, legacy };
 }
 
+/** The strict state a lenient decode found, when every key decoded (a legacy one included), without decoding again. */
+export function strictStateOf(decoded: LenientDecode): TaskState | undefined {
+  // readState sets every field or reports a problem for it; legacy-version is a warning, not a problem.
+  return decoded.findings.every((f) => f.rule === 'legacy-version') ? (decoded.state as TaskState) : undefined;
+}
+
 /** Strict decode of a feedback archive ConfigMap `task-{id}-state-archive-{n}`. */
 export function decodeArchive(cm: ConfigMap): DecodedArchive {
   const data = cm.data ?? {};

@@ -10,7 +10,7 @@ import type { KubeClient } from '../kube/client.js';
 import { ContentionMemory, retryOnConflictFairly, type DeferPolicy, type FairRetryPolicy } from '../kube/retry.js';
 import type { ConfigMap, ObjectRef } from '../kube/types.js';
 import type { Logger } from '../log.js';
-import { decodeArchive, decodeStateLenient, decodeStateWithInfo } from './decode.js';
+import { decodeArchive, decodeStateLenient, decodeStateWithInfo, strictStateOf } from './decode.js';
 import { encodeState } from './encode.js';
 import { InvalidFeedbackError, InvalidTransitionError, MaxIterationsError, StateNotFoundError } from './errors.js';
 import { FeedbackWindow } from './feedback-window.js';
@@ -19,8 +19,9 @@ import { checkInvariants } from './invariants.js';
 import { ARCHIVE_SELECTOR, DEFAULT_MAX_ITERATIONS, FORMAT_VERSION, LABEL_TASK_ID, parseArchiveName, stateConfigMapName } from './labels.js';
 import { feedbackEntrySchema, taskIdSchema, type FeedbackEntry, type TaskState, type TaskStatus } from './schema.js';
 import { assertTransition, TERMINAL_STATUSES } from './status.js';
+import { watchStates, type StateChange, type WatchStatesOptions } from './watch.js';
 
-export type StateClient = Pick<KubeClient, 'getConfigMap' | 'createConfigMap' | 'replaceConfigMap' | 'deleteConfigMap' | 'listConfigMapMetadataPages'>;
+export type StateClient = Pick<KubeClient, 'getConfigMap' | 'createConfigMap' | 'replaceConfigMap' | 'deleteConfigMap' | 'listConfigMapMetadataPages' | 'listConfigMapPages' | 'watchConfigMaps'>;
 
 export interface StateManagerOptions {
   client: StateClient;
@@ -233,18 +234,25 @@ export class StateManager {
       const cm = await this.read(taskId);
       const findings = checkInvariants(cm, this.clock(), { budgetBytes: this.options.budgetBytes });
       const lenient = decodeStateLenient(cm);
-      let state: TaskState | undefined;
-      try {
-        state = decodeStateWithInfo(cm).state;
-      } catch {
-        state = undefined;
-      }
+      const state = strictStateOf(lenient);
       const extra = lenient.findings.filter((f) => !findings.some((g) => g.rule === f.rule && g.message === f.message));
       return { value: { state, findings: [...findings, ...extra], resourceVersion: cm.metadata.resourceVersion } };
     });
   }
 
   /** Deletes the state (under its resourceVersion) and then its archives. */
+  /**
+   * The changes of this namespace's task states (or every namespace's, with allNamespaces) as they
+   * happen, until `signal` aborts: see src/state/watch.ts for how nothing is missed or told twice
+   * across dropped connections and expired resourceVersions. Malformed states come as changes with
+   * findings, never as a throw; failures the watch cannot recover from (403, a bad selector) throw.
+   */
+  watch(options: Omit<WatchStatesOptions, 'namespace'> & { allNamespaces?: boolean } = {}): AsyncGenerator<StateChange> {
+    const { allNamespaces, ...rest } = options;
+    if (rest.taskId !== undefined) checkTaskId(rest.taskId);
+    return watchStates(this.options.client, { ...rest, namespace: allNamespaces ? undefined : this.namespace });
+  }
+
   async delete(taskId: string): Promise<{ deleted: number }> {
     return this.logged('delete', taskId, async () => {
       // The archives are listed before the state goes: they are owned by it, so a cluster's garbage
@@ -279,8 +287,7 @@ export class StateManager {
   }
 
   private async read(taskId: string): Promise<ConfigMap> {
-    const id = taskIdSchema.safeParse(taskId);
-    if (!id.success) throw new InvalidFeedbackError(taskId, `"${taskId}" is not a task id: 1-63 chars of a-z, 0-9 and -, starting and ending alphanumeric`, 'task id');
+    checkTaskId(taskId);
     try {
       return await this.options.client.getConfigMap(this.ref(taskId));
     } catch (err) {
@@ -433,4 +440,8 @@ function decodeCursor(cursor: string): Pick<FeedbackEntry, 'timestamp' | 'id'> {
     // fall through to the error below
   }
   throw new InvalidFeedbackError('-', `cursor "${cursor.slice(0, 40)}" is not one this command returned`, 'cursor');
+}
+
+function checkTaskId(taskId: string): void {
+  if (!taskIdSchema.safeParse(taskId).success) throw new InvalidFeedbackError(taskId, `"${taskId}" is not a task id: 1-63 chars of a-z, 0-9 and -, starting and ending alphanumeric`, 'task id');
 }

@@ -161,6 +161,10 @@ describe('the production install (the image runtime stage: dist/, bin/, npm ci -
     assert.deepEqual((await cmstate(['--version'])).stdout, [pkg.version]);
     const schema = JSON.parse((await cmstate(['schema'])).stdout.join('\n')) as { $defs: Record<string, unknown> };
     assert.ok(schema.$defs.TaskState);
+    // The kubectl plugin's binary, as the package installs it: the same CLI, named for kubectl.
+    const plugin = await exec(runtimeNode, [path.join(dir, 'bin/kubectl-cmstate.js'), '--help'], { cwd: dir, timeoutMs: 60_000 });
+    assert.equal(plugin.code, 0, plugin.stderr);
+    assert.match(plugin.stdout, /^\s*kubectl cmstate state /m);
   });
 
   test('state: init, incr, get, feedback add and list', async () => {

@@ -2,8 +2,9 @@
 // 127.0.0.1 port with a throwaway TSDB (never the package's systemd service), scraping the given
 // targets every second with honor_labels (how cmstate's Pushgateway must be scraped), and its HTTP
 // API's instant and range queries.
+import { isReady, stopDaemon } from './daemons.js';
 import { freePort } from './ports.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { access, constants, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -91,7 +92,7 @@ async function launch(port: number, targets: string[]): Promise<PrometheusProces
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const stopAndClean = async () => {
-    await stop(child, exited);
+    await stopDaemon(child, exited);
     await rm(dir, { recursive: true, force: true });
   };
 
@@ -111,21 +112,6 @@ async function launch(port: number, targets: string[]): Promise<PrometheusProces
   }
   await stopAndClean();
   throw new Error(`prometheus on ${url} did not become ready: ${stderr.trim() || 'no output'}`);
-}
-
-async function isReady(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(500) });
-    await response.arrayBuffer();
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
-
-async function stop(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  await exited;
 }
 
 interface ApiResponse {

@@ -1,8 +1,9 @@
 // A real Prometheus Pushgateway for tests: Debian's `prometheus-pushgateway`, started as our
 // own process on a free 127.0.0.1 port with persistence off (never the package's systemd
 // service), and a small exposition-text parser for assertions on its /metrics.
+import { isReady, stopDaemon } from './daemons.js';
 import { freePort } from './ports.js';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { access, constants } from 'node:fs/promises';
 
 export const PUSHGATEWAY_BINARY = '/usr/bin/prometheus-pushgateway';
@@ -64,28 +65,13 @@ async function launch(port: number): Promise<PushgatewayProcess> {
           if (!response.ok) throw new Error(`scrape of ${url}/metrics answered HTTP ${response.status}`);
           return response.text();
         },
-        stop: () => stop(child, exited),
+        stop: () => stopDaemon(child, exited),
       };
     }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  await stop(child, exited);
+  await stopDaemon(child, exited);
   throw new Error(`prometheus-pushgateway on ${url} did not become ready: ${stderr.trim() || 'no output'}`);
-}
-
-async function isReady(url: string): Promise<boolean> {
-  try {
-    const response = await fetch(`${url}/-/ready`, { signal: AbortSignal.timeout(500) });
-    await response.arrayBuffer();
-    return response.ok;
-  } catch {
-    return false;
-  }
-}
-
-async function stop(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-  await exited;
 }
 
 export interface Sample {
