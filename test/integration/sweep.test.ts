@@ -62,6 +62,20 @@ function configMapLists(): number {
   return cluster.local!.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/configmaps')).length;
 }
 
+/** Feedback archives of a seeded task, as the StateManager writes them (owned by its ConfigMap). */
+async function seedArchives(id: string, lastUpdate: string): Promise<ConfigMap[]> {
+  const parent = await client.getConfigMap({ namespace: ns, name: `task-${id}-state` });
+  const { archives } = encodeState(taskState({ id, lastUpdate, feedback: feedbackEntries(400, { descriptionBytes: 2000 }) }), {
+    namespace: ns,
+    budgetBytes: 200_000,
+    compressionThreshold: 1_000_000,
+    parentUid: parent.metadata.uid,
+  });
+  assert.ok(archives.length >= 1);
+  await seed(archives);
+  return archives;
+}
+
 function sweep(now: string, ...extra: string[]) {
   return cli(['sweep', '--kubeconfig', cluster.kubeconfig, '-n', ns, '--now', now, '--output', 'json', '--qps', '500', ...extra]);
 }
@@ -78,22 +92,14 @@ function standardSet(): ConfigMap[] {
 describe('sweep', () => {
   test('a full cycle: mark, wait out the grace period, delete with archives', async () => {
     await seed(standardSet());
-    // An archive of old-1, as the StateManager writes it.
-    const parent = await client.getConfigMap({ namespace: ns, name: 'task-old-1-state' });
-    const big = encodeState(taskState({ id: 'old-1', lastUpdate: daysAgo(10), feedback: feedbackEntries(400, { descriptionBytes: 2000 }) }), {
-      namespace: ns,
-      budgetBytes: 200_000,
-      compressionThreshold: 1_000_000,
-      parentUid: parent.metadata.uid,
-    });
-    assert.ok(big.archives.length >= 1);
-    await seed(big.archives);
+    // Archives of old-1, as the StateManager writes them.
+    const archives = await seedArchives('old-1', daysAgo(10));
 
     const first = await sweep(at(0));
     assert.equal(first.code, 0, first.stderr);
     const summary1 = first.json<{ planned: Record<string, number>; applied: Record<string, number>; observed: number }>();
     // Every object read counts, archives too, as in every job; the breaker's base is the 7 task states alone.
-    assert.equal(summary1.observed, 7 + big.archives.length);
+    assert.equal(summary1.observed, 7 + archives.length);
     assert.deepEqual(summary1.planned, { mark: 3, unmark: 0, delete: 0 });
     assert.equal(summary1.applied.mark, 3);
     const marked = await client.getConfigMap({ namespace: ns, name: 'task-old-2-state' });
@@ -108,7 +114,7 @@ describe('sweep', () => {
     assert.equal(second.code, 0, second.stderr);
     const summary2 = second.json<{ applied: Record<string, number> }>();
     assert.equal(summary2.applied.delete, 3);
-    assert.equal(summary2.applied.delete_archive, big.archives.length);
+    assert.equal(summary2.applied.delete_archive, archives.length);
     assert.deepEqual(await names(), ['task-fresh-1-state', 'task-fresh-2-state', 'task-kept-state', 'task-long-ttl-state']);
   });
 
@@ -308,26 +314,18 @@ describe('sweep', () => {
   test('the circuit breaker refuses a mass delete (exit 3, nothing changed) unless --force', async () => {
     await seed(standardSet());
     // Archives of a fresh task: read and counted as observed, but not in the breaker's base.
-    const parent = await client.getConfigMap({ namespace: ns, name: 'task-fresh-1-state' });
-    const long = encodeState(taskState({ id: 'fresh-1', lastUpdate: daysAgo(1), feedback: feedbackEntries(400, { descriptionBytes: 2000 }) }), {
-      namespace: ns,
-      budgetBytes: 200_000,
-      compressionThreshold: 1_000_000,
-      parentUid: parent.metadata.uid,
-    });
-    assert.ok(long.archives.length >= 1);
-    await seed(long.archives);
+    const archives = await seedArchives('fresh-1', daysAgo(1));
     assert.equal((await sweep(at(0))).code, 0);
     const refused = await sweep(at(25), '--max-delete', '2');
     assert.equal(refused.code, 3);
     assert.match(refused.stderr, /refusing to delete 3 objects: more than --max-delete 2/);
-    assert.equal((await names()).length, 7 + long.archives.length);
+    assert.equal((await names()).length, 7 + archives.length);
     const percent = await sweep(at(25), '--max-delete-percent', '20');
     assert.equal(percent.code, 3);
     assert.match(percent.stderr, /refusing to delete 3 objects: 42\.9% of 7 observed task states, more than --max-delete-percent 20/);
     const forced = await sweep(at(25), '--max-delete', '2', '--force');
     assert.equal(forced.code, 0, forced.stderr);
-    assert.equal((await names()).length, 4 + long.archives.length);
+    assert.equal((await names()).length, 4 + archives.length);
   });
 
   test('a second sweep while another holds the lease exits 3 with a clear message', async () => {
