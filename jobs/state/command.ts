@@ -165,6 +165,7 @@ const watch = defineCommand({
       includeExisting: opts.existing,
       signal: ctx.signal,
       onRecover: (what, cause) => ctx.log.warn({ cause: cause instanceof Error ? cause.message : String(cause) }, what === 'relist' ? 'watch expired: listing again' : 'watch dropped: resuming'),
+      onListed: ({ resourceVersion, states }) => ctx.log.info({ resourceVersion, states }, `listed ${states} task states; watching for changes`),
     });
     for await (const change of changes) ctx.print(ctx.config.output === 'json' ? JSON.stringify(change) : formatChange(change));
   },

@@ -35,6 +35,11 @@ export interface WatchStatesOptions {
   backoffMs?: { initial: number; max: number };
   /** Told about every failure the watch recovers from. */
   onRecover?: (what: 'reconnect' | 'relist', cause: unknown) => void;
+  /**
+   * Told after each complete list (the first one, and each after a 410): what exists has been told
+   * (or skipped, without includeExisting), and every later write arrives as a change.
+   */
+  onListed?: (listed: { resourceVersion: string; states: number }) => void;
   timer?: Timer;
 }
 
@@ -91,6 +96,7 @@ export async function* watchStates(client: WatchClient, options: WatchStatesOpti
         known.delete(key);
         yield deletedWhileAway(key, memo);
       }
+      options.onListed?.({ resourceVersion: snapshot ?? '', states: seen.size });
       return snapshot ?? '';
     }
   }

@@ -86,9 +86,13 @@ class Consumer {
   private gate: Promise<void> = Promise.resolve();
   private openGate: () => void = () => undefined;
   private readonly done: Promise<void>;
+  /** Resolves once the watch has listed what exists: every later write arrives as a change. */
+  readonly listed: Promise<void>;
 
   constructor(manager: StateManager) {
-    const changes = manager.watch({ signal: this.abort.signal, onRecover: (what) => this.recoveries.push(what), backoffMs: { initial: 50, max: 500 } });
+    let listed: () => void = () => undefined;
+    this.listed = new Promise((resolve) => (listed = resolve));
+    const changes = manager.watch({ signal: this.abort.signal, onRecover: (what) => this.recoveries.push(what), onListed: () => listed(), backoffMs: { initial: 50, max: 500 } });
     this.done = (async () => {
       for (;;) {
         await this.gate;
@@ -119,8 +123,8 @@ class Consumer {
 describe('StateManager.watch', () => {
   test('writes from another process arrive exactly once and in order', async () => {
     const consumer = new Consumer(new StateManager({ client, namespace: ns }));
-    // Let the watch list first, so every write below is a change after its snapshot.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Once the watch has listed, every write below is a change after its snapshot.
+    await consumer.listed;
     await writer.write(
       { op: 'init', id: 'a' },
       { op: 'incr', id: 'a' },
@@ -142,15 +146,22 @@ describe('StateManager.watch', () => {
     await writer.write({ op: 'init', id: 'old' }, { op: 'init', id: 'other' });
     const manager = new StateManager({ client, namespace: ns });
     const abort = new AbortController();
+    const listed: Promise<void>[] = [];
+    const onListed = () => {
+      let done: () => void = () => undefined;
+      listed.push(new Promise((resolve) => (done = resolve)));
+      return () => done();
+    };
     const seen: string[] = [];
     const all = (async () => {
-      for await (const change of manager.watch({ signal: abort.signal, taskId: 'old' })) seen.push(...describeChange(change));
+      for await (const change of manager.watch({ signal: abort.signal, taskId: 'old', onListed: onListed() })) seen.push(...describeChange(change));
     })();
     const fresh: string[] = [];
     const onlyNew = (async () => {
-      for await (const change of manager.watch({ signal: abort.signal, includeExisting: false, selector: 'cmstate.io/status=in_progress' })) fresh.push(...describeChange(change));
+      for await (const change of manager.watch({ signal: abort.signal, includeExisting: false, selector: 'cmstate.io/status=in_progress', onListed: onListed() }))
+        fresh.push(...describeChange(change));
     })();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await Promise.all(listed);
     await writer.write({ op: 'incr', id: 'other' }, { op: 'incr', id: 'old' });
     await eventually('both changes', async () => (seen.length >= 3 && fresh.length >= 2 ? true : undefined), 15_000);
     abort.abort();
@@ -164,10 +175,12 @@ describe('StateManager.watch', () => {
     const manager = new StateManager({ client, namespace: ns });
     const abort = new AbortController();
     const changes: StateChange[] = [];
+    let listed: () => void = () => undefined;
+    const ready = new Promise<void>((resolve) => (listed = resolve));
     const watching = (async () => {
-      for await (const change of manager.watch({ signal: abort.signal })) changes.push(change);
+      for await (const change of manager.watch({ signal: abort.signal, onListed: () => listed() })) changes.push(change);
     })();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await ready;
     await writer.write({ op: 'init', id: 'broken' });
     const cm = await client.getConfigMap({ namespace: ns, name: 'task-broken-state' });
     await client.replaceConfigMap({ ...cm, data: { ...cm.data, iteration: 'three', status_history: '[{' } });
@@ -188,7 +201,7 @@ describe('StateManager.watch', () => {
   test(...embeddedOnly('dropWatches, compactWatchHistory, request log', 'across a dropped connection and a 410 every write arrives exactly once, in order'), async () => {
     const local = cluster.local!;
     const consumer = new Consumer(new StateManager({ client, namespace: ns }));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await consumer.listed;
     await writer.write({ op: 'init', id: 'a' }, { op: 'incr', id: 'a' });
     // Held after the next change: the watch reads nothing while the connection drops and writes land.
     consumer.close();
@@ -241,7 +254,7 @@ describe('a slow consumer', () => {
   test(...embeddedOnly('request log', 'holds the stream instead of buffering: the server closes it, the watch resumes, every change arrives once'), async () => {
     const local = cluster.local!;
     const consumer = new Consumer(new StateManager({ client, namespace: ns }));
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await consumer.listed;
     await writer.write({ op: 'init', id: 'slow' });
     consumer.close();
     await writer.write({ op: 'feedback', id: 'slow', entry: 'big', bytes: 150_000 });
@@ -265,17 +278,33 @@ describe('a slow consumer', () => {
   });
 });
 
+/** `cmstate state watch` in-process: `listed` once it has listed (its log says so), `lines` its output so far. */
+function watchCommand(args: string[], signal: AbortSignal) {
+  const lines: string[] = [];
+  let listed: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (listed = resolve));
+  const run = cli(['state', 'watch', '--kubeconfig', cluster.kubeconfig, ...args], {
+    signal,
+    onStdout: (line) => lines.push(line),
+    onStderr: (text) => (text.includes('watching for changes') ? listed() : undefined),
+  });
+  const printed = (count: number) => eventually(`${count} lines from state watch ${args.join(' ')} (have ${lines.length})`, async () => (lines.length >= count ? true : undefined), 15_000);
+  return { run, listed: ready, printed };
+}
+
 describe('cmstate state watch', () => {
   test('one line per change, or one JSON object per line with --output json, until interrupted', async () => {
     await writer.write({ op: 'init', id: 'seen' });
     const stop = new AbortController();
-    const text = cli(['state', 'watch', '--kubeconfig', cluster.kubeconfig, '-n', ns], { signal: stop.signal });
-    const json = cli(['state', 'watch', 'seen', '--kubeconfig', cluster.kubeconfig, '-n', ns, '--output', 'json', '--no-existing'], { signal: stop.signal });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const text = watchCommand(['-n', ns], stop.signal);
+    const json = watchCommand(['seen', '-n', ns, '--output', 'json', '--no-existing'], stop.signal);
+    await Promise.all([text.listed, json.listed]);
     await writer.write({ op: 'incr', id: 'seen' }, { op: 'feedback', id: 'seen', entry: 'f1' });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await Promise.all([text.printed(3), json.printed(2)]);
+    // A moment for anything told twice to show up.
+    await new Promise((resolve) => setTimeout(resolve, 200));
     stop.abort();
-    const [textRun, jsonRun] = await Promise.all([text, json]);
+    const [textRun, jsonRun] = await Promise.all([text.run, json.run]);
     assert.equal(textRun.code, 0, textRun.stderr);
     assert.deepEqual(
       textRun.stdout.filter((l) => l.trim()),
@@ -302,12 +331,13 @@ describe('cmstate state watch', () => {
 
   test('-A watches every namespace; a bad task id is a usage error', async () => {
     const stop = new AbortController();
-    const all = cli(['state', 'watch', '-A', '--kubeconfig', cluster.kubeconfig, '--no-existing', '-l', `cmstate.io/task-id=everywhere`], { signal: stop.signal });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    const all = watchCommand(['-A', '--no-existing', '-l', 'cmstate.io/task-id=everywhere'], stop.signal);
+    await all.listed;
     await writer.write({ op: 'init', id: 'everywhere' });
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await all.printed(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
     stop.abort();
-    const run = await all;
+    const run = await all.run;
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(
       run.stdout.filter((l) => l.trim()),

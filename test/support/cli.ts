@@ -28,16 +28,22 @@ function result(code: number, stdout: string[], stderr: string): CliResult {
   };
 }
 
-export async function cli(args: string[], options: { signal?: AbortSignal } = {}): Promise<CliResult> {
+/** `onStdout` and `onStderr` see the output as it is written, for a test that waits for a command to get somewhere. */
+export async function cli(args: string[], options: { signal?: AbortSignal; onStdout?: (line: string) => void; onStderr?: (text: string) => void } = {}): Promise<CliResult> {
   const stdout: string[] = [];
   let stderr = '';
   const sink = new Writable({
     write(chunk, _encoding, done) {
       stderr += String(chunk);
+      options.onStderr?.(String(chunk));
       done();
     },
   });
-  const code = await runCli(args, commands, { stdout: (line) => stdout.push(...line.split('\n')), stderr: sink, signal: options.signal ?? new AbortController().signal });
+  const print = (line: string) => {
+    stdout.push(...line.split('\n'));
+    options.onStdout?.(line);
+  };
+  const code = await runCli(args, commands, { stdout: print, stderr: sink, signal: options.signal ?? new AbortController().signal });
   return result(code, stdout, stderr);
 }
 
