@@ -21,13 +21,12 @@ const BASH = `# cmstate completion for bash. In this shell:  source <(cmstate co
 # In every new shell:  cmstate completion bash > ~/.local/share/bash-completion/completions/cmstate
 _cmstate_completions() {
   local cur=\${COMP_WORDS[COMP_CWORD]} candidate
-  local -a candidates
-  mapfile -t candidates < <(SHELL=bash cmstate --get-yargs-completions "\${COMP_WORDS[@]:0:COMP_CWORD+1}" 2>/dev/null)
   COMPREPLY=()
-  for candidate in "\${candidates[@]}"; do
+  # A read loop, not mapfile: macOS still ships bash 3.2.
+  while IFS= read -r candidate; do
     [[ $candidate == --? ]] && continue
     [[ $candidate == "$cur"* ]] && COMPREPLY+=("$candidate")
-  done
+  done < <(SHELL=bash cmstate --get-yargs-completions "\${COMP_WORDS[@]:0:COMP_CWORD+1}" 2>/dev/null)
   return 0
 }
 # Nothing to offer (a file argument, a task id): bash completes file names.

@@ -14,7 +14,7 @@ import type { JobDescriptor } from './descriptors.js';
 import type { EventRecord } from '../kube/types.js';
 import type { Logger } from '../log.js';
 import { createRunMetrics } from '../metrics/run-metrics.js';
-import { ALL_NAMESPACES, PushError, pushMetrics, type PushMethod } from '../metrics/pushgateway.js';
+import { ALL_NAMESPACES, deleteGroup, listGroups, PushError, pushMetrics, type PushMethod } from '../metrics/pushgateway.js';
 import { DeletionSummary, workloadFromEnv, type DeletionSummaryOptions } from './deletion-summary.js';
 import { concludeRun, printSummary } from './conclusion.js';
 import { formatSummary, Tally } from './tally.js';
@@ -220,7 +220,23 @@ async function pushRunMetrics(run: JobRun, spec: JobSpec, summary: ReturnType<Ta
     }
   }
   if (!failed) run.log.info(`pushed ${groups.length === 1 ? 'run metrics' : `${groups.length} metric groups`} to ${url}`);
+  // --all-namespaces: a namespace that held states at the last run and holds none now still has its
+  // group on the gateway, with figures that no longer exist (stuck, give-up): deleted, not left to alert.
+  if (!failed && success && exported && run.namespace === undefined) failed = await deleteStaleGroups(run, url, spec.job.name, new Set(groups.map((g) => g.namespace)));
   return failed;
+}
+
+/** Deletes this job's unsharded groups of namespaces not in `current`; true when that failed. */
+async function deleteStaleGroups(run: JobRun, url: string, job: string, current: ReadonlySet<string>): Promise<boolean> {
+  try {
+    const stale = (await listGroups({ url })).filter((labels) => labels.job === `cmstate-${job}` && labels.shard === undefined && labels.namespace !== undefined && !current.has(labels.namespace));
+    for (const labels of stale) await deleteGroup({ url, grouping: { job, namespace: labels.namespace! } });
+    if (stale.length) run.log.info({ namespaces: stale.map((labels) => labels.namespace) }, `deleted the metric groups of ${stale.length} namespaces without task states`);
+    return false;
+  } catch (err) {
+    run.log.warn(`deleting the metric groups of namespaces without task states failed: ${oneLine(err)}`);
+    return true;
+  }
 }
 
 /** The run metrics merged with the exported metrics of these namespaces, one registry for one group. */

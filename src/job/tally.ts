@@ -26,7 +26,7 @@ export class Tally {
   /**
    * The objects the run read that it could act on, each once: task states and archives (the
    * metrics job reads task states only; restore, the snapshot's selected objects; verify, files;
-   * `--delete-group`, Pushgateway groups). A job that lists twice counts the first pass.
+   * `--delete-group`, Pushgateway groups). A job that reads twice counts one of its passes.
    */
   observed = 0;
   readonly planned: Record<string, number> = {};

@@ -1,7 +1,7 @@
 // Where the API server is and which namespace to work in: --kubeconfig/--context, KUBECONFIG,
 // ~/.kube/config, or the pod's service account. Built inside a command handler, never at import.
 
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { ExitCode } from '../exit.js';
@@ -56,19 +56,24 @@ export function loadKubeConfig(source: KubeConfigSource): LoadedKubeConfig {
 
 /**
  * KUBECONFIG as kubectl reads it (client-go's loading rules), not as client-node's loadFromDefault
- * does: missing files are skipped, the first file's current-context wins, and of two clusters,
- * users or contexts with one name the first wins (client-node refuses the duplicate).
+ * does: missing and empty files are skipped, the first file's current-context wins, and of two
+ * clusters, users or contexts with one name the first wins (client-node refuses the duplicate).
+ * When no file has anything, a pod's service account is used, as client-go falls back to it.
  */
 function loadKubeconfigList(into: KubeConfig, list: string): void {
   const loaded = list
     .split(path.delimiter)
-    .filter((file) => file && existsSync(file))
+    .filter((file) => file && existsSync(file) && statSync(file).size > 0)
     .map((file) => {
       const kc = new KubeConfig();
       // Each file's relative paths (certificates, keys) resolve against that file, as kubectl does.
       kc.loadFromFile(file);
       return kc;
     });
+  if (loaded.length === 0) {
+    if (existsSync(SERVICE_ACCOUNT_TOKEN)) into.loadFromCluster();
+    return;
+  }
   into.loadFromOptions({
     clusters: firstByName(loaded.flatMap((kc) => kc.clusters)),
     users: firstByName(loaded.flatMap((kc) => kc.users)),
@@ -81,3 +86,5 @@ function firstByName<T extends { name: string }>(items: T[]): T[] {
   const seen = new Set<string>();
   return items.filter((item) => !seen.has(item.name) && seen.add(item.name));
 }
+
+const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';

@@ -162,7 +162,14 @@ export function fromHttpFailure(failure: HttpFailure, ctx: RequestContext): Kube
       return new ThrottledError(`throttled by the API server on ${ctx.verb} ${target}${after === undefined ? '' : ` (retry after ${after}s)`}`, code, ctx, status, after);
     }
     case code === 410:
-      return new GoneError(`${ctx.verb} ${target}: the list continue token expired; the list must restart${serverSays}`, code, ctx, status);
+      return new GoneError(
+        ctx.verb === 'watch'
+          ? `watch ${target}: the resourceVersion to resume from is too old (compacted); list again${serverSays}`
+          : `${ctx.verb} ${target}: the list continue token expired; the list must restart${serverSays}`,
+        code,
+        ctx,
+        status,
+      );
     case code === 400:
       return new BadRequestError(`${ctx.verb} ${target}: bad request${serverSays}`, code, ctx, status);
     case code >= 500:

@@ -19,12 +19,13 @@ import { checkInvariants } from './invariants.js';
 import { ARCHIVE_SELECTOR, DEFAULT_MAX_ITERATIONS, FORMAT_VERSION, LABEL_TASK_ID, parseArchiveName, stateConfigMapName } from './labels.js';
 import { feedbackEntrySchema, taskIdSchema, type FeedbackEntry, type TaskState, type TaskStatus } from './schema.js';
 import { assertTransition, TERMINAL_STATUSES } from './status.js';
-import { watchStates, type StateChange, type WatchStatesOptions } from './watch.js';
+import { watchStates, type StateChange, type WatchClient, type WatchStatesOptions } from './watch.js';
 
-export type StateClient = Pick<KubeClient, 'getConfigMap' | 'createConfigMap' | 'replaceConfigMap' | 'deleteConfigMap' | 'listConfigMapMetadataPages' | 'listConfigMapPages' | 'watchConfigMaps'>;
+export type StateClient = Pick<KubeClient, 'getConfigMap' | 'createConfigMap' | 'replaceConfigMap' | 'deleteConfigMap' | 'listConfigMapMetadataPages'>;
 
 export interface StateManagerOptions {
-  client: StateClient;
+  /** A KubeClient; another client needs the WatchClient verbs only for watch(). */
+  client: StateClient & Partial<WatchClient>;
   namespace: string;
   log?: Logger;
   /** The clock for last_update and history timestamps. */
@@ -240,7 +241,6 @@ export class StateManager {
     });
   }
 
-  /** Deletes the state (under its resourceVersion) and then its archives. */
   /**
    * The changes of this namespace's task states (or every namespace's, with allNamespaces) as they
    * happen, until `signal` aborts: see src/state/watch.ts for how nothing is missed or told twice
@@ -250,9 +250,12 @@ export class StateManager {
   watch(options: Omit<WatchStatesOptions, 'namespace'> & { allNamespaces?: boolean } = {}): AsyncGenerator<StateChange> {
     const { allNamespaces, ...rest } = options;
     if (rest.taskId !== undefined) checkTaskId(rest.taskId);
-    return watchStates(this.options.client, { ...rest, namespace: allNamespaces ? undefined : this.namespace });
+    const { client } = this.options;
+    if (!client.listConfigMapPages || !client.watchConfigMaps) throw new TypeError('watch() needs a client with listConfigMapPages and watchConfigMaps (a KubeClient has them)');
+    return watchStates(client as WatchClient, { ...rest, namespace: allNamespaces ? undefined : this.namespace });
   }
 
+  /** Deletes the state (under its resourceVersion) and then its archives. */
   async delete(taskId: string): Promise<{ deleted: number }> {
     return this.logged('delete', taskId, async () => {
       // The archives are listed before the state goes: they are owned by it, so a cluster's garbage

@@ -86,9 +86,11 @@ export async function* watchStates(client: WatchClient, options: WatchStatesOpti
           }
         }
       } catch (err) {
-        // The list's continue token expired: its snapshot is gone, list from the start.
+        // The list's continue token expired: its snapshot is gone, list from the start (after a
+        // pause: a list slower than the server's history would otherwise be asked in a loop).
         if (!(err instanceof GoneError) || signal?.aborted) throw err;
         options.onRecover?.('relist', err);
+        await pause();
         continue;
       }
       for (const [key, memo] of known) {
@@ -116,20 +118,25 @@ export async function* watchStates(client: WatchClient, options: WatchStatesOpti
     return change(before ? 'modified' : 'added', cm, read, diffState(before, read));
   }
 
+  /** Failures in a row without an event between them: each pause doubles. */
+  let failures = 0;
+  async function pause(): Promise<void> {
+    await timer.sleep(Math.min(backoff.max, backoff.initial * 2 ** failures), signal);
+    failures++;
+  }
+
   /** Where to watch from; undefined: list (again) first. */
   let resourceVersion: string | undefined;
   let initial = true;
-  let failures = 0;
   while (!signal?.aborted) {
+    let events = 0;
     try {
       if (resourceVersion === undefined) {
         resourceVersion = yield* relist(initial);
         initial = false;
-        failures = 0;
         continue;
       }
       const started = timer.now();
-      let events = 0;
       for await (const event of client.watchConfigMaps({ ...scope, resourceVersion, timeoutSeconds: options.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS, signal })) {
         failures = 0;
         events++;
@@ -143,22 +150,21 @@ export async function* watchStates(client: WatchClient, options: WatchStatesOpti
       }
       // The server ended the stream (its timeout): watch again from where it got, at once unless
       // it ended at once with nothing (a server closing every watch must not be asked in a loop).
-      if (events === 0 && timer.now() - started < 1000) {
-        await timer.sleep(Math.min(backoff.max, backoff.initial * 2 ** failures), signal);
-        failures++;
-      }
+      if (events === 0 && timer.now() - started < 1000) await pause();
     } catch (err) {
       if (signal?.aborted) return;
       if (err instanceof GoneError) {
         options.onRecover?.('relist', err);
         resourceVersion = undefined;
+        // Gone before a single event: the last list was already too old when the watch began (a
+        // list slower than the server's history). Listing again at once would only repeat it.
+        if (events === 0) await pause();
         continue;
       }
       // What cannot pass by itself (403, a bad selector, a bug) is the caller's to see.
       if (!(err instanceof KubeError) || !err.transient) throw err;
       options.onRecover?.('reconnect', err);
-      await timer.sleep(Math.min(backoff.max, backoff.initial * 2 ** failures), signal);
-      failures++;
+      await pause();
     }
   }
 }

@@ -145,14 +145,16 @@ describe('kubectl cmstate: the real kubectl runs the plugin', { skip }, () => {
     assert.equal(readFrom(byContext), other, byContext.stderr);
   });
 
-  test('KUBECONFIG merged by kubectl’s rules: a missing file is skipped, the first current-context and the first of two same-named entries win', async () => {
+  test('KUBECONFIG merged by kubectl’s rules: missing and empty files are skipped, the first current-context and the first of two same-named entries win', async () => {
     const { tasks, elsewhere } = await kubeconfigFiles();
     // The second file also names a current context, and repeats the first file's cluster and user.
     const second = path.join(dir, 'second.json');
     const first = JSON.parse(await readFile(tasks, 'utf8')) as Record<string, unknown>;
     const extra = JSON.parse(await readFile(elsewhere, 'utf8')) as Record<string, unknown>;
     await writeFile(second, JSON.stringify({ ...extra, clusters: first.clusters, users: first.users, 'current-context': 'elsewhere' }));
-    const KUBECONFIG = [path.join(dir, 'missing.json'), tasks, second].join(path.delimiter);
+    const empty = path.join(dir, 'empty.yaml');
+    await writeFile(empty, '');
+    const KUBECONFIG = [path.join(dir, 'missing.json'), empty, tasks, second].join(path.delimiter);
     const [kubectlContext, got] = await Promise.all([kubectl(['config', 'current-context'], { KUBECONFIG }), kubectl(['cmstate', 'state', 'get', 'plugin-task'], { KUBECONFIG })]);
     assert.equal(kubectlContext.stdout.trim(), 'tasks', kubectlContext.stderr);
     assert.equal(readFrom(got), cluster.namespace, got.stderr);

@@ -103,6 +103,16 @@ describe('alert rule tests cover every alert', () => {
 
 const skip = await promtoolMissing();
 
+test('label values stay strings for any namespace name (2024, no, on and 1e3 are valid namespaces; the CRD wants strings)', () => {
+  for (const namespace of ['2024', 'no', 'on', '1e3']) {
+    const rules = renderAlertRules(chartValues({ namespaces: [namespace] }), { name: 'cmstate', namespace });
+    const { groups } = parse(rules) as { groups: { rules: { labels?: Record<string, unknown> }[] }[] };
+    for (const rule of groups.flatMap((g) => g.rules)) {
+      for (const [label, value] of Object.entries(rule.labels ?? {})) assert.equal(typeof value, 'string', `${namespace}: label ${label} is ${JSON.stringify(value)}`);
+    }
+  }
+});
+
 describe('promtool', () => {
   let dir = '';
 

@@ -280,6 +280,15 @@ describe('metrics on a real Pushgateway', { skip: gateway ? false : PUSHGATEWAY_
     const all = { job: 'cmstate-metrics', namespace: '_all' };
     assert.ok(sampleValue(samples, 'cmstate_job_objects_observed', all) >= 9);
     assert.deepEqual(findSamples(samples, 'cmstate_task_states', all), []);
+
+    // The other namespace's last state goes: its group goes with it at the next run, instead of
+    // keeping figures (and alerts) about states that no longer exist.
+    await client.deleteConfigMap({ namespace: other, name: 'task-x-state' });
+    const again = await cli(['metrics', '-A', '-n', ns, '--kubeconfig', cluster.kubeconfig, '--now', iso(T0), '--pushgateway', url]);
+    assert.equal(again.code, 0, again.stderr);
+    const after = await scrape();
+    assert.deepEqual(findSamples(after, 'cmstate_task_states', { job: 'cmstate-metrics', namespace: other }), []);
+    assertKnownStateGauges(after, { job: 'cmstate-metrics', namespace: ns });
   });
 
   test('an unreachable Pushgateway: the job still succeeds with a warning; --require-push makes it exit 1', async () => {

@@ -76,7 +76,7 @@ function describeChange(change: StateChange): string[] {
 }
 
 /**
- * Reads a watch into `log`. close() holds it before it asks for its next change: nothing more is
+ * Reads a watch into `log`. holdAt(n) holds it once it has n lines, before it asks for its next change: nothing more is
  * read from the connection then, as when a consumer is slow.
  */
 class Consumer {
@@ -85,6 +85,8 @@ class Consumer {
   private readonly abort = new AbortController();
   private gate: Promise<void> = Promise.resolve();
   private openGate: () => void = () => undefined;
+  /** The number of lines at which the consumer holds; Infinity: it never does. */
+  private holdAtLines = Infinity;
   private readonly done: Promise<void>;
   /** Resolves once the watch has listed what exists: every later write arrives as a change. */
   readonly listed: Promise<void>;
@@ -95,7 +97,7 @@ class Consumer {
     const changes = manager.watch({ signal: this.abort.signal, onRecover: (what) => this.recoveries.push(what), onListed: () => listed(), backoffMs: { initial: 50, max: 500 } });
     this.done = (async () => {
       for (;;) {
-        await this.gate;
+        if (this.log.length >= this.holdAtLines) await this.gate;
         const next = await changes.next();
         if (next.done) return;
         this.log.push(...describeChange(next.value));
@@ -103,11 +105,14 @@ class Consumer {
     })();
   }
 
-  close(): void {
+  /** Holds once the log has `lines` lines (a count, not "after the next change": the watch and the writer's answers are not ordered). */
+  holdAt(lines: number): void {
+    this.holdAtLines = lines;
     this.gate = new Promise((resolve) => (this.openGate = resolve));
   }
-  /** Lets the consumer go on (the gate closed last). */
+  /** Lets the consumer go on. */
   open(): void {
+    this.holdAtLines = Infinity;
     this.openGate();
   }
   async until(lines: number): Promise<void> {
@@ -203,8 +208,8 @@ describe('StateManager.watch', () => {
     const consumer = new Consumer(new StateManager({ client, namespace: ns }));
     await consumer.listed;
     await writer.write({ op: 'init', id: 'a' }, { op: 'incr', id: 'a' });
-    // Held after the next change: the watch reads nothing while the connection drops and writes land.
-    consumer.close();
+    // Held at the 4th line (f1): the watch reads nothing while the connection drops and writes land.
+    consumer.holdAt(4);
     await writer.write({ op: 'feedback', id: 'a', entry: 'f1' });
     await consumer.until(4);
 
@@ -218,7 +223,7 @@ describe('StateManager.watch', () => {
     assert.notEqual(resumed.query.get('resourceVersion'), '0', 'resumed from the last change, not from scratch');
 
     // Held again; this time the history is compacted before the watch resumes: 410, list again, diff.
-    consumer.close();
+    consumer.holdAt(9);
     await writer.write({ op: 'incr', id: 'a' });
     await consumer.until(9);
     local.dropWatches();
@@ -256,7 +261,7 @@ describe('a slow consumer', () => {
     const consumer = new Consumer(new StateManager({ client, namespace: ns }));
     await consumer.listed;
     await writer.write({ op: 'init', id: 'slow' });
-    consumer.close();
+    consumer.holdAt(2);
     await writer.write({ op: 'feedback', id: 'slow', entry: 'big', bytes: 150_000 });
     await consumer.until(2);
     local.clearRequests();
