@@ -90,6 +90,8 @@ interface Seeded {
 
 interface Expected {
   states: number;
+  /** Feedback archives in the namespace: none seeded, those repair creates (observed by the sweep, which reads them too). */
+  archives: number;
   expired: number;
   /** Damaged, or above repair's default budget (every large state). */
   repairs: number;
@@ -115,8 +117,8 @@ interface JobSpec {
   intoRestoreNamespace?: boolean;
   /** Summary figures to compare: [what, actual, expected]. */
   checks: (summary: JobSummary, expect: Expected) => [string, number, number][];
-  /** Runs after the checks passed, reading what the job left (its snapshot file). */
-  after?: (run: ShapeRun) => Promise<void>;
+  /** Runs after the checks passed, reading what the job left (its snapshot file, the archives it made). */
+  after?: (run: ShapeRun, summary: JobSummary, expect: Expected) => Promise<void> | void;
 }
 
 const applied = (summary: JobSummary, action: string) => summary.applied[action] ?? 0;
@@ -142,6 +144,9 @@ const JOBS: JobSpec[] = [
       ['observed', s.observed, e.states],
       ['repair', applied(s, 'repair'), e.repairs],
     ],
+    after: (_run, s, e) => {
+      e.archives += applied(s, 'create_archive');
+    },
   },
   {
     label: 'restore',
@@ -154,7 +159,7 @@ const JOBS: JobSpec[] = [
     label: 'sweep',
     job: 'sweep',
     checks: (s, e) => [
-      ['observed', s.observed, e.states],
+      ['observed', s.observed, e.states + e.archives],
       ['delete', applied(s, 'delete'), e.expired],
     ],
   },
@@ -170,7 +175,7 @@ interface Row {
 }
 
 /** The first summary figure that is not what the seeded data calls for, or the missing summary. */
-function checkSummary(spec: JobSpec, lastLine: string, expect: Expected): { problem?: string; applied: string } {
+function checkSummary(spec: JobSpec, lastLine: string, expect: Expected): { problem?: string; applied: string; summary?: JobSummary } {
   let summary: JobSummary;
   try {
     summary = JSON.parse(lastLine) as JobSummary;
@@ -181,7 +186,7 @@ function checkSummary(spec: JobSpec, lastLine: string, expect: Expected): { prob
     .filter(([, n]) => n > 0)
     .map(([action, n]) => `${action} ${n.toLocaleString('en-US')}`);
   const wrong = [...spec.checks(summary, expect), ['failed', summary.failed, 0] as [string, number, number]].find(([, actual, want]) => actual !== want);
-  return { problem: wrong && `${wrong[0]} ${wrong[1]}, expected ${wrong[2]}`, applied: done.join(', ') || '-' };
+  return { problem: wrong && `${wrong[0]} ${wrong[1]}, expected ${wrong[2]}`, applied: done.join(', ') || '-', summary };
 }
 
 function verdictOf(run: Measured, problem: string | undefined, limit: MemoryLimit): string {
@@ -249,9 +254,9 @@ async function runJob(bench: Bench, spec: JobSpec, { shape, expect }: Seeded, ru
   const cgroup = await limitedCgroup(bench, `cmstate-bench-jobs-${spec.label.replace(/\W+/g, '-')}-${shape.states}`, limit);
   try {
     const measured = await measure(process.execPath, argv, process.env, bench.cluster.dir, true, cgroup);
-    const { problem, applied: done } = checkSummary(spec, measured.lastLine, expect);
+    const { problem, applied: done, summary } = checkSummary(spec, measured.lastLine, expect);
     const verdict = verdictOf(measured, problem, limit);
-    if (verdict === 'ok') await spec.after?.(run);
+    if (verdict === 'ok' && summary) await spec.after?.(run, summary, expect);
     else bench.options.progress(`jobs: ${spec.label} (${shape.name}): ${verdict}: ${lastWords(measured.stderrTail)}`);
     return { spec, shape, limit, run: measured, verdict, applied: done };
   } finally {
@@ -274,7 +279,7 @@ async function limitedCgroup(bench: Bench, name: string, limit: MemoryLimit): Pr
 
 /** Creates the shape's states through the API, a bounded number at a time. */
 async function seed(cluster: BenchCluster, namespace: string, shape: Shape, nowMs: number): Promise<Seeded> {
-  const seeded: Seeded = { shape, bytes: 0, expect: { states: shape.states, expired: 0, repairs: 0 } };
+  const seeded: Seeded = { shape, bytes: 0, expect: { states: shape.states, archives: 0, expired: 0, repairs: 0 } };
   await runBounded(
     Array.from({ length: shape.states }, (_, i) => i),
     SEED_CONCURRENCY,
@@ -331,7 +336,7 @@ function report(bench: Bench, rows: Row[], seeded: Seeded[]): BenchSection {
       `Shapes: ${sizes.join('; ')}. Small states carry 3-22 plain feedback entries; large ones ${LARGE_ENTRIES} entries of random base64 text, which the codec gzips into binaryData (incompressible), written with the API's ${API_SIZE_LIMIT.toLocaleString('en-US')}-byte limit as the budget. Seeded through the API (KubeClient, ${SEED_CONCURRENCY} creates at a time) into a namespace of the bench's own, deleted afterwards.`,
       `Every ${EXPIRED_EVERY}th state is expired (last update 10+ days ago) and was marked 2 days ago: the sweep deletes it. Every ${DAMAGED_EVERY}th (offset ${DAMAGED_AT}) has a stale cmstate.io/status label: repair rewrites it, and every state above its default budget (--budget-bytes ${DEFAULT_BUDGET_BYTES.toLocaleString('en-US')}, the chart's), moving feedback to archives: ${seeded.map(({ shape, expect }) => `${expect.repairs.toLocaleString('en-US')} of the ${shape.states.toLocaleString('en-US')} ${shape.name} states`).join(', ')}.`,
       `Per shape, in this order on the same namespace: snapshot, metrics, metrics --with-feedback, repair, restore (of the snapshot job's file, into a second, empty namespace), sweep. Args as the chart passes them, then \`--kubeconfig K -n NS --output json --qps ${QPS} --now T\`: ${commands}. --qps ${QPS} instead of the default 20 so the figures are not the rate limiter's; --now pins the clock the data was made for. The chart's metrics job pushes to pushgateway.url; without --pushgateway it prints the same gauges to stdout. --with-feedback is what the chart adds with jobs.metrics.readFeedback: true.`,
-      'Each run is checked against its JSON summary (the last stdout line): observed states, the applied actions (snapshot 1, repair, create, delete as seeded) and failed = 0; a wrong figure is a "wrong result". Any verdict other than ok makes the bench exit non-zero.',
+      'Each run is checked against its JSON summary (the last stdout line): observed objects (states, and for the sweep the archives repair made too), the applied actions (snapshot 1, repair, create, delete as seeded) and failed = 0; a wrong figure is a "wrong result". Any verdict other than ok makes the bench exit non-zero.',
     ],
   };
 }
