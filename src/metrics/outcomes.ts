@@ -11,6 +11,7 @@ import type { ConfigMap } from '../kube/types.js';
 import { DATA_KEYS } from '../state/labels.js';
 import { iterationHistoryEntrySchema, statusHistoryEntrySchema, TASK_STATUSES, type TaskStatus } from '../state/schema.js';
 import { TERMINAL_STATUSES } from '../state/status.js';
+import { parseInstant } from '../durations.js';
 
 /** Terminal statuses, in TASK_STATUSES order: a task in one of them has finished. */
 export const FINISHED_STATUSES = TASK_STATUSES.filter((status) => TERMINAL_STATUSES.has(status));
@@ -55,8 +56,8 @@ export interface OutcomeInput {
  */
 export function taskOutcomeOf(cm: ConfigMap, { status, iteration, flappingAfter }: OutcomeInput): TaskOutcome {
   const invalid: Record<History, number> = { iteration: 0, status: 0 };
-  const iterations = readEntries(cm.data?.[DATA_KEYS.iteration_history], (entry) => iterationHistoryEntrySchema.safeParse(entry), 'iteration', invalid);
-  const changes = readEntries(cm.data?.[DATA_KEYS.status_history], (entry) => statusHistoryEntrySchema.safeParse(entry), 'status', invalid);
+  const iterations = readEntries(cm.data?.[DATA_KEYS.iteration_history], (entry) => timed(iterationHistoryEntrySchema.safeParse(entry), (e) => e.started_at), 'iteration', invalid);
+  const changes = readEntries(cm.data?.[DATA_KEYS.status_history], (entry) => timed(statusHistoryEntrySchema.safeParse(entry), (e) => e.at), 'status', invalid);
 
   const stays: TaskOutcome['stays'] = [];
   let retries = 0;
@@ -64,16 +65,16 @@ export function taskOutcomeOf(cm: ConfigMap, { status, iteration, flappingAfter 
     if (change.from === 'failed' && change.to === 'in_progress') retries++;
     const next = changes[i + 1];
     if (next === undefined) continue;
-    const seconds = secondsBetween(change.at, next.at);
+    const seconds = (next.ms - change.ms) / 1000;
     // Out of order (clock skew between writers): not a stay anyone can measure.
-    if (seconds !== undefined && seconds >= 0) stays.push({ status: change.to, seconds });
+    if (seconds >= 0) stays.push({ status: change.to, seconds });
   }
 
   const outcome: TaskOutcome = { stays, flapping: retries > flappingAfter, invalid };
   if (status !== undefined && TERMINAL_STATUSES.has(status)) {
-    const firstStart = iterations[0]?.started_at;
-    const finishedAt = changes.findLast((change) => change.to === status)?.at;
-    const seconds = firstStart !== undefined && finishedAt !== undefined ? secondsBetween(firstStart, finishedAt) : undefined;
+    const firstStart = iterations[0]?.ms;
+    const finishedAt = changes.findLast((change) => change.to === status)?.ms;
+    const seconds = firstStart !== undefined && finishedAt !== undefined ? (finishedAt - firstStart) / 1000 : undefined;
     outcome.finished = { status, iterations: iteration ?? iterations.length, ...(seconds !== undefined && seconds >= 0 ? { seconds } : {}) };
   }
   return outcome;
@@ -101,9 +102,17 @@ function readEntries<T>(raw: string | undefined, parse: (entry: unknown) => { su
   return valid;
 }
 
-function secondsBetween(from: string, to: string): number | undefined {
-  const ms = Date.parse(to) - Date.parse(from);
-  return Number.isFinite(ms) ? ms / 1000 : undefined;
+/**
+ * A schema-valid entry with its instant in epoch ms. The schema's timestamp check takes any day
+ * number: an impossible date (February 30) fails here, counted invalid rather than rolled over.
+ */
+function timed<T>(parsed: { success: true; data: T } | { success: false }, at: (entry: T) => string): { success: true; data: T & { ms: number } } | { success: false } {
+  if (!parsed.success) return parsed;
+  try {
+    return { success: true, data: { ...parsed.data, ms: parseInstant(at(parsed.data)) } };
+  } catch {
+    return { success: false };
+  }
 }
 
 /** One namespace's outcomes: the observations the histograms take, and counts. */

@@ -7,7 +7,8 @@
 // object the caller read in full, and `options.outcomes` (src/metrics/outcomes.ts). Without
 // `details` they are left out, not reported as 0.
 import { Gauge, Registry } from 'prom-client';
-import { DateTime } from 'luxon';
+import type { DateTime } from 'luxon';
+import { parseInstant } from '../durations.js';
 import type { ConfigMap, ObjectMeta, ObjectMetadata } from '../kube/types.js';
 import { decodeStateLenient } from '../state/decode.js';
 import { ANNOTATION_LAST_UPDATE, ANNOTATION_QUARANTINED, API_SIZE_LIMIT, LABEL_STATE, LABEL_STATUS, LABEL_SWEEP, STATE_VALUE_TASK, SWEEP_VALUE_MARKED } from '../state/labels.js';
@@ -100,8 +101,6 @@ export function stateDetailOf(cm: ConfigMap): StateDetail {
     feedback: countFeedback(state.feedback_history ?? []),
   };
 }
-
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 /**
  * The gauge values per namespace, sorted by namespace. Only task states
@@ -199,10 +198,12 @@ function isStuckStatus(value: string | undefined): value is StuckStatus {
 }
 
 function parseRfc3339Ms(value: string | undefined): number | undefined {
-  if (value === undefined || !RFC3339.test(value)) return undefined;
-  // Not Date.parse: it rolls impossible dates over (Feb 30 becomes Mar 2) instead of refusing them.
-  const parsed = DateTime.fromISO(value, { setZone: true });
-  return parsed.isValid ? parsed.toMillis() : undefined;
+  if (value === undefined) return undefined;
+  try {
+    return parseInstant(value);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

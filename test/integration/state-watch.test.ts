@@ -336,9 +336,12 @@ describe('cmstate state watch', () => {
 
   test('-A watches every namespace; a bad task id is a usage error', async () => {
     const stop = new AbortController();
-    const all = watchCommand(['-A', '--no-existing', '-l', 'cmstate.io/task-id=everywhere'], stop.signal);
+    // A task id of this run only: across the namespaces of a real cluster (earlier runs' included,
+    // still being deleted), nothing else carries it.
+    const id = `everywhere-${ns.slice(-8)}`;
+    const all = watchCommand(['-A', '--no-existing', '-l', `cmstate.io/task-id=${id}`], stop.signal);
     await all.listed;
-    await writer.write({ op: 'init', id: 'everywhere' });
+    await writer.write({ op: 'init', id });
     await all.printed(1);
     await new Promise((resolve) => setTimeout(resolve, 200));
     stop.abort();
@@ -346,7 +349,7 @@ describe('cmstate state watch', () => {
     assert.equal(run.code, 0, run.stderr);
     assert.deepEqual(
       run.stdout.filter((l) => l.trim()),
-      [`added    ${ns}/everywhere  pending, iteration 0/10, 0 feedback`],
+      [`added    ${ns}/${id}  pending, iteration 0/10, 0 feedback`],
     );
 
     const bad = await cli(['state', 'watch', 'Not_An_Id', '--kubeconfig', cluster.kubeconfig, '-n', ns]);

@@ -87,6 +87,16 @@ describe('taskOutcomeOf', () => {
     assert.deepEqual(outcome.stays, [{ status: 'in_progress', seconds: 1800 }]);
   });
 
+  test('an impossible date (February 30) is an invalid entry, not rolled over into March', () => {
+    const cm = state({
+      iteration_history: [started(1, '2025-02-28T10:00:00Z')],
+      status_history: [change('pending', 'in_progress', '2025-02-28T10:00:00Z'), change('in_progress', 'failed', '2025-02-30T10:00:00Z'), change('failed', 'in_progress', '2025-03-02T11:00:00Z')],
+    });
+    const outcome = taskOutcomeOf(cm, input({ status: 'in_progress', iteration: 1 }));
+    assert.deepEqual(outcome.invalid, { iteration: 0, status: 1 });
+    assert.deepEqual(outcome.stays, [{ status: 'in_progress', seconds: 2 * 86_400 + 3600 }]);
+  });
+
   test('a history that is not a JSON array is one invalid history, never a throw', () => {
     for (const raw of ['{"iteration":1}', '[{"iteration":', 'null']) {
       const outcome = taskOutcomeOf(state({ iteration_history: raw, status_history: raw }), input({ status: 'succeeded', iteration: 3 }));
